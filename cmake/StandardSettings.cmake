@@ -1,0 +1,20 @@
+# One INTERFACE target with the project's warnings and sanitizer options; every target links it.
+add_library(keygate_settings INTERFACE)
+target_compile_options(keygate_settings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+                       -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused
+                       -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion
+                       -Wformat=2 -Wimplicit-fallthrough)
+
+option(KEYGATE_WERROR "Treat warnings as errors" OFF)
+if(KEYGATE_WERROR)
+  target_compile_options(keygate_settings INTERFACE -Werror)
+endif()
+
+# KEYGATE_SANITIZERS: "" (none), "address;undefined", or "thread".
+set(KEYGATE_SANITIZERS "" CACHE STRING "Sanitizers to build with: address;undefined or thread")
+if(KEYGATE_SANITIZERS)
+  list(JOIN KEYGATE_SANITIZERS "," _keygate_san)
+  target_compile_options(keygate_settings INTERFACE -fsanitize=${_keygate_san} -fno-omit-frame-pointer
+                         -fno-sanitize-recover=all)
+  target_link_options(keygate_settings INTERFACE -fsanitize=${_keygate_san})
+endif()

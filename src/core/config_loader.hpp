@@ -1,0 +1,32 @@
+#pragma once
+// Parses and validates a key file into a Config. The one place of the core that knows YAML.
+#include "core/config.hpp"
+#include "core/diagnostics.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keygate {
+
+/// What the loader needs besides the file's text.
+struct LoadOptions {
+    std::optional<std::string> hash_pepper; ///< KEYGATE_HASH_PEPPER, for hmac-sha256: hashes
+    TimePoint now{};                        ///< for "key already expired" warnings
+    std::size_t max_file_bytes = 64u << 20; ///< larger files are refused whole
+};
+
+/// The outcome of a load: the config when there were no errors, and every diagnostic.
+struct LoadResult {
+    std::optional<Config> config; ///< set only when diagnostics has no error
+    Diagnostics diagnostics;
+};
+
+/// Parses and validates the text of a key file. Never throws; every problem becomes a
+/// diagnostic with its line and column. Thread-safe (no shared state).
+LoadResult load_config_text(std::string_view text, const LoadOptions& options);
+
+/// Reads the file at `path` and loads it; an unreadable file is one diagnostic at 0:0.
+LoadResult load_config_file(const std::string& path, const LoadOptions& options);
+
+} // namespace keygate

@@ -1,0 +1,34 @@
+#pragma once
+// The pure decision function: rows 1–7 of CONTRACT §5. Rate limits (row 8) are applied by
+// the caller, since they are state.
+#include "core/auth_request.hpp"
+#include "core/decision.hpp"
+#include "core/key_store.hpp"
+#include "core/time.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace keygate {
+
+/// What a method and path need: the permission, and the dataset the route captured.
+struct RequiredAccess {
+    std::string permission;
+    std::optional<std::string> dataset;
+};
+
+/// Finds the permission a request needs: the file's routes in order, then the defaults
+/// (/admin/** admin; /v1/datasets/{dataset}/** read for GET/HEAD/OPTIONS else write;
+/// POST /v1/query read; other GET/HEAD/OPTIONS read; anything else write).
+RequiredAccess required_access(const std::vector<Route>& routes, const std::string& method,
+                               const std::vector<std::string>& segments);
+
+/// Decides a request against one snapshot at time `now`. Pure: no I/O, no clock, no state.
+Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now);
+
+/// True when `name` is a plausible dataset name: 1–128 of [A-Za-z0-9._:-]. Others are
+/// always denied, so that no encoded slash, glob or control byte reaches a glob match.
+bool valid_dataset_name(std::string_view name);
+
+} // namespace keygate

@@ -1,0 +1,43 @@
+#pragma once
+// Dataset globs (`*`, `?`) and route patterns (`*`, `**`, `{name}` over path segments).
+#include "core/result.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keygate {
+
+/// Matches a dataset glob: `*` any run of characters, `?` one character, all else literal.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+/// One segment of a route pattern.
+struct RouteSegment {
+    enum class Kind { literal, glob, any_one, any_many, capture };
+    Kind kind = Kind::literal;
+    std::string text; ///< the literal, the glob, or the capture's name
+};
+
+/// A parsed route path pattern such as "/v1/datasets/{dataset}/**".
+struct RoutePattern {
+    std::vector<RouteSegment> segments;
+    std::string text; ///< as written
+};
+
+/// Parses a route pattern. It must start with '/'; `{name}` must fill a whole segment.
+Result<RoutePattern> parse_route_pattern(std::string_view text);
+
+/// The captures of a successful route match, in pattern order.
+using RouteCaptures = std::vector<std::pair<std::string, std::string>>;
+
+/// Matches already-split path segments against a pattern; nullopt when it does not match.
+std::optional<RouteCaptures> match_route(const RoutePattern& pattern,
+                                         const std::vector<std::string>& segments);
+
+/// Splits a request path into segments, resolving "." and ".." (RFC 3986 §5.2.4) and
+/// dropping empty segments from repeated slashes; a trailing slash keeps an empty last segment.
+std::vector<std::string> split_path(std::string_view path);
+
+} // namespace keygate
