@@ -36,8 +36,12 @@ using RouteCaptures = std::vector<std::pair<std::string, std::string>>;
 std::optional<RouteCaptures> match_route(const RoutePattern& pattern,
                                          const std::vector<std::string>& segments);
 
-/// Splits a request path into segments, resolving "." and ".." (RFC 3986 §5.2.4) and
-/// dropping empty segments from repeated slashes; a trailing slash keeps an empty last segment.
-std::vector<std::string> split_path(std::string_view path);
+/// Splits a path into segments, percent-decoding each one when `decode` is set (so an
+/// encoded slash stays inside its segment), resolving "." and ".." (also when encoded)
+/// and dropping empty segments (repeated and trailing slashes).
+std::vector<std::string> split_path(std::string_view path, bool decode);
+
+/// Percent-decodes `%XX` escapes; invalid escapes stay literal. '+' is kept.
+std::string percent_decode(std::string_view text);
 
 } // namespace keygate
