@@ -1,0 +1,164 @@
+// inotify on the key file's directory, with debounce, re-arming and a periodic check.
+#include "infra/file_watcher.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+
+namespace keygate {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string directory_of(const std::string& path) {
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+// Every event that can mean "the file may be different now". IN_MODIFY is included for
+// truncate-then-write, which has no close or rename to wait for.
+constexpr std::uint32_t k_watch_mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                       IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF |
+                                       IN_MOVE_SELF | IN_ONLYDIR;
+
+} // namespace
+
+const char* to_string(WatchTrigger trigger) {
+    switch (trigger) {
+    case WatchTrigger::file_event:
+        return "inotify";
+    case WatchTrigger::rearmed:
+        return "rearm";
+    case WatchTrigger::periodic:
+        return "periodic";
+    }
+    return "unknown";
+}
+
+FileWatcher::FileWatcher(std::string file_path, Options options, Callback on_change)
+    : directory_(directory_of(file_path)), options_(options), on_change_(std::move(on_change)) {}
+
+FileWatcher::~FileWatcher() { stop(); }
+
+bool FileWatcher::start() {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    inotify_fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    const bool ok = inotify_fd_ >= 0;
+    if (ok) arm();
+    thread_ = std::thread([this] { run(); });
+    return ok;
+}
+
+void FileWatcher::stop() {
+    if (stopping_.exchange(true)) return;
+    if (wake_fd_ >= 0) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+    }
+    if (thread_.joinable()) thread_.join();
+    if (inotify_fd_ >= 0) ::close(inotify_fd_);
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+    inotify_fd_ = wake_fd_ = -1;
+}
+
+void FileWatcher::poke() {
+    poked_ = true;
+    if (wake_fd_ >= 0) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+    }
+}
+
+bool FileWatcher::arm() {
+    if (inotify_fd_ < 0) return false;
+    watch_ = ::inotify_add_watch(inotify_fd_, directory_.c_str(), k_watch_mask);
+    return watch_ >= 0;
+}
+
+void FileWatcher::disarm() {
+    if (watch_ >= 0 && inotify_fd_ >= 0) ::inotify_rm_watch(inotify_fd_, watch_);
+    watch_ = -1;
+}
+
+void FileWatcher::run() {
+    using namespace std::chrono;
+    auto next_periodic = SteadyClock::now() + options_.period;
+    std::optional<SteadyClock::time_point> pending; // a debounced check is due at this time
+    bool lost_watch = inotify_fd_ >= 0 && watch_ < 0;
+    auto next_rearm = SteadyClock::now() + options_.rearm_retry;
+    alignas(inotify_event) std::array<char, 16 * 1024> buffer{};
+
+    while (!stopping_) {
+        const auto now = SteadyClock::now();
+        auto deadline = options_.period.count() > 0 ? next_periodic : now + hours(1);
+        if (pending && *pending < deadline) deadline = *pending;
+        if (lost_watch && next_rearm < deadline) deadline = next_rearm;
+        const auto wait_ms = duration_cast<milliseconds>(deadline - now).count();
+
+        std::array<pollfd, 2> fds{{{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}}};
+        const int nfds = inotify_fd_ >= 0 ? 2 : 1;
+        const int rc = ::poll(fds.data(), static_cast<nfds_t>(nfds),
+                              static_cast<int>(std::max<long long>(0, wait_ms)));
+        if (stopping_) break;
+        if (rc < 0 && errno != EINTR) break;
+
+        if (rc > 0 && (fds[0].revents & POLLIN) != 0) {
+            std::uint64_t value = 0;
+            [[maybe_unused]] const auto n = ::read(wake_fd_, &value, sizeof value);
+            if (poked_.exchange(false)) on_change_(WatchTrigger::file_event);
+        }
+        if (rc > 0 && nfds == 2 && (fds[1].revents & POLLIN) != 0) {
+            for (;;) {
+                const auto len = ::read(inotify_fd_, buffer.data(), buffer.size());
+                if (len <= 0) break;
+                for (std::size_t off = 0; off < static_cast<std::size_t>(len);) {
+                    const auto* ev = reinterpret_cast<const inotify_event*>(buffer.data() + off);
+                    off += sizeof(inotify_event) + ev->len;
+                    if ((ev->mask & IN_Q_OVERFLOW) != 0) {
+                        // Events were lost: look at the file, and keep the watch.
+                        pending = SteadyClock::now();
+                        continue;
+                    }
+                    if ((ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) != 0) {
+                        // The directory went away (or was moved): the watch is dead. Re-arm
+                        // as soon as a directory exists at the path again.
+                        disarm();
+                        lost_watch = true;
+                        next_rearm = SteadyClock::now();
+                        continue;
+                    }
+                    pending = SteadyClock::now() + options_.debounce;
+                }
+            }
+        }
+
+        const auto after = SteadyClock::now();
+        if (lost_watch && after >= next_rearm) {
+            if (arm()) {
+                lost_watch = false;
+                on_change_(WatchTrigger::rearmed);
+            } else {
+                next_rearm = after + options_.rearm_retry;
+            }
+        }
+        if (pending && after >= *pending) {
+            pending.reset();
+            on_change_(WatchTrigger::file_event);
+        }
+        if (options_.period.count() > 0 && after >= next_periodic) {
+            next_periodic = after + options_.period;
+            on_change_(WatchTrigger::periodic);
+        }
+    }
+}
+
+} // namespace keygate

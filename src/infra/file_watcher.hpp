@@ -1,0 +1,69 @@
+#pragma once
+// Watches the directory that holds the key file, so that every way a file gets replaced is
+// seen: kubelet's `..data` symlink swap, an editor's rename-on-save, `cp` over the file,
+// truncate-then-write, and the directory itself being deleted and recreated.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace keygate {
+
+/// Why the watcher calls back.
+enum class WatchTrigger {
+    file_event, ///< something changed in the directory (debounced)
+    rearmed,    ///< the directory watch was lost (deleted, overflow) and set up again
+    periodic,   ///< the periodic check came due
+};
+
+/// Name of a trigger for logs: "inotify", "rearm", "periodic".
+const char* to_string(WatchTrigger trigger);
+
+/// Runs a thread that calls `on_change` after changes near the watched file, and every
+/// `period`. Calls are serialized (one at a time, from the watcher's thread); the callback
+/// decides whether the file really changed (by its digest). Stopping joins the thread.
+class FileWatcher {
+public:
+    using Callback = std::function<void(WatchTrigger)>;
+
+    /// Timings, with defaults fit for production; tests shorten them.
+    struct Options {
+        std::chrono::milliseconds debounce{150}; ///< quiet time after the last event
+        std::chrono::milliseconds period{30'000}; ///< periodic check (0: none)
+        std::chrono::milliseconds rearm_retry{250}; ///< retry while the directory is gone
+    };
+
+    /// Watches the directory of `file_path` (the path as configured, symlinks not resolved).
+    FileWatcher(std::string file_path, Options options, Callback on_change);
+    ~FileWatcher();
+    FileWatcher(const FileWatcher&) = delete;
+    FileWatcher& operator=(const FileWatcher&) = delete;
+
+    /// Starts the thread. Returns false (and logs nothing) when inotify is unavailable; the
+    /// periodic check still runs then.
+    bool start();
+    /// Stops and joins the thread. Idempotent.
+    void stop();
+    /// Asks for a check now (e.g. on SIGHUP), from any thread.
+    void poke();
+
+private:
+    void run();
+    bool arm();
+    void disarm();
+
+    std::string directory_;
+    Options options_;
+    Callback on_change_;
+    int inotify_fd_ = -1;
+    int wake_fd_ = -1; ///< eventfd: stop() and poke() wake the poll
+    int watch_ = -1;
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> poked_{false};
+    std::thread thread_;
+};
+
+} // namespace keygate
