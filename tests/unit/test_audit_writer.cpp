@@ -1,4 +1,4 @@
-#include "infra/audit_sink.hpp"
+#include "infra/audit_writer.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -34,7 +34,7 @@ TEST_CASE("audit sink: 8 threads lose no line and interleave none", "[audit]") {
     const auto path = temp_file("threads.log");
     fs::remove(path);
     {
-        AuditSink sink({path.string(), 64, AuditOverflow::block});
+        AuditWriter sink({path.string(), 64, AuditOverflow::block});
         std::string error;
         REQUIRE(sink.start(error));
         std::vector<std::thread> threads;
@@ -64,7 +64,7 @@ TEST_CASE("audit sink: 8 threads lose no line and interleave none", "[audit]") {
 
 TEST_CASE("audit sink: a full disk is counted, writes go on", "[audit]") {
     std::vector<std::string> reports;
-    AuditSink sink({"/dev/full", 1024, AuditOverflow::block},
+    AuditWriter sink({"/dev/full", 1024, AuditOverflow::block},
                    [&](const std::string& m) { reports.push_back(m); });
     std::string error;
     REQUIRE(sink.start(error));
@@ -79,7 +79,7 @@ TEST_CASE("audit sink: a full disk is counted, writes go on", "[audit]") {
 
 TEST_CASE("audit sink: drop policy counts what it drops", "[audit]") {
     const auto path = temp_file("drop.log");
-    AuditSink sink({path.string(), 1, AuditOverflow::drop});
+    AuditWriter sink({path.string(), 1, AuditOverflow::drop});
     std::string error;
     REQUIRE(sink.start(error));
     for (int i = 0; i < 1000; ++i) sink.write("{}");
@@ -94,7 +94,7 @@ TEST_CASE("audit sink: reopen follows logrotate's rename", "[audit]") {
     const auto rotated = temp_file("rotate.log.1");
     fs::remove(path);
     fs::remove(rotated);
-    AuditSink sink({path.string(), 1024, AuditOverflow::block});
+    AuditWriter sink({path.string(), 1024, AuditOverflow::block});
     std::string error;
     REQUIRE(sink.start(error));
     sink.write("{\"before\":1}");
@@ -110,7 +110,7 @@ TEST_CASE("audit sink: reopen follows logrotate's rename", "[audit]") {
 }
 
 TEST_CASE("audit sink: an unopenable file is an error at start", "[audit]") {
-    AuditSink sink({"/nonexistent-dir/x/audit.log", 16, AuditOverflow::block});
+    AuditWriter sink({"/nonexistent-dir/x/audit.log", 16, AuditOverflow::block});
     std::string error;
     CHECK_FALSE(sink.start(error));
     CHECK(error.find("cannot open audit log '/nonexistent-dir/x/audit.log'") == 0);

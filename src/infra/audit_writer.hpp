@@ -1,0 +1,90 @@
+#pragma once
+// The audit log's writer: JSON lines to stdout, stderr or a file, from a bounded queue, by
+// one writer thread, so that lines are whole, never interleaved, and the request path never
+// waits on the disk. Nothing is dropped by default; any drop or write failure is counted.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace keygate {
+
+/// What to do when the queue is full.
+enum class AuditOverflow {
+    block, ///< the request waits for room (default: nothing is lost)
+    drop,  ///< the line is dropped and counted as a write failure
+};
+
+/// Where audit lines go and how the queue behaves.
+struct AuditWriterOptions {
+    std::string destination = "stdout"; ///< "stdout", "stderr", or a file path (appended)
+    std::size_t queue_lines = 65'536;
+    AuditOverflow overflow = AuditOverflow::block;
+};
+
+/// Counters of the sink, read by /metrics.
+struct AuditWriterStats {
+    std::atomic<std::uint64_t> written{0};
+    std::atomic<std::uint64_t> write_failures{0}; ///< lines lost: write errors and drops
+};
+
+/// A thread-safe line sink with its own writer thread.
+class AuditWriter {
+public:
+    /// Called once per failure episode with a message for the operational log (never a line).
+    using FailureReporter = std::function<void(const std::string& message)>;
+
+    explicit AuditWriter(AuditWriterOptions options, FailureReporter report = {});
+    ~AuditWriter();
+    AuditWriter(const AuditWriter&) = delete;
+    AuditWriter& operator=(const AuditWriter&) = delete;
+
+    /// Opens the destination and starts the writer. False (with `error`) when a file cannot
+    /// be opened.
+    bool start(std::string& error);
+
+    /// Queues one line (without its newline). Thread-safe. With AuditOverflow::block this
+    /// waits while the queue is full.
+    void write(std::string line);
+
+    /// Waits until every queued line has been handed to the destination.
+    void flush();
+
+    /// Reopens a file destination (after logrotate moved it). Thread-safe.
+    void reopen();
+
+    /// Drains the queue, then stops the writer. Idempotent.
+    void stop();
+
+    /// The sink's counters.
+    const AuditWriterStats& stats() const { return stats_; }
+
+private:
+    void run();
+    bool open_destination(std::string& error);
+    void write_batch(std::deque<std::string>& batch);
+
+    AuditWriterOptions options_;
+    FailureReporter report_;
+    AuditWriterStats stats_;
+    int fd_ = -1;
+    bool owns_fd_ = false;
+    bool failing_ = false; ///< inside a failure episode (reported once)
+
+    std::mutex mutex_;
+    std::condition_variable has_lines_;
+    std::condition_variable has_room_;
+    std::condition_variable drained_;
+    std::deque<std::string> queue_;
+    std::size_t in_flight_ = 0;
+    bool stopping_ = false;
+    bool running_ = false; ///< the writer accepts lines (guarded by mutex_)
+    bool reopen_requested_ = false;
+    std::thread thread_;
+};
+
+} // namespace keygate
