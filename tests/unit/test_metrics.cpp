@@ -1,0 +1,70 @@
+#include "infra/metrics.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace keygate;
+using namespace std::chrono_literals;
+
+TEST_CASE("metrics: decisions, histogram and counters render as Prometheus text", "[metrics]") {
+    Metrics m;
+    m.observe_decision(DecisionEndpoint::auth_nginx, DecisionCode::ok, 40us);
+    m.observe_decision(DecisionEndpoint::auth_nginx, DecisionCode::invalid_key, 3ms);
+    m.count_rate_limited();
+    m.count_alert(AlertType::new_ip);
+    m.count_audit_event(AuditEventKind::auth);
+    Metrics::Scrape scrape;
+    scrape.config.generation = 3;
+    scrape.config.reloads_failure = 1;
+    scrape.config.last_reload_successful = false;
+    scrape.config.last_success_at = *parse_timestamp("2025-01-01T00:00:00Z");
+    scrape.audit_write_failures = 7;
+    const std::string text = m.render(scrape);
+    const auto has = [&](const std::string& line) {
+        INFO(line);
+        CHECK(text.find(line + "\n") != std::string::npos);
+    };
+    has("keygate_requests_total{endpoint=\"/auth/nginx\",decision=\"allow\",code=\"OK\"} 1");
+    has("keygate_requests_total{endpoint=\"/auth/nginx\",decision=\"deny\",code=\"INVALID_KEY\"} 1");
+    has("keygate_requests_total{endpoint=\"/auth\",decision=\"deny\",code=\"RATE_LIMITED\"} 0");
+    has("# TYPE keygate_request_duration_seconds histogram");
+    has("keygate_request_duration_seconds_bucket{le=\"5e-05\"} 1");
+    has("keygate_request_duration_seconds_bucket{le=\"0.0025\"} 1");
+    has("keygate_request_duration_seconds_bucket{le=\"0.005\"} 2");
+    has("keygate_request_duration_seconds_bucket{le=\"+Inf\"} 2");
+    has("keygate_request_duration_seconds_count 2");
+    has("keygate_config_generation 3");
+    has("keygate_config_last_reload_successful 0");
+    has("keygate_config_last_reload_success_timestamp_seconds 1.7356896e+09");
+    has("keygate_config_reloads_total{result=\"failure\"} 1");
+    has("keygate_audit_events_total{event=\"auth\"} 1");
+    has("keygate_audit_write_failures_total 7");
+    has("keygate_rate_limited_total 1");
+    has("keygate_alerts_total{type=\"new_ip\"} 1");
+    has("keygate_keys{state=\"active\"} 0");
+}
+
+TEST_CASE("metrics: key states", "[metrics]") {
+    Config c;
+    c.roles = builtin_roles();
+    const auto add = [&](const char* id) -> KeyEntry& {
+        KeyEntry e;
+        e.id = id;
+        e.role = "viewer";
+        e.tenant = "t";
+        e.secret = {HashKind::sha256, sha256(id)};
+        c.api_keys.push_back(e);
+        return c.api_keys.back();
+    };
+    const TimePoint now = *parse_timestamp("2025-06-01");
+    add("active");
+    add("disabled").enabled = false;
+    add("expired").expires_at = *parse_timestamp("2025-01-01");
+    add("pending").not_before = *parse_timestamp("2026-01-01");
+    add("rotated").previous_keys.push_back({{HashKind::sha256, sha256("old")}, *parse_timestamp("2025-07-01")});
+    const auto counts = count_key_states(*KeyStore::build(c), now);
+    CHECK(counts.active == 2);
+    CHECK(counts.disabled == 1);
+    CHECK(counts.expired == 1);
+    CHECK(counts.pending == 1);
+    CHECK(counts.grace == 1);
+}
