@@ -1,0 +1,238 @@
+// Stable reads, digest check, validation, grace windows, publish.
+#include "infra/config_reloader.hpp"
+
+#include "core/config_loader.hpp"
+#include "core/grace.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace keygate {
+namespace {
+
+std::optional<std::string> read_file(const std::string& path, std::string& error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = "cannot read '" + path + "'";
+        return std::nullopt;
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+} // namespace
+
+const char* to_string(ReloadOutcome outcome) {
+    switch (outcome) {
+    case ReloadOutcome::success:
+        return "success";
+    case ReloadOutcome::failure:
+        return "failure";
+    case ReloadOutcome::unchanged:
+        return "unchanged";
+    }
+    return "unknown";
+}
+
+ConfigReloader::ConfigReloader(KeySetSources sources, KeySetHolder& holder,
+                               std::function<TimePoint()> clock, Hooks hooks, ReloadTiming timing)
+    : sources_(std::move(sources)), holder_(holder), clock_(std::move(clock)),
+      hooks_(std::move(hooks)), timing_(timing) {
+    status_.config_path = sources_.config_path;
+}
+
+ConfigReloader::Read ConfigReloader::read_stable() const {
+    Read read;
+    auto first = read_file(sources_.config_path, read.error);
+    for (int attempt = 0; first && attempt < timing_.max_attempts; ++attempt) {
+        // A writer that truncates and then writes leaves a window with partial content:
+        // only content that two reads agree on is loaded.
+        std::this_thread::sleep_for(timing_.settle);
+        auto second = read_file(sources_.config_path, read.error);
+        if (!second) return read;
+        if (*second == *first) {
+            read.text = std::move(*first);
+            read.sha256 = to_hex(sha256(read.text));
+            read.error.clear();
+            return read;
+        }
+        first = std::move(second);
+    }
+    if (first) read.error = "'" + sources_.config_path + "' kept changing while being read";
+    return read;
+}
+
+KeySetLoad ConfigReloader::build(std::string_view text, TimePoint now,
+                                 std::vector<GraceSecret> grace) const {
+    KeySetLoad out;
+    LoadOptions options;
+    options.hash_pepper = sources_.hash_pepper;
+    options.now = now;
+    LoadResult loaded = load_config_text(text, options);
+    out.diagnostics = std::move(loaded.diagnostics);
+    if (!loaded.config || out.diagnostics.failed()) return out;
+    Config config = std::move(*loaded.config);
+    apply_setting_overrides(config.settings, sources_);
+    Diagnostics environment = add_environment_keys(config, sources_.environment_keys);
+    out.diagnostics.items.insert(out.diagnostics.items.end(), environment.items.begin(),
+                                 environment.items.end());
+    if (environment.failed()) return out;
+    if (const auto previous = holder_.snapshot()) {
+        auto windows = grace_windows_for(*previous, config, config.settings.grace_period, now);
+        grace.insert(grace.end(), std::make_move_iterator(windows.begin()),
+                     std::make_move_iterator(windows.end()));
+    }
+    out.store = KeyStore::build(std::move(config), sources_.hash_pepper, std::move(grace));
+    return out;
+}
+
+void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& read,
+                             TimePoint now, std::string_view trigger, bool initial) {
+    const auto previous = holder_.snapshot();
+    std::unordered_set<std::string> old_windows;
+    if (previous) {
+        for (const auto& w : previous->grace_secrets()) old_windows.insert(to_hex(w.secret.digest));
+    }
+    holder_.publish(store);
+    status_.sha256 = read.sha256;
+    status_.loaded_at = now;
+    status_.last_result = "success";
+    status_.last_errors.clear();
+    status_.metrics.last_reload_successful = true;
+    status_.metrics.last_success_at = now;
+    status_.metrics.generation = holder_.generation();
+    if (!initial) ++status_.metrics.reloads_success;
+    ended_reported_.clear();
+
+    const std::size_t keys = store->keys().size();
+    if (hooks_.log_info) {
+        hooks_.log_info((initial ? "loaded " : "reloaded ") + sources_.config_path + ": " +
+                        std::to_string(keys) + " keys, generation " +
+                        std::to_string(status_.metrics.generation) + " (" + std::string(trigger) +
+                        ")");
+    }
+    if (hooks_.config_event) {
+        hooks_.config_event({{"event", "config"},
+                             {"type", initial ? "load" : "reload"},
+                             {"result", "success"},
+                             {"trigger", trigger},
+                             {"path", sources_.config_path},
+                             {"sha256", read.sha256},
+                             {"generation", status_.metrics.generation},
+                             {"keys", keys}});
+        for (const auto& w : store->grace_secrets()) {
+            if (old_windows.count(to_hex(w.secret.digest)) != 0) continue;
+            hooks_.config_event({{"event", "config"},
+                                 {"type", "grace_start"},
+                                 {"key_id", w.entry.id},
+                                 {"grace_until", format_timestamp(w.until)}});
+        }
+    }
+    if (hooks_.swapped) hooks_.swapped(*store);
+}
+
+void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& read_error,
+                          TimePoint now) {
+    status_.last_result = "failure";
+    status_.last_errors.clear();
+    if (!read_error.empty()) status_.last_errors.push_back(read_error);
+    for (const auto& d : diagnostics.items) {
+        if (d.severity == Severity::error) {
+            status_.last_errors.push_back(format_diagnostic(sources_.config_path, d));
+        }
+    }
+    status_.metrics.last_reload_successful = false;
+    ++status_.metrics.reloads_failure;
+    if (hooks_.log_error) {
+        std::string message = "reload of " + sources_.config_path +
+                              " failed; the last good keys keep serving";
+        for (const auto& e : status_.last_errors) message += "\n  " + e;
+        hooks_.log_error(message);
+    }
+    if (hooks_.config_event) {
+        hooks_.config_event({{"event", "config"},
+                             {"type", "reload"},
+                             {"result", "failure"},
+                             {"trigger", status_.last_trigger},
+                             {"path", sources_.config_path},
+                             {"errors", status_.last_errors}});
+    }
+    (void)now;
+}
+
+KeySetLoad ConfigReloader::load_initial(const std::vector<GraceSecret>& restored) {
+    std::lock_guard lock(mutex_);
+    const TimePoint now = clock_();
+    status_.last_trigger = "start";
+    status_.last_attempt_at = now;
+    const Read read = read_stable();
+    KeySetLoad load;
+    if (!read.error.empty()) {
+        load.diagnostics.error(0, 0, read.error);
+        return load;
+    }
+    // Restored windows: keep those still open that the file does not name again.
+    std::vector<GraceSecret> open;
+    if (!restored.empty()) {
+        const auto carrier = KeyStore::build(Config{}, std::nullopt, restored);
+        LoadOptions options;
+        options.hash_pepper = sources_.hash_pepper;
+        options.now = now;
+        if (auto parsed = load_config_text(read.text, options); parsed.config) {
+            open = grace_windows_for(*carrier, *parsed.config, Duration{0}, now);
+        }
+    }
+    load = build(read.text, now, std::move(open));
+    if (load.ok()) publish(load.store, read, now, "start", true);
+    return load;
+}
+
+ReloadOutcome ConfigReloader::reload(std::string_view trigger) {
+    std::lock_guard lock(mutex_);
+    const TimePoint now = clock_();
+    status_.last_trigger = std::string(trigger);
+    status_.last_attempt_at = now;
+    const Read read = read_stable();
+    if (!read.error.empty()) {
+        fail({}, read.error, now);
+        return ReloadOutcome::failure;
+    }
+    if (read.sha256 == status_.sha256 && holder_.ready()) {
+        status_.last_result = "unchanged";
+        return ReloadOutcome::unchanged;
+    }
+    KeySetLoad load = build(read.text, now, {});
+    if (!load.ok()) {
+        fail(load.diagnostics, {}, now);
+        return ReloadOutcome::failure;
+    }
+    publish(load.store, read, now, trigger, false);
+    return ReloadOutcome::success;
+}
+
+void ConfigReloader::report_ended_grace() {
+    std::lock_guard lock(mutex_);
+    const auto store = holder_.snapshot();
+    if (!store || !hooks_.config_event) return;
+    const TimePoint now = clock_();
+    for (const auto& w : store->grace_secrets()) {
+        const std::string digest = to_hex(w.secret.digest);
+        if (now < w.until || ended_reported_.count(digest) != 0) continue;
+        ended_reported_.insert(digest);
+        hooks_.config_event({{"event", "config"},
+                             {"type", "grace_end"},
+                             {"key_id", w.entry.id},
+                             {"grace_until", format_timestamp(w.until)}});
+    }
+}
+
+ReloadStatus ConfigReloader::status() const {
+    std::lock_guard lock(mutex_);
+    ReloadStatus s = status_;
+    s.metrics.generation = holder_.generation();
+    return s;
+}
+
+} // namespace keygate

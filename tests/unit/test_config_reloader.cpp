@@ -1,0 +1,175 @@
+// The reloader against real files: changes, unchanged digests, broken files, grace windows.
+#include "infra/config_reloader.hpp"
+
+#include "core/decide.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+using namespace keygate;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+    fs::path dir;
+    fs::path file;
+    KeySetHolder holder;
+    TimePoint now = *parse_timestamp("2025-03-01T12:00:00Z");
+    std::vector<nlohmann::json> events;
+    std::unique_ptr<ConfigReloader> reloader;
+
+    Fixture() {
+        static int counter = 0;
+        dir = fs::temp_directory_path() /
+              ("keygate-reload-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+        fs::create_directories(dir);
+        file = dir / "keys.yaml";
+        KeySetSources sources;
+        sources.config_path = file.string();
+        ConfigReloader::Hooks hooks;
+        hooks.config_event = [this](nlohmann::json e) { events.push_back(std::move(e)); };
+        reloader = std::make_unique<ConfigReloader>(sources, holder, [this] { return now; }, hooks,
+                                                    ReloadTiming{1ms, 8});
+    }
+    ~Fixture() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    void write(const std::string& text) {
+        std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+    }
+    DecisionCode decide_key(const std::string& key) {
+        AuthRequest r;
+        r.key = key;
+        r.client_ip = *parse_ip("127.0.0.1");
+        return decide(*holder.snapshot(), r, now).code;
+    }
+};
+
+std::string key_file(const std::vector<std::pair<std::string, std::string>>& keys,
+                     const std::string& settings = "") {
+    std::string text = settings + "api_keys:\n";
+    for (const auto& [id, secret] : keys) {
+        text += "  - id: " + id + "\n    key_hash: \"" + format_secret({HashKind::sha256, sha256(secret)}) +
+                "\"\n    role: admin\n";
+    }
+    return text;
+}
+
+} // namespace
+
+TEST_CASE("reloader: loads, swaps on change, skips an unchanged digest", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    REQUIRE(f.reloader->load_initial().ok());
+    CHECK(f.holder.generation() == 1);
+    CHECK(f.decide_key("reload-test-key-a") == DecisionCode::ok);
+
+    CHECK(f.reloader->reload("test") == ReloadOutcome::unchanged);
+    CHECK(f.holder.generation() == 1);
+
+    f.write(key_file({{"b", "reload-test-key-b"}}));
+    CHECK(f.reloader->reload("test") == ReloadOutcome::success);
+    CHECK(f.holder.generation() == 2);
+    CHECK(f.decide_key("reload-test-key-b") == DecisionCode::ok);
+    CHECK(f.decide_key("reload-test-key-a") == DecisionCode::invalid_key); // grace 0s
+    const auto status = f.reloader->status();
+    CHECK(status.last_result == "success");
+    CHECK(status.metrics.reloads_success == 1);
+    CHECK(status.metrics.generation == 2);
+    CHECK(status.sha256.size() == 64);
+}
+
+TEST_CASE("reloader: broken files keep the last good keys", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    REQUIRE(f.reloader->load_initial().ok());
+    const std::string good = key_file({{"a", "reload-test-key-a"}, {"b", "reload-test-key-b"}});
+    for (const std::string& broken :
+         {std::string("api_keys: [\n  - {id: x"),                       // invalid YAML
+          std::string("api_keys:\n  - id: a\n    role: nosuchrole\n"),   // schema error
+          std::string(""),                                               // empty (truncated)
+          std::string("   \n\n"),                                         // whitespace only
+          good.substr(0, good.size() / 2)}) {                            // half-written
+        INFO(broken);
+        f.write(broken);
+        CHECK(f.reloader->reload("test") == ReloadOutcome::failure);
+        CHECK(f.decide_key("reload-test-key-a") == DecisionCode::ok);
+        CHECK(f.holder.generation() == 1);
+        const auto status = f.reloader->status();
+        CHECK(status.last_result == "failure");
+        CHECK_FALSE(status.metrics.last_reload_successful);
+        CHECK_FALSE(status.last_errors.empty());
+    }
+    f.write(good);
+    CHECK(f.reloader->reload("test") == ReloadOutcome::success);
+    CHECK(f.reloader->status().metrics.last_reload_successful);
+    CHECK(f.decide_key("reload-test-key-b") == DecisionCode::ok);
+    CHECK(f.reloader->status().metrics.reloads_failure == 5);
+}
+
+TEST_CASE("reloader: a missing file fails without touching the keys", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    REQUIRE(f.reloader->load_initial().ok());
+    fs::remove(f.file);
+    CHECK(f.reloader->reload("test") == ReloadOutcome::failure);
+    CHECK(f.decide_key("reload-test-key-a") == DecisionCode::ok);
+}
+
+TEST_CASE("reloader: grace period with a fake clock, start and end events", "[reload]") {
+    Fixture f;
+    const std::string settings = "settings:\n  grace_period: 10m\n";
+    f.write(key_file({{"a", "reload-test-old-a"}}, settings));
+    REQUIRE(f.reloader->load_initial().ok());
+    f.write(key_file({{"a", "reload-test-new-a"}}, settings));
+    REQUIRE(f.reloader->reload("test") == ReloadOutcome::success);
+    CHECK(f.decide_key("reload-test-old-a") == DecisionCode::ok);
+    CHECK(f.decide_key("reload-test-new-a") == DecisionCode::ok);
+    const auto starts = std::count_if(f.events.begin(), f.events.end(), [](const auto& e) {
+        return e["type"] == "grace_start" && e["key_id"] == "a" &&
+               e["grace_until"] == "2025-03-01T12:10:00Z";
+    });
+    CHECK(starts == 1);
+    f.now += 10min;
+    CHECK(f.decide_key("reload-test-old-a") == DecisionCode::invalid_key);
+    f.reloader->report_ended_grace();
+    f.reloader->report_ended_grace(); // once only
+    const auto ends = std::count_if(f.events.begin(), f.events.end(),
+                                    [](const auto& e) { return e["type"] == "grace_end"; });
+    CHECK(ends == 1);
+}
+
+TEST_CASE("reloader: disabling the id in the new file revokes at once", "[reload]") {
+    Fixture f;
+    const std::string settings = "settings:\n  grace_period: 1h\n";
+    f.write(key_file({{"a", "reload-test-old-a"}}, settings));
+    REQUIRE(f.reloader->load_initial().ok());
+    f.write(settings + "api_keys:\n  - id: a\n    key_hash: \"" +
+            format_secret({HashKind::sha256, sha256("reload-test-new-a")}) +
+            "\"\n    role: admin\n    enabled: false\n");
+    REQUIRE(f.reloader->reload("test") == ReloadOutcome::success);
+    CHECK(f.decide_key("reload-test-old-a") == DecisionCode::invalid_key);
+    CHECK(f.decide_key("reload-test-new-a") == DecisionCode::key_disabled);
+}
+
+TEST_CASE("reloader: restored grace windows honoured after a restart", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-new-a"}}));
+    KeyEntry old;
+    old.id = "a";
+    old.role = "admin";
+    old.secret = {HashKind::sha256, sha256("reload-test-old-a")};
+    KeyEntry ended = old;
+    ended.secret = {HashKind::sha256, sha256("reload-test-ended-a")};
+    REQUIRE(f.reloader->load_initial({{old.secret, old, f.now + 5min},
+                                      {ended.secret, ended, f.now - 1min}}).ok());
+    CHECK(f.decide_key("reload-test-old-a") == DecisionCode::ok);
+    CHECK(f.decide_key("reload-test-ended-a") == DecisionCode::invalid_key);
+}
