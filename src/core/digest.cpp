@@ -1,0 +1,95 @@
+// SHA-256 / HMAC-SHA256 through OpenSSL 3, and the "sha256:<hex>" text form of a secret.
+#include "core/digest.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstring>
+
+namespace keygate {
+
+namespace {
+
+constexpr std::string_view k_sha256_prefix = "sha256:";
+constexpr std::string_view k_hmac_prefix = "hmac-sha256:";
+constexpr std::size_t k_hex_length = 64;
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1; // upper case is refused: one spelling per secret keeps duplicates detectable
+}
+
+} // namespace
+
+Digest sha256(std::string_view data) {
+    Digest out{};
+    unsigned int length = 0;
+    // EVP_Digest only fails on allocation failure; the zero digest it would leave behind
+    // never equals a real key's digest in practice, and the core must not throw.
+    EVP_Digest(data.data(), data.size(), out.data(), &length, EVP_sha256(), nullptr);
+    return out;
+}
+
+Digest hmac_sha256(std::string_view pepper, std::string_view data) {
+    Digest out{};
+    unsigned int length = 0;
+    // The one-shot HMAC() is not deprecated in OpenSSL 3 (only HMAC_CTX is). An empty key
+    // is passed as a non-null pointer because HMAC() treats a null key as "reuse the last".
+    static const unsigned char k_empty = 0;
+    const void* key = pepper.empty() ? static_cast<const void*>(&k_empty)
+                                     : static_cast<const void*>(pepper.data());
+    HMAC(EVP_sha256(), key, static_cast<int>(pepper.size()),
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &length);
+    return out;
+}
+
+std::string to_hex(const Digest& d) {
+    static constexpr char k_digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(d.size() * 2);
+    for (std::uint8_t byte : d) {
+        out.push_back(k_digits[byte >> 4]);
+        out.push_back(k_digits[byte & 0x0f]);
+    }
+    return out;
+}
+
+std::string format_secret(const SecretDigest& s) {
+    const std::string_view prefix = s.kind == HashKind::sha256 ? k_sha256_prefix : k_hmac_prefix;
+    return std::string(prefix) + to_hex(s.digest);
+}
+
+Result<SecretDigest> parse_secret(std::string_view text) {
+    // The messages never quote `text`: it may be a secret pasted into the wrong field.
+    SecretDigest out;
+    std::string_view hex;
+    if (text.starts_with(k_sha256_prefix)) {
+        out.kind = HashKind::sha256;
+        hex = text.substr(k_sha256_prefix.size());
+    } else if (text.starts_with(k_hmac_prefix)) {
+        out.kind = HashKind::hmac_sha256;
+        hex = text.substr(k_hmac_prefix.size());
+    } else {
+        return fail("hash must start with \"sha256:\" or \"hmac-sha256:\"");
+    }
+    if (hex.size() != k_hex_length) {
+        return fail("hash must have exactly 64 hex characters after the prefix, found " +
+                    std::to_string(hex.size()));
+    }
+    for (std::size_t i = 0; i < out.digest.size(); ++i) {
+        const int high = hex_value(hex[2 * i]);
+        const int low = hex_value(hex[2 * i + 1]);
+        if (high < 0 || low < 0) return fail("hash must be lowercase hex (0-9, a-f)");
+        out.digest[i] = static_cast<std::uint8_t>(high * 16 + low);
+    }
+    return out;
+}
+
+std::size_t DigestHash::operator()(const Digest& d) const noexcept {
+    std::size_t value = 0;
+    std::memcpy(&value, d.data(), sizeof value);
+    return value;
+}
+
+} // namespace keygate
