@@ -1,0 +1,75 @@
+# syntax=docker/dockerfile:1
+# keygate container image: a build stage with the Debian 12 -dev packages, and a small
+# runtime stage with only the shared libraries keygate links, running as a non-root user.
+#
+#   docker build -t keygate .
+#   docker run --rm -p 8090:8090 -v "$PWD/deploy:/etc/keygate:ro" keygate   # deploy/keys.yaml
+#
+# Mount the directory that holds keys.yaml, not the file: a single-file bind mount keeps the
+# old file when an editor or `git pull` replaces it, and keygate would never see the change.
+#
+# Kubernetes: see helm/keygate (mount the key file's whole directory, never with subPath,
+# and pass only `serve` as args so that KEYGATE_CONFIG / KEYGATE_LISTEN take effect: a flag
+# wins over the environment).
+
+ARG DEBIAN_IMAGE=debian:bookworm-slim
+
+FROM ${DEBIAN_IMAGE} AS build
+# Build the unit tests too and run them during the build: --build-arg KEYGATE_BUILD_TESTS=ON
+ARG KEYGATE_BUILD_TESTS=OFF
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        cmake g++ make pkg-config \
+        libyaml-cpp-dev libcpp-httplib-dev libssl-dev libspdlog-dev libfmt-dev \
+        nlohmann-json3-dev catch2 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DKEYGATE_BUILD_TESTS="${KEYGATE_BUILD_TESTS}" \
+    && cmake --build build -j"$(nproc)" \
+    && if [ "${KEYGATE_BUILD_TESTS}" = "ON" ]; then \
+           cd build && ctest --output-on-failure -j"$(nproc)" -E '^e2e\.'; \
+       fi \
+    && strip build/keygate \
+    && build/keygate version
+
+FROM ${DEBIAN_IMAGE}
+# Only the runtime libraries (Debian 12 names): yaml-cpp, cpp-httplib (which brings zlib
+# and brotli), OpenSSL, spdlog, fmt; ca-certificates for nothing keygate does today, but
+# cheap and expected by anyone who execs into the container.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        libyaml-cpp0.7 libcpp-httplib0.11 libssl3 libspdlog1.10 libfmt9 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 65532 keygate \
+    && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin keygate \
+    && mkdir -p /etc/keygate /var/lib/keygate \
+    && chown 65532:65532 /var/lib/keygate
+
+COPY --from=build /src/build/keygate /usr/local/bin/keygate
+COPY keys.example.yaml /usr/share/keygate/keys.example.yaml
+
+LABEL org.opencontainers.image.title="keygate" \
+      org.opencontainers.image.description="API key sidecar for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz"
+
+# The audit log (one JSON object per line) goes to stdout, the operational log to stderr.
+ENV KEYGATE_AUDIT_LOG=stdout
+
+# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+USER 65532:65532
+WORKDIR /var/lib/keygate
+EXPOSE 8090
+
+# No curl in the image: bash asks GET /healthz over /dev/tcp and wants a 200. It assumes the
+# default port 8090 on 127.0.0.1, so it works only when keygate listens there (the CMD's
+# 0.0.0.0:8090 does). Kubernetes ignores HEALTHCHECK: the chart uses httpGet probes on
+# /healthz and /readyz instead.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8090 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && IFS= read -r -t 4 status <&3 && [[ $status == HTTP/1.?' 200'* ]]"]
+
+# keygate handles SIGTERM itself (finishes requests in flight, flushes the audit log, exits 0
+# within 10 s) and starts no child processes, so it can run as PID 1 without an init.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["keygate"]
+CMD ["serve", "--config", "/etc/keygate/keys.yaml", "--listen", "0.0.0.0:8090"]

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The container image the chart deploys (Dockerfile, .dockerignore), checked without a
+# Docker engine:
+#   - multi-stage on debian:bookworm-slim; the build stage installs the -dev packages that
+#     scripts/deps.sh installs and builds with the tests off; the final stage runs as uid
+#     65532, exposes 8090, and has the ENTRYPOINT/CMD the docs show;
+#   - every shared library the keygate binary links comes from a runtime package the final
+#     stage installs (or one of their dependencies, or Debian's base system);
+#   - the HEALTHCHECK command passes against a running keygate and fails when nothing
+#     listens;
+#   - .dockerignore keeps build trees, .git and key files out, and the build inputs in.
+#
+# Usage: bash helm_image.sh PATH_TO_KEYGATE SOURCE_DIR
+# Needs python3, curl, ldd and dpkg-query (Debian). Prints "N passed, N failed" last.
+set -uo pipefail
+
+if (($# != 2)); then
+    echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
+    exit 2
+fi
+KEYGATE_BIN=$1
+SOURCE_DIR=$2
+# shellcheck source=tests/e2e/lib.sh
+source "$SOURCE_DIR/tests/e2e/lib.sh"
+
+e2e_require_commands python3 curl ldd dpkg-query grep sed
+[[ -x $KEYGATE_BIN ]] || e2e_die "keygate binary '$KEYGATE_BIN' not found or not executable"
+e2e_init
+DOCKERFILE=$SOURCE_DIR/Dockerfile
+[[ -f $DOCKERFILE ]] || e2e_die "no Dockerfile in $SOURCE_DIR"
+
+# The Dockerfile as logical lines (continuations joined), one instruction per line.
+python3 - "$DOCKERFILE" "$E2E_TMP" <<'PYTHON' || e2e_die "cannot read the Dockerfile"
+import json, re, sys
+text = open(sys.argv[1]).read()
+lines, current = [], ""
+for raw in text.splitlines():
+    if not current and (not raw.strip() or raw.lstrip().startswith("#")):
+        continue
+    if raw.lstrip().startswith("#"):  # a comment inside a continued instruction
+        continue
+    if raw.rstrip().endswith("\\"):
+        current += raw.rstrip()[:-1] + " "
+        continue
+    lines.append(current + raw)
+    current = ""
+open(sys.argv[2] + "/instructions", "w").write("\n".join(lines) + "\n")
+stages = [[]]
+for line in lines:
+    if line.upper().startswith("FROM ") and stages[-1]:
+        stages.append([])
+    stages[-1].append(line)
+stages = [s for s in stages if s and s[0].upper().startswith("FROM ")]
+for i, stage in enumerate(stages):
+    open(f"{sys.argv[2]}/stage{i}", "w").write("\n".join(stage) + "\n")
+healthcheck = next((l for l in lines if l.startswith("HEALTHCHECK")), "")
+m = re.search(r"CMD\s+(\[.*\])\s*$", healthcheck)
+open(sys.argv[2] + "/healthcheck", "w").write(json.loads(m.group(1))[2] if m else "")
+PYTHON
+stages=("$E2E_TMP"/stage*)
+stage_count=${#stages[@]}
+e2e_expect_eq "two stages" 2 "$stage_count"
+BUILD=$E2E_TMP/stage0
+FINAL=$E2E_TMP/stage1
+I=$E2E_TMP/instructions
+e2e_check "ARG DEBIAN_IMAGE defaults to debian:bookworm-slim" grep -qx 'ARG DEBIAN_IMAGE=debian:bookworm-slim' "$I"
+e2e_check "the build stage is FROM debian:bookworm-slim" grep -qE '^FROM \$\{DEBIAN_IMAGE\} AS build$' "$BUILD"
+e2e_check "the final stage is FROM debian:bookworm-slim" grep -qE '^FROM \$\{DEBIAN_IMAGE\}$' "$FINAL"
+
+# The build stage installs every package scripts/deps.sh installs for building.
+mapfile -t build_packages < <(sed -n '/^packages=(/,/^)/p' "$SOURCE_DIR/scripts/deps.sh" |
+    tr ' ' '\n' | grep -E '^(cmake|g\+\+|pkg-config|lib.*-dev|catch2|nlohmann-json3-dev)$')
+e2e_check "scripts/deps.sh lists build packages" test "${#build_packages[@]}" -ge 9
+for package in "${build_packages[@]}"; do
+    e2e_check "the build stage installs $package" grep -qE "install .*(^| )${package//+/\\+}( |$)" "$BUILD"
+done
+e2e_check "the build stage installs make (cmake does not pull it in without recommends)" grep -qE "install .* make " "$BUILD"
+e2e_check "the build is a Release build without tests by default" \
+    grep -qE 'cmake -S \. -B build -DCMAKE_BUILD_TYPE=Release -DKEYGATE_BUILD_TESTS="\$\{KEYGATE_BUILD_TESTS\}"' "$BUILD"
+e2e_check "KEYGATE_BUILD_TESTS defaults to OFF" grep -qx 'ARG KEYGATE_BUILD_TESTS=OFF' "$BUILD"
+e2e_check_not "the final stage has no compiler or -dev package" grep -qE 'g\+\+|-dev( |$)|cmake' "$FINAL"
+
+runtime_line=$(grep -E '^RUN .*apt-get install' "$FINAL" | head -n 1)
+read -r -a runtime_packages <<<"$(printf '%s' "$runtime_line" | sed -E 's/.*--no-install-recommends +//; s/ *&&.*//')"
+e2e_expect_eq "the final stage installs the runtime libraries" \
+    "libyaml-cpp0.7 libcpp-httplib0.11 libssl3 libspdlog1.10 libfmt9 ca-certificates" "${runtime_packages[*]}"
+
+# Every library keygate links comes from those packages, their dependencies, or the base
+# system every Debian image has.
+allowed=(libc6 libgcc-s1 libstdc++6 zlib1g "${runtime_packages[@]}")
+for package in "${runtime_packages[@]}"; do
+    deps=$(dpkg-query -W -f='${Depends}' "$package" 2>/dev/null) || continue
+    while IFS= read -r dep; do
+        allowed+=("$dep")
+    done < <(printf '%s\n' "$deps" | tr ',|' '\n' | sed -E 's/\(.*\)//; s/:any//; s/ //g' | grep -v '^$')
+done
+unexplained=()
+while IFS= read -r lib; do
+    owner=$(dpkg-query -S "$(realpath "$lib")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
+        owner=$(dpkg-query -S "$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
+    [[ -n $owner ]] || { unexplained+=("$lib(no package)"); continue; }
+    case $owner in lib*san[0-9]*) continue ;; esac # a sanitizer build's own runtime
+    printf '%s\n' "${allowed[@]}" | grep -qx "$owner" || unexplained+=("$lib($owner)")
+done < <(ldd "$KEYGATE_BIN" | sed -nE 's/.*=> (\/[^ ]+) .*/\1/p')
+e2e_expect_eq "every linked library comes from the final stage's packages" "" "${unexplained[*]}"
+
+e2e_check "runs as uid/gid 65532" grep -qx 'USER 65532:65532' "$FINAL"
+e2e_check "creates that user without a home or a shell" grep -qE 'useradd .*--uid 65532 .*--shell /usr/sbin/nologin' "$FINAL"
+e2e_check "exposes 8090" grep -qx 'EXPOSE 8090' "$FINAL"
+e2e_check "the audit log goes to stdout" grep -qx 'ENV KEYGATE_AUDIT_LOG=stdout' "$FINAL"
+e2e_check "ENTRYPOINT is keygate" grep -qx 'ENTRYPOINT \["keygate"\]' "$FINAL"
+e2e_check "CMD serves /etc/keygate/keys.yaml on 0.0.0.0:8090" \
+    grep -qx 'CMD \["serve", "--config", "/etc/keygate/keys.yaml", "--listen", "0.0.0.0:8090"\]' "$FINAL"
+e2e_check "copies the binary built in the first stage" grep -qx 'COPY --from=build /src/build/keygate /usr/local/bin/keygate' "$FINAL"
+
+# HEALTHCHECK: bash over /dev/tcp (no curl in the image).
+health=$(cat "$E2E_TMP/healthcheck")
+e2e_expect_match "HEALTHCHECK asks /healthz on 127.0.0.1:8090" '/dev/tcp/127\.0\.0\.1/8090 .*GET /healthz' "$health"
+e2e_start_keygate "$KEYGATE_BIN" "$SOURCE_DIR/tests/data/valid/minimal.yaml"
+e2e_check "HEALTHCHECK passes against a running keygate" bash -c "${health//8090/$KEYGATE_PORT}"
+e2e_stop_spawned "$KEYGATE_PID"
+e2e_check_not "HEALTHCHECK fails when nothing listens" bash -c "${health//8090/$KEYGATE_PORT}" 2>/dev/null
+
+# .dockerignore: keep out what must not be sent or baked in; keep in the build inputs.
+python3 - "$SOURCE_DIR/.dockerignore" >"$E2E_TMP/ignore.out" <<'PYTHON'
+import fnmatch, sys
+rules = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if line and not line.startswith("#"):
+        rules.append((line.startswith("!"), line.lstrip("!").rstrip("/")))
+
+def ignored(path):
+    # Docker's rule: the last matching pattern wins; a pattern also matches a directory's
+    # contents. ** matches any number of directories (approximated with fnmatch).
+    result = False
+    for negated, pattern in rules:
+        candidates = [path] + ["/".join(path.split("/")[:i]) for i in range(1, path.count("/") + 1)]
+        if any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, pattern.replace("**/", "")) for c in candidates):
+            result = not negated
+    return result
+
+for path, expected in [(".git/config", True), ("build/keygate", True), ("build-h1/CMakeCache.txt", True),
+                       ("keys.yaml", True), ("deploy/keys.yaml", True), (".env", True),
+                       ("CMakeLists.txt", False), ("cmake/StandardSettings.cmake", False),
+                       ("src/cli/main.cpp", False), ("tests/unit/main.cpp", False),
+                       ("tests/data/e2e/keys.yaml", False), ("keys.example.yaml", False)]:
+    print(f"{'ignored' if ignored(path) else 'kept'} {path} {'ignored' if expected else 'kept'}")
+PYTHON
+while read -r actual path expected; do
+    e2e_expect_eq ".dockerignore: $path is $expected" "$expected" "$actual"
+done <"$E2E_TMP/ignore.out"
+
+e2e_finish
