@@ -11,6 +11,10 @@ build_type=${KEYGATE_BUILD_TYPE:-Release}
 cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" -DKEYGATE_WERROR=ON -DKEYGATE_BUILD_TESTS=ON
 cmake --build build -j2
 
+# The end-to-end scripts use Debian's python3 (with python3-yaml and python3-jsonschema from
+# deps.sh), not whatever interpreter a version manager puts first on PATH.
+export PATH="/usr/bin:$PATH"
+
 log=build/ctest.log
 status=0
 (cd build && ctest --output-on-failure -j2 "$@") 2>&1 | tee "$log" || status=$?
