@@ -1,167 +1,28 @@
-// The audit writer thread: batches lines, writes them with write(2), counts failures.
+// The in-memory audit sink.
 #include "infra/audit_sink.hpp"
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <utility>
 
 namespace keygate {
 
-AuditSink::AuditSink(AuditSinkOptions options, FailureReporter report)
-    : options_(std::move(options)), report_(std::move(report)) {}
-
-AuditSink::~AuditSink() { stop(); }
-
-bool AuditSink::open_destination(std::string& error) {
-    if (options_.destination == "stdout" || options_.destination.empty()) {
-        fd_ = STDOUT_FILENO;
-        owns_fd_ = false;
-        return true;
+void MemoryAuditSink::record_decision(const AuthDecisionEvent& event) noexcept {
+    try {
+        Record record;
+        record.code = code_name(event.decision.code);
+        if (event.decision.key != nullptr)
+            record.key_id = event.decision.key->entry.id;
+        record.endpoint = std::string(event.endpoint);
+        record.method = event.request.method;
+        record.client_ip = to_string(event.request.client_ip);
+        record.status = event.status;
+        const std::lock_guard lock(mutex_);
+        records_.push_back(std::move(record));
+    } catch (...) {
+        // A sink never throws into the request path; a lost test record shows in the test.
     }
-    if (options_.destination == "stderr") {
-        fd_ = STDERR_FILENO;
-        owns_fd_ = false;
-        return true;
-    }
-    const int fd = ::open(options_.destination.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                          0640);
-    if (fd < 0) {
-        error = "cannot open audit log '" + options_.destination + "': " + std::strerror(errno);
-        return false;
-    }
-    if (owns_fd_ && fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-    owns_fd_ = true;
-    return true;
 }
 
-bool AuditSink::start(std::string& error) {
-    if (!open_destination(error)) return false;
-    running_ = true;
-    thread_ = std::thread([this] { run(); });
-    return true;
-}
-
-void AuditSink::write(std::string line) {
-    std::unique_lock lock(mutex_);
-    if (!running_ || stopping_) {
-        stats_.write_failures.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    if (queue_.size() >= options_.queue_lines) {
-        if (options_.overflow == AuditOverflow::drop) {
-            stats_.write_failures.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
-        has_room_.wait(lock, [&] { return queue_.size() < options_.queue_lines || !running_; });
-        if (!running_) {
-            stats_.write_failures.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
-    }
-    queue_.push_back(std::move(line));
-    lock.unlock();
-    has_lines_.notify_one();
-}
-
-void AuditSink::flush() {
-    std::unique_lock lock(mutex_);
-    drained_.wait(lock, [&] { return (queue_.empty() && in_flight_ == 0) || !running_; });
-}
-
-void AuditSink::reopen() {
-    {
-        std::lock_guard lock(mutex_);
-        reopen_requested_ = true;
-    }
-    has_lines_.notify_one();
-}
-
-void AuditSink::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    has_lines_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    {
-        std::lock_guard lock(mutex_);
-        running_ = false;
-    }
-    has_room_.notify_all();
-    drained_.notify_all();
-    if (owns_fd_ && fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-}
-
-void AuditSink::write_batch(std::deque<std::string>& batch) {
-    std::string buffer;
-    for (auto& line : batch) {
-        buffer += line;
-        buffer += '\n';
-    }
-    // One write(2) per batch of whole lines; O_APPEND keeps them whole in a shared file.
-    std::size_t done = 0;
-    bool failed = false;
-    while (done < buffer.size()) {
-        const auto n = ::write(fd_, buffer.data() + done, buffer.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            failed = true;
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (!failed) {
-        stats_.written.fetch_add(batch.size(), std::memory_order_relaxed);
-        if (failing_ && report_) report_("audit log writes succeed again");
-        failing_ = false;
-        return;
-    }
-    // Count the lines that did not make it whole (a partial line counts as lost).
-    std::size_t whole = 0, offset = 0;
-    for (const auto& line : batch) {
-        offset += line.size() + 1;
-        if (offset <= done) ++whole;
-    }
-    stats_.written.fetch_add(whole, std::memory_order_relaxed);
-    stats_.write_failures.fetch_add(batch.size() - whole, std::memory_order_relaxed);
-    if (!failing_ && report_) {
-        report_("audit log write failed (" + std::string(std::strerror(errno)) +
-                "): lines are counted in keygate_audit_write_failures_total");
-    }
-    failing_ = true;
-}
-
-void AuditSink::run() {
-    std::deque<std::string> batch;
-    for (;;) {
-        bool reopen = false;
-        {
-            std::unique_lock lock(mutex_);
-            has_lines_.wait(lock, [&] { return !queue_.empty() || stopping_ || reopen_requested_; });
-            reopen = std::exchange(reopen_requested_, false);
-            if (queue_.empty() && stopping_ && !reopen) break;
-            batch.swap(queue_);
-            in_flight_ = batch.size();
-        }
-        has_room_.notify_all();
-        if (reopen) {
-            std::string error;
-            if (!open_destination(error) && report_) report_(error);
-        }
-        if (!batch.empty()) write_batch(batch);
-        batch.clear();
-        {
-            std::lock_guard lock(mutex_);
-            in_flight_ = 0;
-        }
-        drained_.notify_all();
-    }
-    drained_.notify_all();
+std::vector<MemoryAuditSink::Record> MemoryAuditSink::records() const {
+    const std::lock_guard lock(mutex_);
+    return records_;
 }
 
 } // namespace keygate

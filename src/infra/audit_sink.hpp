@@ -1,90 +1,66 @@
 #pragma once
-// The audit log's writer: JSON lines to stdout, stderr or a file, from a bounded queue, by
-// one writer thread, so that lines are whole, never interleaved, and the request path never
-// waits on the disk. Nothing is dropped by default; any drop or write failure is counted.
-#include <atomic>
-#include <condition_variable>
-#include <cstdint>
-#include <deque>
-#include <functional>
+// Where every decision is reported (CONTRACT §7 `event: auth`). The server calls the sink
+// once per decision; the audit log (a later issue) implements it. Until then the server
+// runs with NullAuditSink.
+#include "core/auth_request.hpp"
+#include "core/decision.hpp"
+#include "core/time.hpp"
+
+#include <chrono>
 #include <mutex>
 #include <string>
-#include <thread>
+#include <string_view>
+#include <vector>
 
 namespace keygate {
 
-/// What to do when the queue is full.
-enum class AuditOverflow {
-    block, ///< the request waits for room (default: nothing is lost)
-    drop,  ///< the line is dropped and counted as a write failure
+/// One decision as the server made it. Views and references are valid only during the
+/// call (they point into the request and the snapshot): a sink copies what it keeps.
+struct AuthDecisionEvent {
+    TimePoint timestamp{};
+    const Decision& decision;
+    const AuthRequest& request;  ///< holds the presented key: mask it (mask_key), never log it
+    std::string_view endpoint;   ///< the original path, or /v1/authorize's `path`
+    std::string_view user_agent; ///< as received (already percent-decoded by cpp-httplib)
+    std::string_view request_id; ///< X-Request-Id, when the proxy sent one
+    int status = 0;              ///< the HTTP status answered
+    std::chrono::microseconds latency{0};
 };
 
-/// Where audit lines go and how the queue behaves.
-struct AuditSinkOptions {
-    std::string destination = "stdout"; ///< "stdout", "stderr", or a file path (appended)
-    std::size_t queue_lines = 65'536;
-    AuditOverflow overflow = AuditOverflow::block;
-};
-
-/// Counters of the sink, read by /metrics.
-struct AuditSinkStats {
-    std::atomic<std::uint64_t> written{0};
-    std::atomic<std::uint64_t> write_failures{0}; ///< lines lost: write errors and drops
-};
-
-/// A thread-safe line sink with its own writer thread.
+/// Receives decisions. Implementations must be thread-safe and must not throw.
 class AuditSink {
-public:
-    /// Called once per failure episode with a message for the operational log (never a line).
-    using FailureReporter = std::function<void(const std::string& message)>;
+  public:
+    virtual ~AuditSink() = default;
+    /// Records one decision.
+    virtual void record_decision(const AuthDecisionEvent& event) noexcept = 0;
+};
 
-    explicit AuditSink(AuditSinkOptions options, FailureReporter report = {});
-    ~AuditSink();
-    AuditSink(const AuditSink&) = delete;
-    AuditSink& operator=(const AuditSink&) = delete;
+/// Discards every event.
+class NullAuditSink final : public AuditSink {
+  public:
+    void record_decision(const AuthDecisionEvent&) noexcept override {}
+};
 
-    /// Opens the destination and starts the writer. False (with `error`) when a file cannot
-    /// be opened.
-    bool start(std::string& error);
+/// Keeps a summary of every event in memory (for tests and diagnostics). Thread-safe.
+class MemoryAuditSink final : public AuditSink {
+  public:
+    /// What MemoryAuditSink keeps of an event.
+    struct Record {
+        std::string code;
+        std::string key_id;
+        std::string endpoint;
+        std::string method;
+        std::string client_ip;
+        int status = 0;
+    };
 
-    /// Queues one line (without its newline). Thread-safe. With AuditOverflow::block this
-    /// waits while the queue is full.
-    void write(std::string line);
+    void record_decision(const AuthDecisionEvent& event) noexcept override;
+    /// A copy of the records so far.
+    std::vector<Record> records() const;
 
-    /// Waits until every queued line has been handed to the destination.
-    void flush();
-
-    /// Reopens a file destination (after logrotate moved it). Thread-safe.
-    void reopen();
-
-    /// Drains the queue, then stops the writer. Idempotent.
-    void stop();
-
-    /// The sink's counters.
-    const AuditSinkStats& stats() const { return stats_; }
-
-private:
-    void run();
-    bool open_destination(std::string& error);
-    void write_batch(std::deque<std::string>& batch);
-
-    AuditSinkOptions options_;
-    FailureReporter report_;
-    AuditSinkStats stats_;
-    int fd_ = -1;
-    bool owns_fd_ = false;
-    bool failing_ = false; ///< inside a failure episode (reported once)
-
-    std::mutex mutex_;
-    std::condition_variable has_lines_;
-    std::condition_variable has_room_;
-    std::condition_variable drained_;
-    std::deque<std::string> queue_;
-    std::size_t in_flight_ = 0;
-    bool stopping_ = false;
-    bool running_ = false; ///< the writer accepts lines (guarded by mutex_)
-    bool reopen_requested_ = false;
-    std::thread thread_;
+  private:
+    mutable std::mutex mutex_;
+    std::vector<Record> records_;
 };
 
 } // namespace keygate

@@ -2,11 +2,10 @@
 #include "cli/commands.hpp"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -19,7 +18,7 @@ namespace {
 /// A temporary directory that is also the working directory for the scope, so that
 /// relative paths can be passed as given.
 class TempWorkDir {
-public:
+  public:
     TempWorkDir() : old_(fs::current_path()) {
         std::string pattern = (fs::temp_directory_path() / "keygate-validate-XXXXXX").string();
         REQUIRE(::mkdtemp(pattern.data()) != nullptr);
@@ -38,15 +37,16 @@ public:
         std::ofstream(path_ / name, std::ios::binary) << text;
     }
 
-private:
+  private:
     fs::path old_;
     fs::path path_;
 };
 
 class ScopedEnv {
-public:
+  public:
     ScopedEnv(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
+        if (const char* old = std::getenv(name))
+            old_ = old;
         if (value != nullptr) {
             ::setenv(name, value, 1);
         } else {
@@ -63,7 +63,7 @@ public:
         }
     }
 
-private:
+  private:
     const char* name_;
     std::optional<std::string> old_;
 };
@@ -81,22 +81,30 @@ Run validate(const keygate::cli::Args& args) {
     return {code, out.str(), err.str()};
 }
 
-const std::string k_hash_1 =
+constexpr const char* k_hash_1 =
     "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-const std::string k_valid = "api_keys:\n  - {key_hash: \"" + k_hash_1 + "\", role: admin}\n";
-const std::string k_warned = "api_keys:\n"
-                             "  - key: \"pk_acme_test0001_fake_Zq8XbL2mRt4Kd9VwN3pH\"\n"
-                             "    role: admin\n"
-                             "    expires_at: 2020-01-01\n";
-const std::string k_broken = "version: 2\napi_keys:\n  - {key_hash: \"" + k_hash_1 +
-                             "\", role: boss}\n";
-const std::string k_usage = "usage: keygate validate [--strict] [--format text|json] PATH\n";
+constexpr const char* k_usage = "usage: keygate validate [--strict] [--format text|json] PATH\n";
+
+std::string valid_file() {
+    return std::string("api_keys:\n  - {key_hash: \"") + k_hash_1 + "\", role: admin}\n";
+}
+
+std::string warned_file() {
+    return "api_keys:\n"
+           "  - key: \"pk_acme_test0001_fake_Zq8XbL2mRt4Kd9VwN3pH\"\n"
+           "    role: admin\n"
+           "    expires_at: 2020-01-01\n";
+}
+
+std::string broken_file() {
+    return std::string("version: 2\napi_keys:\n  - {key_hash: \"") + k_hash_1 + "\", role: boss}\n";
+}
 
 } // namespace
 
 TEST_CASE("validate: a valid file prints its summary and exits 0", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("keys.yaml", k_valid);
+    dir.write("keys.yaml", valid_file());
     const Run r = validate({"keys.yaml"});
     CHECK(r.code == 0);
     CHECK(r.out == "keys.yaml: ok, 1 key\n");
@@ -108,7 +116,7 @@ TEST_CASE("validate: a valid file prints its summary and exits 0", "[cmd_validat
 
 TEST_CASE("validate: warnings are printed, and exit 0 without --strict", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("sub/keys.yaml", k_warned);
+    dir.write("sub/keys.yaml", warned_file());
     const Run r = validate({"./sub/keys.yaml"});
     CHECK(r.code == 0);
     CHECK(r.out == "./sub/keys.yaml:2:10: warning: plaintext 'key': store its hash in 'key_hash' "
@@ -119,20 +127,20 @@ TEST_CASE("validate: warnings are printed, and exit 0 without --strict", "[cmd_v
 
 TEST_CASE("validate --strict: warnings become errors and exit 1", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("keys.yaml", k_warned);
+    dir.write("keys.yaml", warned_file());
     const Run r = validate({"--strict", "keys.yaml"});
     CHECK(r.code == 1);
     CHECK(r.out == "keys.yaml:2:10: error: plaintext 'key': store its hash in 'key_hash' instead "
                    "(see 'keygate hash')\n"
                    "keys.yaml:4:17: error: key already expired at 2020-01-01T00:00:00Z\n"
                    "keys.yaml: invalid, 2 errors\n");
-    dir.write("clean.yaml", k_valid);
+    dir.write("clean.yaml", valid_file());
     CHECK(validate({"clean.yaml", "--strict"}).code == 0);
 }
 
 TEST_CASE("validate: an invalid file lists every error and exits 1", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("keys.yaml", k_broken);
+    dir.write("keys.yaml", broken_file());
     const Run r = validate({"keys.yaml"});
     CHECK(r.code == 1);
     CHECK(r.out == "keys.yaml:1:10: error: unsupported version 2 (this keygate reads version 1)\n"
@@ -143,7 +151,8 @@ TEST_CASE("validate: an invalid file lists every error and exits 1", "[cmd_valid
 
 TEST_CASE("validate: errors and warnings together", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("keys.yaml", k_warned + "  - {key_hash: \"" + k_hash_1 + "\", role: admin, rate_limit: 0}\n");
+    dir.write("keys.yaml",
+              warned_file() + "  - {key_hash: \"" + k_hash_1 + "\", role: admin, rate_limit: 0}\n");
     const Run r = validate({"keys.yaml"});
     CHECK(r.code == 1);
     CHECK(r.out.ends_with("keys.yaml: invalid, 1 error, 2 warnings\n"));
@@ -159,23 +168,24 @@ TEST_CASE("validate: an unreadable file is invalid, with a place of 0:0", "[cmd_
 
 TEST_CASE("validate --format json prints an array and no summary", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("keys.yaml", k_broken);
+    dir.write("keys.yaml", broken_file());
     const Run r = validate({"--format", "json", "keys.yaml"});
     CHECK(r.code == 1);
     const auto json = nlohmann::json::parse(r.out);
     REQUIRE(json.is_array());
     REQUIRE(json.size() == 2);
-    CHECK(json[0] == nlohmann::json{{"file", "keys.yaml"},
-                                    {"line", 1},
-                                    {"column", 10},
-                                    {"severity", "error"},
-                                    {"message", "unsupported version 2 (this keygate reads version 1)"}});
+    CHECK(json[0] ==
+          nlohmann::json{{"file", "keys.yaml"},
+                         {"line", 1},
+                         {"column", 10},
+                         {"severity", "error"},
+                         {"message", "unsupported version 2 (this keygate reads version 1)"}});
     CHECK(json[1]["message"] == "unknown role 'boss'");
     // Keys in the documented order, one line.
     CHECK(r.out.starts_with("[{\"file\":\"keys.yaml\",\"line\":1,\"column\":10,\"severity\":"));
     CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
 
-    dir.write("ok.yaml", k_valid);
+    dir.write("ok.yaml", valid_file());
     const Run ok = validate({"--format=json", "ok.yaml"});
     CHECK(ok.code == 0);
     CHECK(ok.out == "[]\n");
@@ -183,7 +193,7 @@ TEST_CASE("validate --format json prints an array and no summary", "[cmd_validat
 
 TEST_CASE("validate --format json --strict: warnings have severity error", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("keys.yaml", k_warned);
+    dir.write("keys.yaml", warned_file());
     const Run plain = validate({"--format", "json", "keys.yaml"});
     CHECK(plain.code == 0);
     CHECK(nlohmann::json::parse(plain.out)[0]["severity"] == "warning");
@@ -197,7 +207,7 @@ TEST_CASE("validate --format json --strict: warnings have severity error", "[cmd
 
 TEST_CASE("validate --format text is the default format", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("keys.yaml", k_valid);
+    dir.write("keys.yaml", valid_file());
     CHECK(validate({"--format", "text", "keys.yaml"}).out == "keys.yaml: ok, 1 key\n");
 }
 
@@ -218,12 +228,12 @@ TEST_CASE("validate reads the pepper from KEYGATE_HASH_PEPPER", "[cmd_validate]"
 
 TEST_CASE("validate: usage errors exit 2 with the usage on stderr", "[cmd_validate]") {
     TempWorkDir dir;
-    dir.write("keys.yaml", k_valid);
+    dir.write("keys.yaml", valid_file());
     const auto check_usage = [&](const keygate::cli::Args& args, const std::string& message) {
         const Run r = validate(args);
         CHECK(r.code == 2);
         CHECK(r.out.empty());
-        CHECK(r.err == "keygate validate: " + message + "\n" + k_usage);
+        CHECK(r.err == "keygate validate: " + message + "\n" + std::string(k_usage));
     };
     check_usage({}, "missing PATH");
     check_usage({"--strict"}, "missing PATH");

@@ -1,0 +1,91 @@
+// `keygate validate [--strict] [--format text|json] PATH`: every problem of a key file, at
+// once, as "PATH:LINE:COL: error: MESSAGE" lines and a summary, or as a JSON array.
+#include "cli/cli_args.hpp"
+#include "cli/commands.hpp"
+#include "core/config_loader.hpp"
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+namespace keygate::cli {
+namespace {
+
+constexpr std::string_view k_usage = "keygate validate [--strict] [--format text|json] PATH";
+
+std::string count(std::size_t n, const char* noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+/// "PATH: ok, 3 keys[, 1 warning]" or "PATH: invalid, 2 errors[, 1 warning]".
+std::string summary(const std::string& path, const LoadResult& result, std::size_t errors,
+                    std::size_t warnings) {
+    std::string line = path + ": ";
+    if (errors == 0) {
+        line += "ok, " + count(result.config ? result.config->api_keys.size() : 0, "key");
+    } else {
+        line += "invalid, " + count(errors, "error");
+    }
+    if (warnings > 0)
+        line += ", " + count(warnings, "warning");
+    return line;
+}
+
+} // namespace
+
+int run_validate(const Args& args, std::ostream& out, std::ostream& err) {
+    const auto parsed = parse_args(args, {{"--strict", false}, {"--format", true}});
+    if (!parsed)
+        return usage_error(err, "validate", parsed.error().message, k_usage);
+    if (parsed->help) {
+        out << "usage: " << k_usage << '\n';
+        return k_exit_ok;
+    }
+    const std::string format = parsed->value_or("--format", "text");
+    if (format != "text" && format != "json") {
+        return usage_error(err, "validate", "--format must be text or json", k_usage);
+    }
+    if (parsed->positionals.size() != 1) {
+        return usage_error(err, "validate",
+                           parsed->positionals.empty() ? "missing PATH" : "give exactly one PATH",
+                           k_usage);
+    }
+    const std::string& path = parsed->positionals.front();
+    const bool strict = parsed->has("--strict");
+
+    LoadOptions options;
+    options.now = now_ms();
+    if (const char* pepper = std::getenv("KEYGATE_HASH_PEPPER"); pepper && *pepper != '\0') {
+        options.hash_pepper = pepper;
+    }
+    LoadResult result = load_config_file(path, options);
+
+    // --strict: a warning is an error, and is shown as one.
+    if (strict) {
+        for (Diagnostic& d : result.diagnostics.items)
+            d.severity = Severity::error;
+    }
+    const std::size_t errors = result.diagnostics.error_count();
+    const std::size_t warnings = result.diagnostics.warning_count();
+
+    if (format == "json") {
+        auto list = nlohmann::ordered_json::array();
+        for (const Diagnostic& d : result.diagnostics.items) {
+            list.push_back({{"file", path},
+                            {"line", d.line},
+                            {"column", d.column},
+                            {"severity", to_string(d.severity)},
+                            {"message", d.message}});
+        }
+        // Replace, not throw, should a path hold invalid UTF-8.
+        out << list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    } else {
+        for (const Diagnostic& d : result.diagnostics.items) {
+            out << format_diagnostic(path, d) << '\n';
+        }
+        out << summary(path, result, errors, warnings) << '\n';
+    }
+    return errors == 0 ? k_exit_ok : k_exit_failed;
+}
+
+} // namespace keygate::cli

@@ -1,0 +1,270 @@
+// Loads a key file: refuses what must not reach the YAML parser (too large, binary, empty),
+// parses it into a tree with places, then reads and checks every section.
+#include "core/config_loader.hpp"
+
+#include "core/config_sections.hpp"
+#include "core/yaml_document.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <new>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace keygate {
+namespace {
+
+constexpr const char* k_no_keys_hint = " (write 'api_keys: []' to mean no keys)";
+
+std::string too_large(std::uint64_t size, const LoadOptions& options) {
+    return "file too large (" + std::to_string(size) + " bytes; the limit is " +
+           std::to_string(options.max_file_bytes) + ")";
+}
+
+/// strerror in the lower case of the other messages.
+std::string errno_text(int error) {
+    std::string text = std::strerror(error);
+    if (!text.empty())
+        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    return text;
+}
+
+/// Closes a file descriptor on every path out.
+struct FileCloser {
+    explicit FileCloser(int descriptor) : fd(descriptor) {}
+    int fd;
+    FileCloser(const FileCloser&) = delete;
+    FileCloser& operator=(const FileCloser&) = delete;
+    ~FileCloser() { ::close(fd); }
+};
+
+/// The 1-based line and byte column of offset `pos`.
+SourcePlace place_of(std::string_view text, std::size_t pos) {
+    const std::string_view before = text.substr(0, pos);
+    const auto line = static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const std::size_t line_start = before.rfind('\n');
+    const std::size_t column = line_start == std::string_view::npos ? pos + 1 : pos - line_start;
+    return {line, static_cast<int>(column)};
+}
+
+/// Length of the valid UTF-8 sequence at `pos` (RFC 3629: no overlongs, no surrogates,
+/// nothing past U+10FFFF), or 0.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char c = byte(pos);
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        length = 2;
+    else if (c == 0xe0)
+        length = 3, low = 0xa0;
+    else if (c == 0xed)
+        length = 3, high = 0x9f;
+    else if (c >= 0xe1 && c <= 0xef)
+        length = 3;
+    else if (c == 0xf0)
+        length = 4, low = 0x90;
+    else if (c == 0xf4)
+        length = 4, high = 0x8f;
+    else if (c >= 0xf1 && c <= 0xf3)
+        length = 4;
+    else
+        return 0;
+    if (pos + length > text.size())
+        return 0;
+    if (byte(pos + 1) < low || byte(pos + 1) > high)
+        return 0;
+    for (std::size_t i = 2; i < length; ++i) {
+        if (byte(pos + i) < 0x80 || byte(pos + i) > 0xbf)
+            return 0;
+    }
+    return length;
+}
+
+/// The checks that keep the parser from ever seeing a huge, binary or empty file. True
+/// when the text may be parsed.
+bool precheck(std::string_view text, const LoadOptions& options, DiagnosticCollector& out) {
+    if (text.size() > options.max_file_bytes) {
+        out.error({}, too_large(text.size(), options));
+        return false;
+    }
+    if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
+        out.error({1, 1}, "file is utf-16 or utf-32 (save it as utf-8)");
+        return false;
+    }
+    if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+        out.error(place_of(text, nul), "file contains a NUL byte (is it a binary file?)");
+        return false;
+    }
+    bool blank = true;
+    const std::size_t start = text.starts_with("\xEF\xBB\xBF") ? 3 : 0; // a UTF-8 byte order mark
+    for (std::size_t pos = start; pos < text.size();) {
+        const auto c = static_cast<unsigned char>(text[pos]);
+        if (c < 0x80) {
+            // ASCII, the common case, without a call per byte.
+            blank = blank && (c == ' ' || c == '\t' || c == '\r' || c == '\n');
+            ++pos;
+            continue;
+        }
+        const std::size_t length = utf8_sequence_length(text, pos);
+        if (length == 0) {
+            out.error(place_of(text, pos), "file is not valid utf-8 (is it a binary file?)");
+            return false;
+        }
+        blank = false;
+        pos += length;
+    }
+    if (blank) {
+        // A truncated or half-written file must never load as "no keys".
+        out.error({1, 1}, std::string("file is empty") + k_no_keys_hint);
+        return false;
+    }
+    return true;
+}
+
+Config read_config(const loader::Reader& r, yaml::NodeId root, const LoadOptions& options) {
+    using loader::NodeId;
+    Config config;
+    config.roles = builtin_roles();
+    NodeId settings = yaml::k_no_node;
+    NodeId roles = yaml::k_no_node;
+    NodeId tenants = yaml::k_no_node;
+    NodeId routes = yaml::k_no_node;
+    NodeId api_keys = yaml::k_no_node;
+    r.fields(root, {"version", "settings", "roles", "tenants", "routes", "api_keys"}, "",
+             [&](std::string_view name, NodeId, NodeId v) {
+                 if (name == "version") {
+                     const auto version = r.integer(v, name, 0);
+                     if (version && *version != 1) {
+                         r.out().error(r.place(v), "unsupported version " +
+                                                       std::to_string(*version) +
+                                                       " (this keygate reads version 1)");
+                     }
+                 } else if (name == "settings") {
+                     settings = v;
+                 } else if (name == "roles") {
+                     roles = v;
+                 } else if (name == "tenants") {
+                     tenants = v;
+                 } else if (name == "routes") {
+                     routes = v;
+                 } else {
+                     api_keys = v;
+                 }
+             });
+
+    // An optional section written with no value ("routes:") is the same as absent.
+    const auto present = [&](NodeId n) { return n != yaml::k_no_node && !r.is_null(n); };
+    bool has_trusted_proxies = false;
+    if (present(settings) && r.expect_map(settings, "settings")) {
+        config.settings = loader::read_settings(r, settings, has_trusted_proxies);
+    }
+    if (!has_trusted_proxies)
+        config.settings.trusted_proxies = default_trusted_proxies();
+    if (present(roles) && r.expect_map(roles, "roles"))
+        loader::read_roles(r, roles, config.roles);
+    if (present(tenants) && r.expect_map(tenants, "tenants")) {
+        config.tenants = loader::read_tenants(r, tenants);
+    }
+    if (present(routes) && r.expect_list(routes, "routes")) {
+        config.routes = loader::read_routes(r, routes);
+    }
+
+    if (api_keys == yaml::k_no_node) {
+        // A file cut short before its keys must not load as "no keys".
+        r.out().error(r.place(root), std::string("missing 'api_keys'") + k_no_keys_hint);
+    } else if (r.is_null(api_keys)) {
+        r.out().error(r.place(api_keys), std::string("'api_keys' has no value") + k_no_keys_hint);
+    } else if (r.expect_list(api_keys, "api_keys")) {
+        config.api_keys = loader::read_api_keys(r, api_keys, config.roles, options);
+    }
+    return config;
+}
+
+} // namespace
+
+LoadResult load_config_text(std::string_view text, const LoadOptions& options) {
+    LoadResult result;
+    try {
+        DiagnosticCollector out;
+        if (precheck(text, options, out)) {
+            const auto doc = yaml::parse_document(text, out);
+            if (doc && (doc->root() == yaml::k_no_node ||
+                        (doc->kind(doc->root()) == yaml::NodeKind::null &&
+                         doc->text(doc->root()).empty()))) {
+                // Only comments, or a bare "---": as empty as a 0-byte file.
+                out.error({1, 1}, std::string("file is empty") + k_no_keys_hint);
+            } else if (doc) {
+                const loader::Reader reader(*doc, out);
+                if (doc->kind(doc->root()) != yaml::NodeKind::map) {
+                    reader.wrong_type(doc->root(), "the top level", "a map");
+                } else {
+                    Config config = read_config(reader, doc->root(), options);
+                    if (!out.has_errors())
+                        result.config = std::move(config);
+                }
+            }
+        }
+        result.diagnostics = out.take();
+    } catch (const std::bad_alloc&) {
+        result.config.reset();
+        result.diagnostics = Diagnostics{};
+        result.diagnostics.error(0, 0, "out of memory while loading the file");
+    } catch (...) {
+        // Nothing may escape the loader; a bug here must still fail the load, not the process.
+        result.config.reset();
+        result.diagnostics = Diagnostics{};
+        result.diagnostics.error(0, 0, "internal error while loading the file");
+    }
+    return result;
+}
+
+LoadResult load_config_file(const std::string& path, const LoadOptions& options) {
+    LoadResult result;
+    const auto fail_with = [&](std::string message) {
+        result.diagnostics.error(0, 0, std::move(message));
+        return result;
+    };
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail_with("cannot open the file (" + errno_text(errno) + ")");
+    const FileCloser closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        return fail_with("cannot read the file (" + errno_text(errno) + ")");
+    if (S_ISDIR(st.st_mode))
+        return fail_with("cannot read the file (it is a directory)");
+    // The size check comes before reading, so a huge file is never read whole.
+    if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > options.max_file_bytes) {
+        return fail_with(too_large(static_cast<std::uint64_t>(st.st_size), options));
+    }
+    std::string text;
+    try {
+        if (S_ISREG(st.st_mode))
+            text.reserve(static_cast<std::size_t>(st.st_size) + 1);
+        std::vector<char> chunk(std::size_t{64} * 1024);
+        // Stops one byte past the limit: a pipe or a growing file is never read whole.
+        while (text.size() <= options.max_file_bytes) {
+            const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return fail_with("cannot read the file (" + errno_text(errno) + ")");
+            if (n == 0)
+                break;
+            text.append(chunk.data(), static_cast<std::size_t>(n));
+        }
+    } catch (const std::bad_alloc&) {
+        return fail_with("out of memory while reading the file");
+    }
+    return load_config_text(text, options);
+}
+
+} // namespace keygate

@@ -1,0 +1,87 @@
+#pragma once
+// Private to the config loader: a compact YAML tree that keeps every node's place, built
+// from yaml-cpp's event API. Unlike YAML::Node it reports duplicate keys (at the second),
+// never expands an alias (no "billion laughs"), and bounds nesting depth and node count.
+#include "core/config_collector.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keygate::yaml {
+
+/// What a node is. An alias is kept as a leaf (it is an error, already reported).
+enum class NodeKind : std::uint8_t { null, scalar, sequence, map, alias };
+
+/// Index of a node in its Document.
+using NodeId = std::uint32_t;
+inline constexpr NodeId k_no_node = 0xffffffffu;
+
+/// One node; 24 bytes, so that a 100k-key file stays small. Scalars use `a`/`b` as the
+/// offset/size of their text in the document's pool; collections as first child / count.
+struct Node {
+    NodeKind kind = NodeKind::null;
+    bool quoted = false;   ///< quoted, block (`|`, `>`) or tagged scalar: a string, never a number
+    std::int32_t line = 0; ///< 1-based
+    std::int32_t column = 0;
+    std::uint32_t a = 0;
+    std::uint32_t b = 0;
+    NodeId next_sibling = k_no_node;
+};
+
+/// Limits of the parse.
+struct ParseLimits {
+    int max_depth = 64;                ///< nested lists/maps
+    std::size_t max_nodes = 5'000'000; ///< about 120 MB of nodes at most
+    bool fast_path = true; ///< try the plain-subset parser before yaml-cpp (tests turn it off)
+};
+
+/// A parsed YAML document. Map children alternate key, value. Immutable once built.
+class Document {
+  public:
+    /// The top node, or k_no_node when the file held no document (only comments).
+    NodeId root() const { return root_; }
+    /// The node `id` (a valid id of this document).
+    const Node& node(NodeId id) const { return nodes_[id]; }
+    /// Its kind.
+    NodeKind kind(NodeId id) const { return nodes_[id].kind; }
+    /// Its 1-based place; a missing map value ("key:" alone) has its key's place.
+    SourcePlace place(NodeId id) const { return {nodes_[id].line, nodes_[id].column}; }
+    /// The text of a scalar; empty for every other kind (a plain `~` or `null` is a null).
+    std::string_view text(NodeId id) const;
+    /// Items of a sequence, entries (key/value pairs) of a map.
+    std::size_t size(NodeId id) const;
+
+    /// Calls f(item) for each item of a sequence.
+    template <class F> void for_each_item(NodeId seq, F&& f) const {
+        for (NodeId c = first_child(seq); c != k_no_node; c = nodes_[c].next_sibling)
+            f(c);
+    }
+    /// Calls f(key, value) for each entry of a map, in file order.
+    template <class F> void for_each_entry(NodeId map, F&& f) const {
+        for (NodeId k = first_child(map); k != k_no_node;) {
+            const NodeId v = nodes_[k].next_sibling;
+            f(k, v);
+            k = nodes_[v].next_sibling;
+        }
+    }
+
+  private:
+    friend class TreeBuilder;
+    NodeId first_child(NodeId id) const;
+
+    std::vector<Node> nodes_;
+    std::string pool_;
+    NodeId root_ = k_no_node;
+};
+
+/// Parses one YAML document. Problems that still leave a usable tree (duplicate keys,
+/// anchors, aliases, tags, non-string keys) are reported and the tree is returned; fatal
+/// ones (syntax error, too deep, too many nodes, a second document) are reported and
+/// nullopt is returned. Never throws.
+std::optional<Document> parse_document(std::string_view text, DiagnosticCollector& out,
+                                       const ParseLimits& limits = {});
+
+} // namespace keygate::yaml

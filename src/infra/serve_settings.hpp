@@ -1,0 +1,62 @@
+#pragma once
+// What `keygate serve` runs with: each setting from its flag, else its environment
+// variable, else the key file's `settings:` (applied later by the key set loader), else
+// the default (CONTRACT §2, §4).
+#include "core/ip_address.hpp"
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "infra/environment.hpp"
+#include "infra/logging.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keygate {
+
+/// A listen address: a host (name, IPv4 or IPv6 without brackets) and a port (0: any free).
+struct ListenAddress {
+    std::string host = "127.0.0.1";
+    int port = 8090;
+
+    /// "HOST:PORT", or "[v6]:PORT" for an IPv6 host.
+    std::string to_string() const;
+};
+
+/// Parses "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces, 0.0.0.0). The port is
+/// decimal 0–65535.
+Result<ListenAddress> parse_listen_address(std::string_view text);
+
+/// Parses KEYGATE_TRUSTED_PROXIES: comma-separated CIDRs or addresses (blanks and empty
+/// items ignored); the word "none" trusts no proxy.
+Result<std::vector<Cidr>> parse_trusted_proxies(std::string_view text);
+
+/// The serve flags as given on the command line.
+struct ServeFlags {
+    std::optional<std::string> config;
+    std::optional<std::string> listen;
+    std::optional<std::string> env_file;
+};
+
+/// Everything `serve` needs besides the key file itself.
+struct ServeSettings {
+    std::string config_path = "keys.yaml";
+    ListenAddress listen;
+    std::optional<Duration> grace_period;             ///< KEYGATE_GRACE_PERIOD
+    std::optional<std::vector<Cidr>> trusted_proxies; ///< KEYGATE_TRUSTED_PROXIES
+    std::optional<std::string> hash_pepper;           ///< KEYGATE_HASH_PEPPER
+    /// KEYGATE_KEEPALIVE_TIMEOUT: how long an idle client connection is kept (default 75s,
+    /// longer than nginx's upstream keepalive_timeout of 60s).
+    std::optional<Duration> keep_alive_timeout;
+    LogSettings log; ///< KEYGATE_LOG_LEVEL / _FORMAT
+};
+
+/// The env file to read: --env-file, else KEYGATE_ENV_FILE, else none.
+std::optional<std::string> env_file_path(const ServeFlags& flags, const EnvLookup& env);
+
+/// Resolves every setting (flag > environment > default). Errors name the flag or
+/// variable; they are usage errors of `serve`.
+Result<ServeSettings> resolve_serve_settings(const ServeFlags& flags, const EnvLookup& env);
+
+} // namespace keygate
