@@ -1,0 +1,147 @@
+// `keygate serve [--config PATH] [--listen HOST:PORT] [--env-file PATH]`: load the key set,
+// then answer auth subrequests until SIGTERM/SIGINT.
+#include "cli/cli_args.hpp"
+#include "cli/commands.hpp"
+#include "cli/serve_runtime.hpp"
+#include "core/diagnostics.hpp"
+#include "infra/audit_sink.hpp"
+#include "infra/env_file.hpp"
+#include "infra/environment.hpp"
+#include "infra/key_set_holder.hpp"
+#include "infra/key_set_loader.hpp"
+#include "infra/logging.hpp"
+#include "infra/serve_settings.hpp"
+#include "infra/shutdown_signals.hpp"
+#include "infra/usage_tracker.hpp"
+#include "server/admission_control.hpp"
+#include "server/keygate_server.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+namespace keygate::cli {
+namespace {
+
+constexpr std::string_view k_usage =
+    "keygate serve [--config PATH] [--listen HOST:PORT] [--env-file PATH]";
+
+/// Prints every diagnostic as "PATH:LINE:COL: severity: MESSAGE" on stderr.
+void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) {
+    for (const Diagnostic& d : diagnostics.items) {
+        std::cerr << format_diagnostic(path, d) << '\n';
+    }
+}
+
+} // namespace
+
+int run_serve(const Args& args) {
+    const auto parsed =
+        parse_args(args, {{"--config", true}, {"--listen", true}, {"--env-file", true}});
+    if (!parsed)
+        return usage_error(std::cerr, "serve", parsed.error().message, k_usage);
+    if (parsed->help) {
+        std::cout << "usage: " << k_usage << '\n';
+        return k_exit_ok;
+    }
+    if (!parsed->positionals.empty()) {
+        return usage_error(std::cerr, "serve",
+                           "unexpected argument '" + parsed->positionals.front() + "'", k_usage);
+    }
+    ServeFlags flags;
+    flags.config = parsed->value("--config");
+    flags.listen = parsed->value("--listen");
+    flags.env_file = parsed->value("--env-file");
+
+    const EnvLookup env = process_environment();
+    // The env file first: it may set any of the variables below. No thread runs yet, so
+    // setenv() is safe here.
+    if (const auto env_file = env_file_path(flags, env)) {
+        const auto entries = read_env_file(*env_file);
+        if (!entries)
+            return operation_failed(std::cerr, "serve", entries.error().message);
+        apply_env_entries(*entries);
+    }
+    const auto settings = resolve_serve_settings(flags, env);
+    if (!settings)
+        return usage_error(std::cerr, "serve", settings.error().message, k_usage);
+    configure_logging(settings->log);
+
+    auto environment_keys = read_environment_keys(env);
+    if (!environment_keys) {
+        return operation_failed(std::cerr, "serve", environment_keys.error().message);
+    }
+    KeySetSources sources;
+    sources.config_path = settings->config_path;
+    sources.environment_keys = std::move(*environment_keys);
+    sources.hash_pepper = settings->hash_pepper;
+    sources.grace_period_override = settings->grace_period;
+    sources.trusted_proxies_override = settings->trusted_proxies;
+
+    RuntimeOptions options;
+    options.sources = std::move(sources);
+    options.listen_host = settings->listen.host;
+    options.listen_port = settings->listen.port;
+    if (const auto audit = env("KEYGATE_AUDIT_LOG"); audit && !audit->empty()) {
+        options.audit_destination = *audit;
+    }
+    if (const auto state_dir = env("KEYGATE_STATE_DIR"); state_dir && !state_dir->empty()) {
+        options.state_dir = *state_dir;
+    }
+    if (settings->keep_alive_timeout) {
+        options.server.listener.keep_alive_timeout =
+            std::chrono::ceil<std::chrono::seconds>(*settings->keep_alive_timeout);
+    }
+
+    // Before any other thread exists, so that every thread inherits the blocked mask and
+    // only the signal thread takes the signals.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::atomic<bool> stop_requested{false};
+    std::atomic<ServeRuntime*> live{nullptr};
+    const ShutdownSignals signals([&](int signo) {
+        ServeRuntime* runtime = live.load();
+        if (signo == SIGHUP) {
+            spdlog::info("SIGHUP received: reloading {}", settings->config_path);
+            if (runtime != nullptr) runtime->reload("sighup");
+            return;
+        }
+        if (signo == SIGUSR1) {
+            spdlog::info("SIGUSR1 received: reopening the audit log");
+            if (runtime != nullptr) runtime->reopen_audit();
+            return;
+        }
+        spdlog::info("{} received: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+        stop_requested.store(true);
+        if (runtime != nullptr) runtime->stop();
+    });
+
+    ServeRuntime runtime(std::move(options));
+    Diagnostics diagnostics;
+    std::string error;
+    if (!runtime.start(diagnostics, error)) {
+        print_diagnostics(settings->config_path, diagnostics);
+        if (!error.empty()) return operation_failed(std::cerr, "serve", error);
+        return operation_failed(std::cerr, "serve",
+                                settings->config_path + ": invalid key file, not serving");
+    }
+    for (const Diagnostic& d : diagnostics.items) {
+        spdlog::warn("{}", format_diagnostic(settings->config_path, d));
+    }
+    live.store(&runtime);
+    if (stop_requested.load()) runtime.stop();
+
+    ListenAddress bound = settings->listen;
+    bound.port = runtime.port();
+    spdlog::info("listening on {}", bound.to_string());
+    const bool ok = runtime.run();
+    live.store(nullptr);
+    if (!ok) {
+        spdlog::error("accepting connections failed; exiting");
+        return k_exit_failed;
+    }
+    spdlog::info("stopped");
+    return k_exit_ok;
+}
+
+} // namespace keygate::cli

@@ -1,0 +1,434 @@
+// Routing, hardening and the auth endpoints.
+#include "server/http_api.hpp"
+
+#include "core/decide.hpp"
+#include "infra/decision_json.hpp"
+#include "server/ascii.hpp"
+#include "server/authorize_request.hpp"
+#include "server/http_listener.hpp"
+#include "server/request_mapping.hpp"
+
+#include <charconv>
+#include <spdlog/spdlog.h>
+
+namespace keygate {
+namespace {
+
+using HandlerResponse = httplib::Server::HandlerResponse;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr const char* k_json = "application/json";
+const std::string k_default_key_header = "X-API-Key";
+
+/// When the current request started, for the audit event's latency.
+thread_local SteadyClock::time_point t_request_start{};
+
+/// Methods whose body cpp-httplib reads (and whose body handlers it routes).
+bool library_reads_body(const std::string& method) {
+    return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+/// Ends the connection after this response, and tells the client so.
+void close_after_response(httplib::Response& res) {
+    ConnectionContext* connection = current_connection();
+    if (connection == nullptr)
+        return;
+    // On the last request cpp-httplib writes "Connection: close" itself.
+    if (!connection->last_request && !res.has_header("Connection")) {
+        res.set_header("Connection", "close");
+    }
+    connection->close_after_response = true;
+}
+
+/// While the server stops, a request in flight is answered and its connection closed.
+void close_if_stopping(httplib::Response& res) {
+    const ConnectionContext* connection = current_connection();
+    if (connection != nullptr && connection->server_stopping())
+        close_after_response(res);
+}
+
+IpAddress peer_address(const httplib::Request& req) {
+    if (const ConnectionContext* connection = current_connection())
+        return connection->peer;
+    // Outside HttpListener (a plain httplib::Server): the library's own getpeername()
+    // result. Never the REMOTE_ADDR header, which a client can send too.
+    return parse_ip(req.remote_addr).value_or(IpAddress{});
+}
+
+/// The code and detail of an error status that no endpoint wrote (cpp-httplib's own).
+std::pair<const char*, const char*> generic_error(int status) {
+    switch (status) {
+    case 400:
+        return {"BAD_REQUEST", "Bad request"};
+    case 404:
+        return {"NOT_FOUND", "Not found"};
+    case 405:
+        return {"METHOD_NOT_ALLOWED", "Method not allowed"};
+    case 413:
+        return {"PAYLOAD_TOO_LARGE", "Request body too large"};
+    case 414:
+        return {"URI_TOO_LONG", "Request URI too long"};
+    case 416:
+        return {"RANGE_NOT_SATISFIABLE", "Range not satisfiable"};
+    case 431:
+        return {"HEADERS_TOO_LARGE", "Request headers too large"};
+    case 503:
+        return {"NOT_READY", "No key set loaded"};
+    default:
+        return {"INTERNAL", "Internal error"};
+    }
+}
+
+void write_generic_error(httplib::Response& res, int status) {
+    const auto [code, detail] = generic_error(status);
+    write_error(res, status, code, detail);
+}
+
+void method_not_allowed(httplib::Response& res, const char* allow) {
+    write_generic_error(res, 405);
+    res.set_header("Allow", allow);
+}
+
+} // namespace
+
+HttpApi::HttpApi(HttpApiDeps deps, HttpApiLimits limits)
+    : deps_(std::move(deps)), limits_(limits) {}
+
+void HttpApi::install(httplib::Server& server) {
+    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        return pre_route(req, res);
+    });
+    const auto with_body = [this](const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& reader) {
+        read_body_and_dispatch(req, res, reader);
+    };
+    // Only requests with a body reach the router (pre_route answers the rest), so this
+    // one regex runs only for them.
+    server.Post(".*", with_body);
+    server.Put(".*", with_body);
+    server.Patch(".*", with_body);
+    server.Delete(".*", with_body);
+
+    server.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request& req, httplib::Response& res) {
+            if (res.status == 416 && res.body.empty()) {
+                // cpp-httplib answers a malformed Range header with 416 before routing, and
+                // nginx forwards the client's Range on auth subrequests: answer the request
+                // as if it had none. The Request object is not const (only this callback's
+                // view of it), so clearing its ranges is well-defined.
+                auto& request = const_cast<httplib::Request&>(req);
+                strip_request_extras(request);
+                res = httplib::Response{};
+                if (pre_route(req, res) == HandlerResponse::Unhandled) {
+                    write_generic_error(res, 416); // a body we will not read
+                    close_after_response(res);
+                }
+            } else if (res.body.empty()) {
+                // cpp-httplib's own error (unparsable request line or headers, URI too long):
+                // what is left on the connection cannot be trusted.
+                write_generic_error(res, res.status);
+                close_after_response(res);
+            }
+            // nginx turns any auth status but 2xx/401/403 into a 500 (CONTRACT §6).
+            if (req.path == "/auth/nginx" && res.status >= 400 && res.status != 401 &&
+                res.status != 403) {
+                res.status = 403;
+            }
+            return HandlerResponse::Handled;
+        }));
+    server.set_exception_handler(
+        [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+            // Never e.what(): it may quote the request.
+            res.headers.clear();
+            write_error(res, 500, "INTERNAL", "Internal error");
+            close_after_response(res);
+        });
+}
+
+HttpApi::Endpoint HttpApi::classify(const httplib::Request& req) {
+    const std::string& path = req.path;
+    if (path == "/auth")
+        return Endpoint::auth;
+    if (path == "/auth/nginx")
+        return Endpoint::auth_nginx;
+    // Envoy's path_prefix puts the client's raw path (and query) after the prefix.
+    if (is_envoy_target(req.target))
+        return Endpoint::auth_envoy;
+    if (path == "/v1/authorize")
+        return Endpoint::authorize;
+    if (path == "/healthz")
+        return Endpoint::healthz;
+    if (path == "/readyz")
+        return Endpoint::readyz;
+    if (path == "/metrics")
+        return Endpoint::metrics;
+    if (path == "/v1/status")
+        return Endpoint::status;
+    if (path == "/v1/reload")
+        return Endpoint::reload;
+    return Endpoint::unknown;
+}
+
+RequestHeaders HttpApi::gather(const httplib::Request& req,
+                               const std::shared_ptr<const KeyStore>& snapshot) const {
+    return gather_request_headers(req.headers, snapshot ? snapshot->config().settings.header
+                                                        : k_default_key_header);
+}
+
+HandlerResponse HttpApi::pre_route(const httplib::Request& req, httplib::Response& res) {
+    t_request_start = SteadyClock::now();
+    const std::shared_ptr<const KeyStore> snapshot = deps_.keys.snapshot();
+    const RequestHeaders headers = gather(req, snapshot);
+    if (headers.count > limits_.max_header_count || headers.bytes > limits_.max_header_bytes) {
+        write_generic_error(res, 431);
+        close_after_response(res);
+        return HandlerResponse::Handled;
+    }
+
+    // Body framing. cpp-httplib 0.11.4 reads a POST without Content-Length until the
+    // client closes, does not cap chunked bodies and skips an oversized body byte by
+    // byte: decide here, before it reads anything.
+    const auto& transfer_encoding = headers.transfer_encoding;
+    const auto& content_length = headers.content_length;
+    if (transfer_encoding && (content_length || !ascii_iequals(*transfer_encoding, "chunked"))) {
+        write_error(res, 400, "BAD_REQUEST", "Unsupported Transfer-Encoding");
+        close_after_response(res);
+        return HandlerResponse::Handled;
+    }
+    if (headers.content_encoding && !ascii_iequals(*headers.content_encoding, "identity")) {
+        write_error(res, 415, "UNSUPPORTED_MEDIA_TYPE", "Content-Encoding is not supported");
+        close_after_response(res);
+        return HandlerResponse::Handled;
+    }
+    std::size_t declared = 0;
+    if (content_length) {
+        const auto* end = content_length->data() + content_length->size();
+        const auto [ptr, ec] = std::from_chars(content_length->data(), end, declared);
+        if (content_length->empty() || ec == std::errc::invalid_argument || ptr != end) {
+            write_error(res, 400, "BAD_REQUEST", "Invalid Content-Length");
+            close_after_response(res);
+            return HandlerResponse::Handled;
+        }
+        if (ec == std::errc::result_out_of_range || declared > limits_.max_body_bytes) {
+            write_generic_error(res, 413);
+            close_after_response(res);
+            return HandlerResponse::Handled;
+        }
+    }
+    const bool has_body = transfer_encoding.has_value() || declared > 0;
+    if (has_body && library_reads_body(req.method))
+        return HandlerResponse::Unhandled;
+    // A GET (or HEAD, OPTIONS) body is never read: the connection cannot be reused.
+    if (has_body)
+        close_after_response(res);
+    dispatch(Incoming{req, headers, snapshot, {}}, res);
+    return HandlerResponse::Handled;
+}
+
+void HttpApi::read_body_and_dispatch(const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    std::string body;
+    bool too_large = false;
+    const bool complete = reader([&](const char* data, std::size_t length) {
+        if (body.size() + length > limits_.max_body_bytes) {
+            too_large = true;
+            return false;
+        }
+        body.append(data, length);
+        return true;
+    });
+    if (!complete) {
+        res.headers.clear();
+        write_generic_error(res, too_large ? 413 : 400);
+        close_after_response(res);
+        return;
+    }
+    const std::shared_ptr<const KeyStore> snapshot = deps_.keys.snapshot();
+    const RequestHeaders headers = gather(req, snapshot);
+    dispatch(Incoming{req, headers, snapshot, body}, res);
+}
+
+void HttpApi::dispatch(const Incoming& in, httplib::Response& res) {
+    route(in, res);
+    close_if_stopping(res);
+}
+
+void HttpApi::route(const Incoming& in, httplib::Response& res) {
+    const httplib::Request& req = in.req;
+    const Endpoint endpoint = classify(req);
+    switch (endpoint) {
+    case Endpoint::auth:
+    case Endpoint::auth_nginx:
+    case Endpoint::auth_envoy:
+        handle_auth(in, res, endpoint);
+        return;
+    case Endpoint::authorize:
+        if (req.method != "POST")
+            return method_not_allowed(res, "POST");
+        handle_authorize(in, res);
+        return;
+    case Endpoint::healthz:
+        if (req.method != "GET" && req.method != "HEAD")
+            return method_not_allowed(res, "GET, HEAD");
+        res.status = 200;
+        res.set_content(R"({"status":"ok"})", k_json);
+        return;
+    case Endpoint::readyz:
+        if (req.method != "GET" && req.method != "HEAD")
+            return method_not_allowed(res, "GET, HEAD");
+        if (deps_.keys.ready()) {
+            res.status = 200;
+            res.set_content(R"({"status":"ready"})", k_json);
+        } else {
+            res.status = 503;
+            res.set_content(R"({"status":"not ready"})", k_json);
+        }
+        return;
+    case Endpoint::metrics:
+    case Endpoint::status:
+    case Endpoint::reload:
+        handle_operations(in, res, endpoint);
+        return;
+    case Endpoint::unknown:
+        write_generic_error(res, 404);
+        return;
+    }
+}
+
+bool HttpApi::admin_allowed(const Incoming& in, httplib::Response& res) {
+    if (!in.snapshot) {
+        write_generic_error(res, 503);
+        return false;
+    }
+    const Settings& settings = in.snapshot->config().settings;
+    const auto target = original_from_envoy_target(in.req.target, in.req.method);
+    AuthRequest request = map_auth_request(in.headers, target.value_or(OriginalTarget{}),
+                                           peer_address(in.req), settings, {});
+    request.permission = "admin";
+    const TimePoint now = deps_.clock();
+    // Admin calls are decided like any other (and audited), but never consume rate limits.
+    const Outcome outcome = evaluate(*in.snapshot, request, now, /*consume=*/false);
+    if (outcome.decision.allowed())
+        return true;
+    write_decision(res, outcome.decision, nullptr, settings.header, StatusStyle::standard);
+    audit(outcome.decision, request, request.path, in.headers, res.status, now,
+          DecisionEndpoint::auth);
+    return false;
+}
+
+void HttpApi::handle_operations(const Incoming& in, httplib::Response& res, Endpoint endpoint) {
+    const OperationsHooks* ops = deps_.operations;
+    const auto dump = [](const nlohmann::ordered_json& j) {
+        return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    };
+    switch (endpoint) {
+    case Endpoint::metrics:
+        if (ops == nullptr || !ops->metrics_text)
+            return write_generic_error(res, 404);
+        if (in.req.method != "GET" && in.req.method != "HEAD")
+            return method_not_allowed(res, "GET, HEAD");
+        res.status = 200;
+        res.set_content(ops->metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+        return;
+    case Endpoint::status:
+        if (ops == nullptr || !ops->status)
+            return write_generic_error(res, 404);
+        if (in.req.method != "GET" && in.req.method != "HEAD")
+            return method_not_allowed(res, "GET, HEAD");
+        if (!admin_allowed(in, res))
+            return;
+        res.status = 200;
+        res.set_content(dump(ops->status()), k_json);
+        return;
+    case Endpoint::reload:
+        if (ops == nullptr || !ops->reload)
+            return write_generic_error(res, 404);
+        if (in.req.method != "POST")
+            return method_not_allowed(res, "POST");
+        if (!admin_allowed(in, res))
+            return;
+        res.status = 200;
+        res.set_content(dump(ops->reload()), k_json);
+        return;
+    default:
+        write_generic_error(res, 404);
+        return;
+    }
+}
+
+HttpApi::Outcome HttpApi::evaluate(const KeyStore& store, const AuthRequest& request, TimePoint now,
+                                   bool consume) {
+    Outcome outcome{decide(store, request, now), std::nullopt};
+    // Row 8: rate limits are state, so they are applied here, after the pure decision,
+    // and only to requests that passed rows 1–7.
+    if (deps_.admission != nullptr && outcome.decision.key != nullptr) {
+        deps_.admission->record_decision(*outcome.decision.key, now);
+        if (outcome.decision.allowed()) {
+            AdmissionResult admission = deps_.admission->admit(*outcome.decision.key, now, consume);
+            if (!admission.allowed)
+                outcome.decision.code = DecisionCode::rate_limited;
+            outcome.rate = std::move(admission.view);
+        }
+    }
+    return outcome;
+}
+
+void HttpApi::audit(const Decision& decision, const AuthRequest& request, std::string_view endpoint,
+                    const RequestHeaders& headers, int status, TimePoint now,
+                    DecisionEndpoint kind) {
+    const AuthDecisionEvent event{now,
+                                  decision,
+                                  request,
+                                  endpoint,
+                                  headers.user_agent.value_or(std::string_view{}),
+                                  headers.request_id.value_or(std::string_view{}),
+                                  status,
+                                  std::chrono::duration_cast<std::chrono::microseconds>(
+                                      SteadyClock::now() - t_request_start)};
+    deps_.audit.record_decision(event);
+    if (deps_.operations != nullptr && deps_.operations->metrics != nullptr) {
+        deps_.operations->metrics->observe_decision(kind, decision.code,
+                                                    SteadyClock::now() - t_request_start);
+    }
+}
+
+void HttpApi::handle_auth(const Incoming& in, httplib::Response& res, Endpoint endpoint) {
+    if (!in.snapshot)
+        return write_generic_error(res, 503);
+    const Settings& settings = in.snapshot->config().settings;
+    const OriginalTarget target = endpoint == Endpoint::auth_envoy
+                                      ? *original_from_envoy_target(in.req.target, in.req.method)
+                                      : original_from_headers(in.headers);
+    const AuthRequest request =
+        map_auth_request(in.headers, target, peer_address(in.req), settings, in.body);
+    const TimePoint now = deps_.clock();
+    const Outcome outcome = evaluate(*in.snapshot, request, now, /*consume=*/true);
+    const StatusStyle style =
+        endpoint == Endpoint::auth_nginx ? StatusStyle::nginx : StatusStyle::standard;
+    write_decision(res, outcome.decision, outcome.rate ? &*outcome.rate : nullptr, settings.header,
+                   style);
+    audit(outcome.decision, request, request.path, in.headers, res.status, now,
+          endpoint == Endpoint::auth_nginx   ? DecisionEndpoint::auth_nginx
+          : endpoint == Endpoint::auth_envoy ? DecisionEndpoint::auth_envoy
+                                             : DecisionEndpoint::auth);
+}
+
+void HttpApi::handle_authorize(const Incoming& in, httplib::Response& res) {
+    if (!in.snapshot)
+        return write_generic_error(res, 503);
+    const Settings& settings = in.snapshot->config().settings;
+    auto question = parse_authorize_request(in.body, in.headers, peer_address(in.req), settings);
+    if (!question)
+        return write_error(res, 400, "BAD_REQUEST", question.error().message);
+    const TimePoint now = deps_.clock();
+    const Outcome outcome = evaluate(*in.snapshot, question->request, now, question->consume);
+    write_decision(res, outcome.decision, outcome.rate ? &*outcome.rate : nullptr, settings.header,
+                   StatusStyle::standard);
+    res.set_content(decision_json(outcome.decision)
+                        .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
+                    k_json);
+    audit(outcome.decision, question->request, question->endpoint, in.headers, res.status, now,
+          DecisionEndpoint::authorize);
+}
+
+} // namespace keygate

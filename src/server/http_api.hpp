@@ -1,0 +1,105 @@
+#pragma once
+// keygate's endpoints on one httplib::Server (CONTRACT §6): /auth, /auth/nginx,
+// /auth/envoy/..., POST /v1/authorize, /healthz, /readyz; plus the request hardening
+// every endpoint shares (header and body limits, JSON errors, no exception text out).
+#include "core/key_store.hpp"
+#include "core/time.hpp"
+#include "infra/audit_sink.hpp"
+#include "infra/key_set_holder.hpp"
+#include "server/admission_control.hpp"
+#include "server/auth_response.hpp"
+#include "server/operations.hpp"
+#include "server/request_mapping.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <httplib.h>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keygate {
+
+/// What the endpoints use. Everything referenced must outlive the HttpApi.
+struct HttpApiDeps {
+    KeySetHolder& keys;
+    AuditSink& audit;
+    AdmissionControl* admission = nullptr; ///< row 8 and usage counting; null: no limits
+    std::function<TimePoint()> clock = now_ms;
+    const OperationsHooks* operations = nullptr; ///< metrics, status, reload; null: none
+};
+
+/// Request limits enforced before any endpoint runs.
+struct HttpApiLimits {
+    std::size_t max_header_count = 100;       ///< more: 431
+    std::size_t max_header_bytes = 16 * 1024; ///< names + values + separators; more: 431
+    std::size_t max_body_bytes = 1024 * 1024; ///< more: 413 (chunked bodies too)
+};
+
+/// The endpoints. Stateless apart from its dependencies; every handler is thread-safe and
+/// never lets an exception out.
+class HttpApi {
+  public:
+    HttpApi(HttpApiDeps deps, HttpApiLimits limits);
+
+    /// Installs the pre-routing, body, error and exception handlers on `server`. Requests
+    /// without a body are answered from the pre-routing handler (no regex routing per
+    /// request); requests with one are read, capped, by a content-reader handler.
+    void install(httplib::Server& server);
+
+  private:
+    /// The endpoint a request is for.
+    enum class Endpoint {
+        auth,
+        auth_nginx,
+        auth_envoy,
+        authorize,
+        healthz,
+        readyz,
+        metrics,
+        status,
+        reload,
+        unknown
+    };
+
+    /// One request on its way through the handlers.
+    struct Incoming {
+        const httplib::Request& req;
+        const RequestHeaders& headers;
+        /// Taken once per request; every decision of the request is made against it.
+        const std::shared_ptr<const KeyStore>& snapshot;
+        std::string_view body;
+    };
+
+    static Endpoint classify(const httplib::Request& req);
+    httplib::Server::HandlerResponse pre_route(const httplib::Request& req, httplib::Response& res);
+    void read_body_and_dispatch(const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& reader);
+    void dispatch(const Incoming& in, httplib::Response& res);
+    void route(const Incoming& in, httplib::Response& res);
+    void handle_auth(const Incoming& in, httplib::Response& res, Endpoint endpoint);
+    /// Checks that the request's key holds `admin` (401/403 written and audited otherwise).
+    bool admin_allowed(const Incoming& in, httplib::Response& res);
+    /// GET /metrics, GET /v1/status, POST /v1/reload.
+    void handle_operations(const Incoming& in, httplib::Response& res, Endpoint endpoint);
+    void handle_authorize(const Incoming& in, httplib::Response& res);
+    RequestHeaders gather(const httplib::Request& req,
+                          const std::shared_ptr<const KeyStore>& snapshot) const;
+
+    /// Rows 1–8 against one snapshot, with usage counting.
+    struct Outcome {
+        Decision decision;
+        std::optional<RateLimitView> rate;
+    };
+    Outcome evaluate(const KeyStore& store, const AuthRequest& request, TimePoint now,
+                     bool consume);
+    void audit(const Decision& decision, const AuthRequest& request, std::string_view endpoint,
+               const RequestHeaders& headers, int status, TimePoint now, DecisionEndpoint kind);
+
+    HttpApiDeps deps_;
+    HttpApiLimits limits_;
+};
+
+} // namespace keygate

@@ -1,0 +1,225 @@
+// The listener: bind with a real backlog, our own connection loop, a clean stop.
+#include "server/http_listener.hpp"
+
+#include "server/ascii.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace keygate {
+namespace {
+
+thread_local ConnectionContext* t_connection = nullptr;
+
+/// Forwards to the listener's pool; cpp-httplib deletes the TaskQueue it is given, but
+/// the pool must outlive that (the listener reports its size).
+class PoolHandle final : public httplib::TaskQueue {
+  public:
+    explicit PoolHandle(ElasticTaskQueue& pool) : pool_(pool) {}
+    void enqueue(std::function<void()> fn) override { pool_.enqueue(std::move(fn)); }
+    void shutdown() override { pool_.shutdown(); }
+
+  private:
+    ElasticTaskQueue& pool_;
+};
+
+struct Endpoint {
+    IpAddress address;
+    std::string text;
+    int port = -1;
+};
+
+Endpoint endpoint_of(const sockaddr_storage& storage) {
+    Endpoint out;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (storage.ss_family == AF_INET) {
+        const auto& v4 = reinterpret_cast<const sockaddr_in&>(storage);
+        // IPv4 is held in its mapped form (::ffff:a.b.c.d), as parse_ip does.
+        out.address.bytes[10] = 0xff;
+        out.address.bytes[11] = 0xff;
+        std::memcpy(out.address.bytes.data() + 12, &v4.sin_addr, 4);
+        ::inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+        out.port = ntohs(v4.sin_port);
+    } else if (storage.ss_family == AF_INET6) {
+        const auto& v6 = reinterpret_cast<const sockaddr_in6&>(storage);
+        std::memcpy(out.address.bytes.data(), &v6.sin6_addr, 16);
+        ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+        out.port = ntohs(v6.sin6_port);
+    }
+    out.text = text;
+    return out;
+}
+
+Endpoint peer_of(int fd) {
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0)
+        return {};
+    return endpoint_of(storage);
+}
+
+Endpoint local_of(int fd) {
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0)
+        return {};
+    return endpoint_of(storage);
+}
+
+/// The headers strip_request_extras() removes: cpp-httplib's pseudo-headers (which a
+/// client can send too), Accept-Encoding and Range.
+bool stripped_header(std::string_view name) {
+    switch (name.size()) {
+    case 5:
+        return ascii_iequals(name, "Range");
+    case 10:
+        return ascii_iequals(name, "LOCAL_ADDR") || ascii_iequals(name, "LOCAL_PORT");
+    case 11:
+        return ascii_iequals(name, "REMOTE_ADDR") || ascii_iequals(name, "REMOTE_PORT");
+    case 15:
+        return ascii_iequals(name, "Accept-Encoding");
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+ConnectionContext* current_connection() {
+    return t_connection;
+}
+
+void strip_request_extras(httplib::Request& req) {
+    // One pass: a lookup in httplib::Headers calls tolower() per compared character.
+    for (auto it = req.headers.begin(); it != req.headers.end();) {
+        it = stripped_header(it->first) ? req.headers.erase(it) : std::next(it);
+    }
+    // An auth subrequest carries the client's Range header: an answer must not be cut to
+    // it (nor become a 416, which nginx turns into a 500).
+    req.ranges.clear();
+}
+
+HttpListener::HttpListener(ListenerOptions options)
+    : options_(options), pool_(std::make_unique<ElasticTaskQueue>(options.threads)),
+      stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    set_tcp_nodelay(true);
+    // cpp-httplib's default sets SO_REUSEPORT: a second keygate (or any process of the same
+    // user) could then bind the same port and silently take half of the connections.
+    // SO_REUSEADDR alone still allows a restart while old connections are in TIME_WAIT.
+    set_socket_options([](socket_t sock) {
+        const int on = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    });
+    // Our connection loop decides keep-alive; these only shape the Keep-Alive header.
+    set_keep_alive_max_count(options_.keep_alive_max_requests);
+    set_keep_alive_timeout(options_.keep_alive_timeout.count());
+    set_read_timeout(
+        std::chrono::duration_cast<std::chrono::seconds>(options_.stream.read_timeout));
+    set_write_timeout(
+        std::chrono::duration_cast<std::chrono::seconds>(options_.stream.write_timeout));
+    set_payload_max_length(options_.max_body_bytes);
+    new_task_queue = [this] { return new PoolHandle(*pool_); };
+}
+
+HttpListener::~HttpListener() {
+    stop();
+    pool_->shutdown();
+    if (stop_fd_ >= 0)
+        ::close(stop_fd_);
+}
+
+Result<int> HttpListener::bind(const std::string& host, int port) {
+    errno = 0;
+    const int bound = port == 0 ? bind_to_any_port(host) : (bind_to_port(host, port) ? port : -1);
+    if (bound < 0) {
+        const int error = errno;
+        return fail("cannot listen on " + host + ":" + std::to_string(port) +
+                    (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
+    }
+    // cpp-httplib listened with a backlog of 5; Linux updates the backlog of a listening
+    // socket on a second listen().
+    if (::listen(svr_sock_.load(), options_.backlog) != 0) {
+        return fail(std::string("listen() failed: ") + std::strerror(errno));
+    }
+    return bound;
+}
+
+bool HttpListener::run() {
+    run_started_.store(true);
+    bool ok = true;
+    if (!stop_requested_.load())
+        ok = listen_after_bind();
+    run_finished_.store(true);
+    return ok;
+}
+
+void HttpListener::stop() {
+    if (stop_requested_.exchange(true))
+        return;
+    if (stop_fd_ >= 0) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto written = ::write(stop_fd_, &one, sizeof one);
+    }
+    // httplib's stop() does nothing until listen_after_bind() has set its running flag:
+    // wait for that unless run() has not started (it then sees stop_requested_ itself).
+    while (run_started_.load() && !run_finished_.load() && !is_running()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (is_running())
+        httplib::Server::stop();
+}
+
+bool HttpListener::process_and_close_socket(socket_t sock) {
+    ConnectionContext connection;
+    connection.stopping = &stop_requested_;
+    const Endpoint peer = peer_of(sock);
+    const Endpoint local = local_of(sock);
+    connection.peer = peer.address;
+    const int on = 1;
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+
+    ConnectionStream stream(sock, stop_fd_, options_.stream, peer.text, peer.port, local.text,
+                            local.port);
+    t_connection = &connection;
+    const std::function<void(httplib::Request&)> setup = [&stream](httplib::Request& req) {
+        stream.begin_body();
+        strip_request_extras(req);
+    };
+    const std::function<bool()> give_up = [this] { return pool_->saturated(); };
+
+    std::size_t served = 0;
+    for (;;) {
+        const auto idle = served == 0 ? options_.stream.read_timeout
+                                      : std::chrono::milliseconds(options_.keep_alive_timeout);
+        if (stream.wait_for_request(idle, served == 0 ? std::function<bool()>() : give_up) !=
+            ConnectionStream::Wait::request) {
+            break;
+        }
+        stream.begin_request();
+        connection.close_after_response = false;
+        const bool last = ++served >= options_.keep_alive_max_requests || stop_requested_.load();
+        connection.last_request = last;
+        bool connection_closed = false;
+        const bool ok = process_request(stream, last, connection_closed, setup);
+        const bool flushed = stream.flush();
+        if (!ok || !flushed || last || connection_closed || connection.close_after_response ||
+            stream.failed()) {
+            break;
+        }
+    }
+    if (connection.close_after_response && !stream.failed())
+        stream.drain_before_close();
+    t_connection = nullptr;
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return true;
+}
+
+} // namespace keygate

@@ -1,0 +1,42 @@
+#pragma once
+// keygate's HTTP server: one listener (HttpListener) serving the endpoints (HttpApi).
+#include "core/result.hpp"
+#include "server/http_api.hpp"
+#include "server/http_listener.hpp"
+
+#include <string>
+
+namespace keygate {
+
+/// Connection handling and request limits of the server.
+struct ServerOptions {
+    ListenerOptions listener;
+    HttpApiLimits limits; ///< its max_body_bytes also caps what the listener reads
+};
+
+/// Binds, serves until stop(), then drains. bind() and run() are called by one thread;
+/// stop() from any thread.
+class KeygateServer {
+  public:
+    KeygateServer(const ServerOptions& options, HttpApiDeps deps);
+
+    /// Binds `host`:`port` (0: any free port) and returns the bound port.
+    Result<int> bind(const std::string& host, int port) { return listener_.bind(host, port); }
+    /// Serves until stop(); finishes requests in flight before returning. False when
+    /// accepting failed.
+    bool run() { return listener_.run(); }
+    /// Stops accepting and wakes idle connections. Thread-safe, idempotent.
+    void stop() { listener_.stop(); }
+    /// The listener, for its pool statistics.
+    const HttpListener& listener() const { return listener_; }
+
+  private:
+    static ListenerOptions listener_options(const ServerOptions& options);
+
+    // The endpoints outlive the listener: its destructor joins connection threads that
+    // may still be inside a handler.
+    HttpApi api_;
+    HttpListener listener_;
+};
+
+} // namespace keygate

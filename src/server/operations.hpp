@@ -1,0 +1,22 @@
+#pragma once
+// What the operational endpoints (/metrics, GET /v1/status, POST /v1/reload) need from the
+// running process, as callbacks so that the HTTP layer stays free of reload machinery.
+#include "infra/metrics.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+namespace keygate {
+
+/// Callbacks of the operational endpoints. Each must be thread-safe; an unset one makes its
+/// endpoint answer 404.
+struct OperationsHooks {
+    Metrics* metrics = nullptr;                                  ///< counts every decision
+    std::function<std::string()> metrics_text;                   ///< GET /metrics
+    std::function<nlohmann::ordered_json()> status;              ///< GET /v1/status
+    std::function<nlohmann::ordered_json()> reload;              ///< POST /v1/reload
+};
+
+} // namespace keygate

@@ -1,0 +1,279 @@
+// Reload while serving (CONTRACT §9): every way a key file is replaced, replayed on real
+// files in front of a real server; a kubelet swap storm; clients during 100 reloads.
+#include "cli/serve_runtime.hpp"
+
+#include "server_harness.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace keygate;
+using namespace keygate::testing;
+
+namespace {
+
+/// One generation of a key file: key "gen-N" with tenant tN and dataset dN, plus a key that
+/// stays in every generation.
+std::string generation_file(int n, const std::string& extra_settings = "") {
+    const std::string g = std::to_string(n);
+    return extra_settings + "api_keys:\n"
+           "  - id: gen-" + g + "\n    key_hash: \"" + sha256_secret("reload-it-gen-" + g) +
+           "\"\n    role: viewer\n    tenant: t" + g + "\n    allowed_datasets: [d" + g + "]\n"
+           "  - id: stable\n    key_hash: \"" + sha256_secret("reload-it-stable-key") +
+           "\"\n    role: viewer\n    tenant: t" + g + "\n    allowed_datasets: [d" + g + "]\n";
+}
+
+/// A runtime on port 0 watching `config_path`, with short debounce and no periodic check.
+struct Running {
+    std::unique_ptr<cli::ServeRuntime> runtime;
+    std::thread thread;
+    explicit Running(const std::string& config_path, std::string audit = "/dev/null") {
+        cli::RuntimeOptions options;
+        options.sources.config_path = config_path;
+        options.listen_port = 0;
+        options.audit_destination = std::move(audit);
+        options.watch_debounce = 20ms;
+        options.reload_interval = 0ms;
+        runtime = std::make_unique<cli::ServeRuntime>(options);
+        Diagnostics diagnostics;
+        std::string error;
+        REQUIRE(runtime->start(diagnostics, error));
+        thread = std::thread([this] { runtime->run(); });
+    }
+    ~Running() {
+        runtime->stop();
+        thread.join();
+    }
+    int status_for(const std::string& key) const {
+        httplib::Client client("127.0.0.1", runtime->port());
+        const auto res = client.Get("/auth", {{"X-API-Key", key}});
+        return res ? res->status : -1;
+    }
+    /// True once `key` is allowed within 2 s (the contract's bound).
+    bool accepted_within_2s(const std::string& key) const {
+        return eventually([&] { return status_for(key) == 200; }, 2s);
+    }
+};
+
+/// kubelet's AtomicWriter: a new timestamped dir, `..data_tmp` renamed over `..data`, the
+/// old dir removed. keys.yaml is a symlink to ..data/keys.yaml.
+void kubelet_write(const fs::path& dir, const std::string& content, int n) {
+    const std::string ts = "..2025_01_01_00_00_00." + std::to_string(n);
+    fs::create_directory(dir / ts);
+    std::ofstream(dir / ts / "keys.yaml") << content;
+    std::error_code ec;
+    fs::remove(dir / "..data_tmp", ec);
+    fs::create_directory_symlink(ts, dir / "..data_tmp");
+    fs::rename(dir / "..data_tmp", dir / "..data");
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const auto name = entry.path().filename().string();
+        if (name.rfind("..2025", 0) == 0 && name != ts) fs::remove_all(entry.path());
+    }
+    if (!fs::exists(dir / "keys.yaml", ec) && !fs::is_symlink(dir / "keys.yaml")) {
+        fs::create_symlink("..data/keys.yaml", dir / "keys.yaml");
+    }
+}
+
+bool readyz_ok(httplib::Client& client) {
+    const auto res = client.Get("/readyz");
+    return res && res->status == 200;
+}
+
+} // namespace
+
+TEST_CASE("reload: kubelet ..data swaps, 100 in a row, the last one in force", "[reload][it]") {
+    TempDir dir;
+    kubelet_write(dir.path, generation_file(0), 0);
+    Running server((dir.path / "keys.yaml").string());
+    CHECK(server.status_for("reload-it-gen-0") == 200);
+
+    kubelet_write(dir.path, generation_file(1), 1);
+    CHECK(server.accepted_within_2s("reload-it-gen-1"));
+    CHECK(server.status_for("reload-it-gen-0") == 401); // grace 0s: revoked at once
+
+    for (int n = 2; n <= 101; ++n) kubelet_write(dir.path, generation_file(n), n);
+    CHECK(server.accepted_within_2s("reload-it-gen-101"));
+    CHECK(server.status_for("reload-it-gen-100") == 401);
+    const auto status = server.runtime->reloader().status();
+    CHECK(status.last_result != "failure");
+}
+
+TEST_CASE("reload: editor rename-on-save, cp over, truncate-then-write", "[reload][it]") {
+    TempDir dir;
+    const std::string path = dir.write("keys.yaml", generation_file(0));
+    Running server(path);
+
+    dir.write(".keys.yaml.swp", generation_file(1));
+    fs::rename(dir.path / ".keys.yaml.swp", path);
+    CHECK(server.accepted_within_2s("reload-it-gen-1"));
+
+    const std::string other = dir.write("other.yaml", generation_file(2));
+    fs::copy_file(other, path, fs::copy_options::overwrite_existing);
+    CHECK(server.accepted_within_2s("reload-it-gen-2"));
+
+    { std::ofstream truncate(path, std::ios::trunc); }
+    std::this_thread::sleep_for(50ms); // an empty file is seen: it must not revoke anything
+    CHECK(server.status_for("reload-it-gen-2") == 200);
+    std::ofstream(path, std::ios::trunc) << generation_file(3);
+    CHECK(server.accepted_within_2s("reload-it-gen-3"));
+}
+
+TEST_CASE("reload: broken files keep the last good keys serving", "[reload][it]") {
+    TempDir dir;
+    const std::string path = dir.write("keys.yaml", generation_file(0));
+    Running server(path);
+    const std::string good = generation_file(1);
+    // a writer that stopped in the middle of the first secret
+    const std::string half_written = good.substr(0, good.find("sha256:") + 17);
+    for (const std::string& broken : {std::string("api_keys: [ {id: x"), std::string(""),
+                                      std::string("api_keys:\n  - id: x\n    role: nope\n"),
+                                      half_written}) {
+        INFO(broken);
+        const auto generation = server.runtime->keys().generation();
+        dir.write("keys.yaml.new", broken);
+        fs::rename(dir.path / "keys.yaml.new", path);
+        CHECK(eventually([&] { return server.runtime->reloader().status().last_result == "failure"; }, 2s));
+        CHECK(server.status_for("reload-it-gen-0") == 200);
+        CHECK(server.runtime->keys().generation() == generation);
+        // and back to the good file, so that the next broken one is a change again
+        dir.write("keys.yaml.new", generation_file(0) + "# " + std::to_string(broken.size()) + "\n");
+        fs::rename(dir.path / "keys.yaml.new", path);
+        CHECK(eventually([&] { return server.runtime->reloader().status().last_result == "success"; }, 2s));
+    }
+    const auto before = server.runtime->keys().generation();
+    dir.write("keys.yaml.new", good);
+    fs::rename(dir.path / "keys.yaml.new", path);
+    CHECK(server.accepted_within_2s("reload-it-gen-1"));
+    CHECK(server.runtime->keys().generation() == before + 1);
+}
+
+TEST_CASE("reload: the directory deleted and recreated", "[reload][it]") {
+    TempDir dir;
+    const fs::path conf = dir.path / "conf";
+    fs::create_directory(conf);
+    std::ofstream(conf / "keys.yaml") << generation_file(0);
+    Running server((conf / "keys.yaml").string());
+    fs::remove_all(conf);
+    std::this_thread::sleep_for(50ms);
+    CHECK(server.status_for("reload-it-gen-0") == 200); // a missing file revokes nothing
+    fs::create_directory(conf);
+    std::ofstream(conf / "keys.yaml") << generation_file(1);
+    CHECK(server.accepted_within_2s("reload-it-gen-1"));
+}
+
+TEST_CASE("reload: clients during 100 reloads see no error and no mixed snapshot", "[reload][it]") {
+    TempDir dir;
+    const std::string path = dir.write("keys.yaml", generation_file(0));
+    Running server(path);
+    std::atomic<bool> done{false};
+    std::atomic<int> requests{0}, failures{0}, mixed{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 4; ++c) {
+        clients.emplace_back([&] {
+            httplib::Client client("127.0.0.1", server.runtime->port());
+            client.set_keep_alive(true);
+            while (!done.load()) {
+                const auto res = client.Get("/auth/nginx", {{"X-API-Key", "reload-it-stable-key"}});
+                ++requests;
+                if (!res || res->status != 200) {
+                    ++failures;
+                    continue;
+                }
+                // tenant tN and datasets dN come from the same generation N
+                const std::string tenant = res->get_header_value("X-Auth-Tenant");
+                const std::string datasets = res->get_header_value("X-Auth-Datasets");
+                if (tenant.size() < 2 || datasets != "d" + tenant.substr(1)) ++mixed;
+            }
+        });
+    }
+    for (int n = 1; n <= 100; ++n) {
+        std::ofstream(path + ".tmp") << generation_file(n);
+        fs::rename(path + ".tmp", path);
+        CHECK(server.runtime->reload("test") != ReloadOutcome::failure);
+    }
+    done = true;
+    for (auto& t : clients) t.join();
+    CHECK(requests.load() > 100);
+    CHECK(failures.load() == 0);
+    CHECK(mixed.load() == 0);
+    CHECK(server.runtime->keys().generation() >= 101);
+}
+
+TEST_CASE("reload: grace period in real time", "[reload][it]") {
+    TempDir dir;
+    const std::string settings = "settings:\n  grace_period: 1500ms\n";
+    const std::string path = dir.write("keys.yaml", generation_file(0, settings));
+    Running server(path);
+    dir.write("keys.yaml.new", generation_file(1, settings));
+    fs::rename(dir.path / "keys.yaml.new", path);
+    REQUIRE(server.accepted_within_2s("reload-it-gen-1"));
+    httplib::Client client("127.0.0.1", server.runtime->port());
+    const auto old = client.Get("/auth", {{"X-API-Key", "reload-it-gen-0"}});
+    REQUIRE(old);
+    CHECK(old->status == 200);
+    CHECK(old->has_header("X-Auth-Key-Grace-Until"));
+    CHECK(old->has_header("Sunset"));
+    CHECK(eventually([&] { return server.status_for("reload-it-gen-0") == 401; }, 3s));
+}
+
+TEST_CASE("reload: POST /v1/reload and GET /v1/status need an admin key; /metrics", "[reload][it]") {
+    TempDir dir;
+    const std::string admin_entry = "  - id: ops\n    key_hash: \"" + sha256_secret("reload-it-admin-key") +
+                                    "\"\n    role: admin\n";
+    const std::string path = dir.write("keys.yaml", generation_file(0) + admin_entry);
+    Running server(path);
+    httplib::Client client("127.0.0.1", server.runtime->port());
+
+    auto res = client.Post("/v1/reload", "", "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 401);
+    CHECK(res->get_header_value("X-Auth-Error-Code") == "MISSING_KEY");
+    res = client.Post("/v1/reload", {{"X-API-Key", "reload-it-gen-0"}}, "", "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 403);
+    CHECK(res->body == R"({"detail":"Insufficient permission: admin","code":"INSUFFICIENT_PERMISSION"})");
+    res = client.Get("/v1/status", {{"X-API-Key", "reload-it-gen-0"}});
+    REQUIRE(res);
+    CHECK(res->status == 403);
+
+    // a change that the watcher has not seen yet is applied by the API at once
+    std::ofstream(path, std::ios::trunc) << generation_file(1) + admin_entry;
+    res = client.Post("/v1/reload", {{"X-API-Key", "reload-it-admin-key"}}, "", "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    auto body = nlohmann::json::parse(res->body);
+    CHECK((body["result"] == "success" || body["result"] == "unchanged"));
+    CHECK(server.status_for("reload-it-gen-1") == 200);
+
+    res = client.Get("/v1/status", {{"X-API-Key", "reload-it-admin-key"}});
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    body = nlohmann::json::parse(res->body);
+    CHECK(body["config_path"] == path);
+    CHECK(body["generation"].get<int>() >= 2);
+    CHECK(body["sha256"].get<std::string>().size() == 64);
+    CHECK(body["last_reload"]["result"] != "failure");
+    CHECK(res->body.find("reload-it-admin-key") == std::string::npos);
+
+    // a broken file: status and metrics say so, the keys keep serving
+    std::ofstream(path, std::ios::trunc) << "api_keys: [";
+    res = client.Post("/v1/reload", {{"X-API-Key", "reload-it-admin-key"}}, "", "application/json");
+    REQUIRE(res);
+    body = nlohmann::json::parse(res->body);
+    CHECK(body["result"] == "failure");
+    CHECK_FALSE(body["last_reload"]["errors"].empty());
+    res = client.Get("/metrics");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
+    CHECK(res->body.find("keygate_config_last_reload_successful 0\n") != std::string::npos);
+    CHECK(res->body.find("keygate_config_reloads_total{result=\"failure\"}") != std::string::npos);
+    CHECK(res->body.find("keygate_requests_total{endpoint=\"/auth\",decision=\"allow\",code=\"OK\"}") !=
+          std::string::npos);
+    CHECK(res->body.find("keygate_keys{state=\"active\"} 3\n") != std::string::npos);
+    CHECK(server.status_for("reload-it-gen-1") == 200);
+    CHECK(readyz_ok(client));
+}

@@ -1,0 +1,132 @@
+// serve settings: flag > environment > default.
+#include "infra/serve_settings.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace keygate;
+using namespace std::chrono_literals;
+
+TEST_CASE("listen addresses", "[serve_settings]") {
+    auto v4 = parse_listen_address("127.0.0.1:8090");
+    REQUIRE(v4);
+    CHECK(v4->host == "127.0.0.1");
+    CHECK(v4->port == 8090);
+    CHECK(v4->to_string() == "127.0.0.1:8090");
+
+    auto v6 = parse_listen_address("[::1]:0");
+    REQUIRE(v6);
+    CHECK(v6->host == "::1");
+    CHECK(v6->port == 0);
+    CHECK(v6->to_string() == "[::1]:0");
+
+    auto name = parse_listen_address("localhost:65535");
+    REQUIRE(name);
+    CHECK(name->host == "localhost");
+
+    auto any = parse_listen_address(":9000");
+    REQUIRE(any);
+    CHECK(any->host == "0.0.0.0");
+
+    const auto bad = [](std::string_view text, const std::string& message) {
+        const auto parsed = parse_listen_address(text);
+        REQUIRE_FALSE(parsed);
+        CHECK(parsed.error().message == message);
+    };
+    bad("8090", "invalid listen address '8090' (expected HOST:PORT)");
+    bad("127.0.0.1:65536",
+        "invalid listen address '127.0.0.1:65536': invalid port '65536' (expected 0-65535)");
+    bad("127.0.0.1:", "invalid listen address '127.0.0.1:': invalid port '' (expected 0-65535)");
+    bad("127.0.0.1:+80",
+        "invalid listen address '127.0.0.1:+80': invalid port '+80' (expected 0-65535)");
+    bad("::1:8090",
+        "invalid listen address '::1:8090': write an IPv6 host in brackets, as [::1]:8090");
+    bad("[::1]8090", "invalid listen address '[::1]8090' (expected [IPV6]:PORT)");
+    bad("[127.0.0.1]:80", "invalid listen address '[127.0.0.1]:80': not an IPv6 address");
+}
+
+TEST_CASE("trusted proxies from the environment", "[serve_settings]") {
+    auto proxies = parse_trusted_proxies(" 10.0.0.0/8, ::1/128,,192.168.1.1 ");
+    REQUIRE(proxies);
+    REQUIRE(proxies->size() == 3);
+    CHECK((*proxies)[0].text == "10.0.0.0/8");
+    CHECK((*proxies)[2].contains(*parse_ip("192.168.1.1")));
+    auto none = parse_trusted_proxies("none");
+    REQUIRE(none);
+    CHECK(none->empty());
+    auto bad = parse_trusted_proxies("10.0.0.0/8,nope");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.starts_with("'nope': "));
+}
+
+TEST_CASE("serve settings: defaults", "[serve_settings]") {
+    const auto settings = resolve_serve_settings({}, environment_from_map({}));
+    REQUIRE(settings);
+    CHECK(settings->config_path == "keys.yaml");
+    CHECK(settings->listen.to_string() == "127.0.0.1:8090");
+    CHECK_FALSE(settings->grace_period);
+    CHECK_FALSE(settings->trusted_proxies);
+    CHECK_FALSE(settings->hash_pepper);
+    CHECK_FALSE(settings->keep_alive_timeout);
+    CHECK(settings->log.level == spdlog::level::info);
+    CHECK(settings->log.format == LogFormat::text);
+}
+
+TEST_CASE("serve settings: the environment, and flags over it", "[serve_settings]") {
+    const auto env = environment_from_map({
+        {"KEYGATE_CONFIG", "/etc/keygate/keys.yaml"},
+        {"KEYGATE_LISTEN", "0.0.0.0:9000"},
+        {"KEYGATE_GRACE_PERIOD", "15m"},
+        {"KEYGATE_TRUSTED_PROXIES", "10.0.0.0/8"},
+        {"KEYGATE_HASH_PEPPER", "test-pepper"},
+        {"KEYGATE_LOG_LEVEL", "DEBUG"},
+        {"KEYGATE_LOG_FORMAT", "json"},
+        {"KEYGATE_KEEPALIVE_TIMEOUT", "120s"},
+        {"KEYGATE_ENV_FILE", "/run/keygate.env"},
+    });
+    const auto from_env = resolve_serve_settings({}, env);
+    REQUIRE(from_env);
+    CHECK(from_env->config_path == "/etc/keygate/keys.yaml");
+    CHECK(from_env->listen.to_string() == "0.0.0.0:9000");
+    CHECK(from_env->grace_period == Duration(15min));
+    REQUIRE(from_env->trusted_proxies);
+    CHECK(from_env->trusted_proxies->at(0).text == "10.0.0.0/8");
+    CHECK(from_env->hash_pepper == "test-pepper");
+    CHECK(from_env->log.level == spdlog::level::debug);
+    CHECK(from_env->log.format == LogFormat::json);
+    CHECK(from_env->keep_alive_timeout == Duration(120s));
+    CHECK(env_file_path({}, env) == "/run/keygate.env");
+
+    ServeFlags flags;
+    flags.config = "flag.yaml";
+    flags.listen = "[::1]:0";
+    flags.env_file = "flag.env";
+    const auto from_flags = resolve_serve_settings(flags, env);
+    REQUIRE(from_flags);
+    CHECK(from_flags->config_path == "flag.yaml");
+    CHECK(from_flags->listen.to_string() == "[::1]:0");
+    CHECK(env_file_path(flags, env) == "flag.env");
+}
+
+TEST_CASE("serve settings: errors name the flag or variable", "[serve_settings]") {
+    const auto error_of = [](ServeFlags flags, std::map<std::string, std::string> env) {
+        const auto settings = resolve_serve_settings(flags, environment_from_map(std::move(env)));
+        REQUIRE_FALSE(settings);
+        return settings.error().message;
+    };
+    ServeFlags bad_listen;
+    bad_listen.listen = "nowhere";
+    CHECK(error_of(bad_listen, {}) ==
+          "--listen: invalid listen address 'nowhere' (expected HOST:PORT)");
+    CHECK(error_of({}, {{"KEYGATE_LISTEN", "x:y"}}) ==
+          "KEYGATE_LISTEN: invalid listen address 'x:y': invalid port 'y' (expected 0-65535)");
+    CHECK(error_of({}, {{"KEYGATE_GRACE_PERIOD", "soon"}}).starts_with("KEYGATE_GRACE_PERIOD: "));
+    CHECK(error_of({}, {{"KEYGATE_TRUSTED_PROXIES", "10.0.0.1/8"}})
+              .starts_with("KEYGATE_TRUSTED_PROXIES: '10.0.0.1/8': "));
+    CHECK(error_of({}, {{"KEYGATE_LOG_LEVEL", "loud"}}) ==
+          "KEYGATE_LOG_LEVEL: unknown level 'loud' (expected trace, debug, info, warn, error, "
+          "critical or off)");
+    CHECK(error_of({}, {{"KEYGATE_LOG_FORMAT", "xml"}}) ==
+          "KEYGATE_LOG_FORMAT: unknown format 'xml' (expected text or json)");
+    CHECK(error_of({}, {{"KEYGATE_KEEPALIVE_TIMEOUT", "500ms"}}) ==
+          "KEYGATE_KEEPALIVE_TIMEOUT: must be at least 1s");
+}
