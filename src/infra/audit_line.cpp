@@ -6,8 +6,8 @@
 namespace keygate {
 namespace {
 
-std::string dump(const nlohmann::json& j) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string dump(const nlohmann::ordered_json& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 /// Cuts a string to at most `max` bytes without splitting a UTF-8 sequence.
@@ -19,12 +19,12 @@ std::string cut_utf8(const std::string& s, std::size_t max) {
 }
 
 /// The longest string value at any depth, or nullptr.
-nlohmann::json* longest_string(nlohmann::json& j) {
-    nlohmann::json* best = nullptr;
+nlohmann::ordered_json* longest_string(nlohmann::ordered_json& j) {
+    nlohmann::ordered_json* best = nullptr;
     if (j.is_string()) return &j;
     if (!j.is_structured()) return nullptr;
     for (auto& child : j) {
-        nlohmann::json* candidate = longest_string(child);
+        nlohmann::ordered_json* candidate = longest_string(child);
         if (candidate != nullptr &&
             (best == nullptr ||
              candidate->get_ref<const std::string&>().size() > best->get_ref<const std::string&>().size())) {
@@ -36,14 +36,14 @@ nlohmann::json* longest_string(nlohmann::json& j) {
 
 } // namespace
 
-std::string to_audit_line(nlohmann::json event) {
+std::string to_audit_line(nlohmann::ordered_json event) {
     std::string line = dump(event);
     if (line.size() <= k_max_audit_line) return line;
     const std::string kind = event.value("event", "unknown");
     const std::string timestamp = event.value("timestamp", "");
     event["truncated"] = true;
     for (int round = 0; round < 64 && line.size() > k_max_audit_line; ++round) {
-        nlohmann::json* field = longest_string(event);
+        nlohmann::ordered_json* field = longest_string(event);
         if (field == nullptr) break;
         const auto& text = field->get_ref<const std::string&>();
         if (text.size() <= 64) break; // only short fields left: the shape itself is too big
@@ -57,7 +57,7 @@ std::string to_audit_line(nlohmann::json event) {
     }
     if (line.size() > k_max_audit_line) {
         // Pathological shapes (thousands of keys in `extra`): keep the envelope only.
-        const nlohmann::json small{{"event", kind}, {"timestamp", timestamp}, {"truncated", true}};
+        const nlohmann::ordered_json small{{"event", kind}, {"timestamp", timestamp}, {"truncated", true}};
         line = dump(small);
     }
     return line;

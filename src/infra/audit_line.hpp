@@ -14,6 +14,6 @@ inline constexpr std::size_t k_max_audit_line = 8000;
 /// Serializes `event` as one line. Invalid UTF-8 is replaced (U+FFFD), control characters
 /// are escaped by the JSON encoder; when the line would be too long, the longest string
 /// fields are cut (ending in "...") until it fits and `"truncated": true` is added.
-std::string to_audit_line(nlohmann::json event);
+std::string to_audit_line(nlohmann::ordered_json event);
 
 } // namespace keygate

@@ -49,7 +49,7 @@ public:
     struct Hooks {
         std::function<void(const std::string&)> log_info;
         std::function<void(const std::string&)> log_error;
-        std::function<void(nlohmann::json)> config_event; ///< an audit event, without timestamp
+        std::function<void(nlohmann::ordered_json)> config_event; ///< an audit event, without timestamp
         std::function<void(const KeyStore&)> swapped;      ///< after each publish
     };
 

@@ -96,6 +96,7 @@ NOT_SCHEMA = {
     "yaml_syntax_error": "YAML syntax",
     "yaml_syntax_indentation": "YAML syntax",
     "yaml_tags": "YAML tags",
+    "header_unsafe_names": "names that would be unsafe in an X-Auth-* header value",
 }
 LOADS = ["warnings"]
 

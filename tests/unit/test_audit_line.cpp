@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 using namespace keygate;
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 TEST_CASE("audit lines: control bytes and invalid UTF-8 stay valid JSON", "[audit]") {
     const std::string nasty = std::string("a\r\nb\x01\x7f") + "\xff\xfe" + "\xc3\xa9";

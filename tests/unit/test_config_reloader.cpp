@@ -21,7 +21,7 @@ struct Fixture {
     fs::path file;
     KeySetHolder holder;
     TimePoint now = *parse_timestamp("2025-03-01T12:00:00Z");
-    std::vector<nlohmann::json> events;
+    std::vector<nlohmann::ordered_json> events;
     std::unique_ptr<ConfigReloader> reloader;
 
     Fixture() {
@@ -33,7 +33,7 @@ struct Fixture {
         KeySetSources sources;
         sources.config_path = file.string();
         ConfigReloader::Hooks hooks;
-        hooks.config_event = [this](nlohmann::json e) { events.push_back(std::move(e)); };
+        hooks.config_event = [this](nlohmann::ordered_json e) { events.push_back(std::move(e)); };
         reloader = std::make_unique<ConfigReloader>(sources, holder, [this] { return now; }, hooks,
                                                     ReloadTiming{1ms, 8});
     }

@@ -1,0 +1,139 @@
+// Wiring of the serve runtime.
+#include "cli/serve_runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace keygate::cli {
+
+ServeRuntime::ServeRuntime(RuntimeOptions options) : options_(std::move(options)) {}
+
+ServeRuntime::~ServeRuntime() {
+    if (watcher_) watcher_->stop();
+    if (writer_) writer_->stop();
+}
+
+bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
+    writer_ = std::make_unique<AuditWriter>(
+        AuditWriterOptions{options_.audit_destination, 65'536, AuditOverflow::block},
+        [](const std::string& message) { spdlog::error("{}", message); });
+    if (!writer_->start(error)) return false;
+    alerts_ = std::make_unique<AlertDetector>(AlertSettings{});
+    audit_ = std::make_unique<AuditLog>(*writer_, metrics_, *alerts_);
+
+    ConfigReloader::Hooks hooks;
+    hooks.log_info = [](const std::string& m) { spdlog::info("{}", m); };
+    hooks.log_error = [](const std::string& m) { spdlog::error("{}", m); };
+    hooks.config_event = [this](nlohmann::ordered_json event) {
+        audit_->write_event(AuditEventKind::config, std::move(event));
+    };
+    hooks.swapped = [this](const KeyStore& store) {
+        usage_.retain(store);
+        alerts_->update_settings(store.config().settings.alerts);
+        if (state_) save_state();
+    };
+    reloader_ = std::make_unique<ConfigReloader>(options_.sources, keys_, options_.clock, hooks);
+
+    PersistentState restored;
+    if (options_.state_dir) {
+        state_ = std::make_unique<StateStore>(*options_.state_dir);
+        std::string state_error;
+        if (!state_->load(restored, state_error)) spdlog::warn("{}", state_error);
+        usage_.restore(restored.usage);
+    }
+    KeySetLoad load = reloader_->load_initial(restored.grace);
+    diagnostics = std::move(load.diagnostics);
+    if (!load.ok()) return false;
+
+    operations_.metrics = &metrics_;
+    operations_.metrics_text = [this] {
+        Metrics::Scrape scrape;
+        const auto store = keys_.snapshot();
+        scrape.store = store.get();
+        scrape.now = options_.clock();
+        scrape.config = reloader_->status().metrics;
+        scrape.audit_write_failures = writer_->stats().write_failures.load();
+        return metrics_.render(scrape);
+    };
+    operations_.status = [this] { return status_json(); };
+    operations_.reload = [this] {
+        const ReloadOutcome outcome = reloader_->reload("api");
+        nlohmann::ordered_json out{{"result", to_string(outcome)}};
+        out.update(status_json());
+        return out;
+    };
+    server_ = std::make_unique<KeygateServer>(
+        options_.server,
+        HttpApiDeps{keys_, *audit_, &admission_, options_.clock, &operations_});
+    const auto port = server_->bind(options_.listen_host, options_.listen_port);
+    if (!port) {
+        error = port.error().message;
+        return false;
+    }
+    port_ = *port;
+
+    FileWatcher::Options watch;
+    watch.debounce = options_.watch_debounce;
+    watch.period = options_.reload_interval.value_or(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            keys_.snapshot()->config().settings.reload_interval));
+    watcher_ = std::make_unique<FileWatcher>(options_.sources.config_path, watch,
+                                             [this](WatchTrigger t) { on_watch(t); });
+    if (!watcher_->start()) {
+        spdlog::warn("inotify is unavailable: the key file is checked every {} only",
+                     format_duration(watch.period));
+    }
+    return true;
+}
+
+void ServeRuntime::on_watch(WatchTrigger trigger) {
+    reloader_->reload(to_string(trigger));
+    if (trigger == WatchTrigger::periodic) {
+        reloader_->report_ended_grace();
+        if (state_) save_state();
+    }
+}
+
+nlohmann::ordered_json ServeRuntime::status_json() const {
+    using json = nlohmann::ordered_json;
+    const ReloadStatus s = reloader_->status();
+    const auto store = keys_.snapshot();
+    return json{{"config_path", s.config_path},
+                {"sha256", s.sha256},
+                {"generation", s.metrics.generation},
+                {"loaded_at", s.loaded_at ? json(format_timestamp(*s.loaded_at)) : json(nullptr)},
+                {"keys", store ? store->keys().size() : 0},
+                {"last_reload",
+                 {{"result", s.last_result},
+                  {"trigger", s.last_trigger},
+                  {"at", s.last_attempt_at ? json(format_timestamp(*s.last_attempt_at)) : json(nullptr)},
+                  {"errors", s.last_errors}}},
+                {"reloads", {{"success", s.metrics.reloads_success}, {"failure", s.metrics.reloads_failure}}}};
+}
+
+ReloadOutcome ServeRuntime::reload(std::string_view trigger) { return reloader_->reload(trigger); }
+
+void ServeRuntime::reopen_audit() {
+    if (writer_) writer_->reopen();
+}
+
+void ServeRuntime::save_state() {
+    PersistentState state;
+    if (const auto store = keys_.snapshot()) state.grace = store->grace_secrets();
+    state.usage = usage_.totals();
+    std::string error;
+    if (!state_->save(state, error)) spdlog::warn("{}", error);
+}
+
+bool ServeRuntime::run() {
+    const bool ok = server_->run();
+    if (watcher_) watcher_->stop();
+    if (state_) save_state();
+    writer_->stop(); // drains every queued audit line
+    return ok;
+}
+
+void ServeRuntime::stop() {
+    if (server_) server_->stop();
+}
+
+} // namespace keygate::cli

@@ -1,0 +1,94 @@
+#pragma once
+// Everything `keygate serve` runs, wired together: the key set and its reloader, the file
+// watcher, the audit log, usage and rate limits, alerts, metrics and the HTTP server. The
+// integration tests run the same object in-process.
+#include "core/diagnostics.hpp"
+#include "infra/alert_detector.hpp"
+#include "infra/audit_log.hpp"
+#include "infra/audit_writer.hpp"
+#include "infra/config_reloader.hpp"
+#include "infra/file_watcher.hpp"
+#include "infra/key_set_holder.hpp"
+#include "infra/metrics.hpp"
+#include "infra/state_store.hpp"
+#include "infra/usage_tracker.hpp"
+#include "server/admission_control.hpp"
+#include "server/keygate_server.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace keygate::cli {
+
+/// How a runtime is set up.
+struct RuntimeOptions {
+    KeySetSources sources;
+    std::string listen_host = "127.0.0.1";
+    int listen_port = 8090;
+    std::string audit_destination = "stdout";    ///< KEYGATE_AUDIT_LOG
+    std::optional<std::string> state_dir;        ///< KEYGATE_STATE_DIR
+    ServerOptions server;
+    std::chrono::milliseconds watch_debounce{150};
+    std::optional<std::chrono::milliseconds> reload_interval; ///< else settings.reload_interval
+    std::function<TimePoint()> clock = now_ms;
+};
+
+/// Owns the running parts. start() then run() on one thread; stop(), reload() and
+/// reopen_audit() from any thread.
+class ServeRuntime {
+public:
+    explicit ServeRuntime(RuntimeOptions options);
+    ~ServeRuntime();
+    ServeRuntime(const ServeRuntime&) = delete;
+    ServeRuntime& operator=(const ServeRuntime&) = delete;
+
+    /// Opens the audit log, loads the key file (restoring state), binds the listener and
+    /// starts the watcher. On failure returns false with the diagnostics and/or `error`.
+    bool start(Diagnostics& diagnostics, std::string& error);
+
+    /// The bound port (after start).
+    int port() const { return port_; }
+
+    /// Serves until stop(); then stops the watcher, saves state and drains the audit log.
+    bool run();
+
+    /// Stops accepting; run() returns once requests in flight are done. Thread-safe.
+    void stop();
+
+    /// Re-reads the key file now (SIGHUP). Thread-safe.
+    ReloadOutcome reload(std::string_view trigger);
+
+    /// Reopens the audit log file (SIGUSR1, after logrotate). Thread-safe.
+    void reopen_audit();
+
+    /// The live key set.
+    KeySetHolder& keys() { return keys_; }
+    /// The reloader (status, metrics).
+    ConfigReloader& reloader() { return *reloader_; }
+    /// The process's metrics.
+    Metrics& metrics() { return metrics_; }
+
+private:
+    void on_watch(WatchTrigger trigger);
+    nlohmann::ordered_json status_json() const;
+    void save_state();
+
+    RuntimeOptions options_;
+    KeySetHolder keys_;
+    Metrics metrics_;
+    UsageTracker usage_;
+    UsageTrackerAdmission admission_{usage_};
+    std::unique_ptr<AuditWriter> writer_;
+    std::unique_ptr<AlertDetector> alerts_;
+    std::unique_ptr<AuditLog> audit_;
+    std::unique_ptr<ConfigReloader> reloader_;
+    std::unique_ptr<FileWatcher> watcher_;
+    std::unique_ptr<StateStore> state_;
+    OperationsHooks operations_;
+    std::unique_ptr<KeygateServer> server_;
+    int port_ = 0;
+};
+
+} // namespace keygate::cli
