@@ -55,6 +55,9 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         return metrics_.render(scrape);
     };
     operations_.status = [this] { return status_json(); };
+    operations_.access_event = [this](nlohmann::ordered_json event) {
+        audit_->write_event(AuditEventKind::access, std::move(event));
+    };
     operations_.reload = [this] {
         const ReloadOutcome outcome = reloader_->reload("api");
         nlohmann::ordered_json out{{"result", to_string(outcome)}};

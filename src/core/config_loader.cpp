@@ -56,36 +56,34 @@ SourcePlace place_of(std::string_view text, std::size_t pos) {
 std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
     const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
     const unsigned char c = byte(pos);
-    std::size_t length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xbf;
     if (c < 0x80)
         return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        length = 2;
-    else if (c == 0xe0)
-        length = 3, low = 0xa0;
-    else if (c == 0xed)
-        length = 3, high = 0x9f;
-    else if (c >= 0xe1 && c <= 0xef)
-        length = 3;
-    else if (c == 0xf0)
-        length = 4, low = 0x90;
-    else if (c == 0xf4)
-        length = 4, high = 0x8f;
-    else if (c >= 0xf1 && c <= 0xf3)
-        length = 4;
-    else
-        return 0;
-    if (pos + length > text.size())
-        return 0;
-    if (byte(pos + 1) < low || byte(pos + 1) > high)
-        return 0;
-    for (std::size_t i = 2; i < length; ++i) {
-        if (byte(pos + i) < 0x80 || byte(pos + i) > 0xbf)
+    // The length the lead byte announces, and the range of the second byte (narrower than
+    // 80..BF after E0, ED, F0 and F4: that excludes overlongs, surrogates and > U+10FFFF).
+    struct Lead {
+        unsigned char first, last;
+        std::size_t length;
+        unsigned char low, high;
+    };
+    static constexpr Lead k_leads[] = {
+        {0xc2, 0xdf, 2, 0x80, 0xbf}, {0xe0, 0xe0, 3, 0xa0, 0xbf}, {0xe1, 0xec, 3, 0x80, 0xbf},
+        {0xed, 0xed, 3, 0x80, 0x9f}, {0xee, 0xef, 3, 0x80, 0xbf}, {0xf0, 0xf0, 4, 0x90, 0xbf},
+        {0xf1, 0xf3, 4, 0x80, 0xbf}, {0xf4, 0xf4, 4, 0x80, 0x8f},
+    };
+    for (const Lead& lead : k_leads) {
+        if (c < lead.first || c > lead.last)
+            continue;
+        if (pos + lead.length > text.size())
             return 0;
+        if (byte(pos + 1) < lead.low || byte(pos + 1) > lead.high)
+            return 0;
+        for (std::size_t i = 2; i < lead.length; ++i) {
+            if (byte(pos + i) < 0x80 || byte(pos + i) > 0xbf)
+                return 0;
+        }
+        return lead.length;
     }
-    return length;
+    return 0;
 }
 
 /// The checks that keep the parser from ever seeing a huge, binary or empty file. True

@@ -14,6 +14,10 @@
 namespace keygate::yaml {
 namespace {
 
+/// yaml-cpp refuses a key longer than 1024 characters ("illegal map value"); longer ones,
+/// and a margin below, are left to it.
+constexpr std::size_t k_max_simple_key = 1000;
+
 /// A line with content (not blank, not only a comment), or the rest of one after "- ".
 struct Line {
     std::size_t begin = 0; ///< offset of the first character to read
@@ -314,6 +318,8 @@ class SimpleParser {
             return std::nullopt;
         if (pos + 1 != line.end && text_[pos + 1] != ' ')
             return std::nullopt;
+        if (pos - line.begin > k_max_simple_key)
+            return std::nullopt;
         return pos;
     }
 
@@ -475,8 +481,9 @@ class SimpleParser {
             // The key: a scalar, followed by ": ".
             if (pos >= line.end || text_[pos] == '[' || text_[pos] == '{')
                 return std::nullopt;
+            const std::size_t key_begin = pos;
             const auto key_after = flow_node(line, pos, depth + 1);
-            if (!key_after)
+            if (!key_after || *key_after - key_begin > k_max_simple_key)
                 return std::nullopt;
             pos = *key_after;
             while (pos < line.end && text_[pos] == ' ')

@@ -4,7 +4,11 @@
 #include "core/decide.hpp"
 #include "infra/decision_json.hpp"
 #include "server/ascii.hpp"
+#include "server/access_events.hpp"
 #include "server/authorize_request.hpp"
+#include "core/key_mask.hpp"
+
+#include <algorithm>
 #include "server/http_listener.hpp"
 #include "server/request_mapping.hpp"
 
@@ -166,6 +170,8 @@ HttpApi::Endpoint HttpApi::classify(const httplib::Request& req) {
         return Endpoint::status;
     if (path == "/v1/reload")
         return Endpoint::reload;
+    if (path == "/v1/audit")
+        return Endpoint::access_audit;
     return Endpoint::unknown;
 }
 
@@ -289,10 +295,49 @@ void HttpApi::route(const Incoming& in, httplib::Response& res) {
     case Endpoint::reload:
         handle_operations(in, res, endpoint);
         return;
+    case Endpoint::access_audit:
+        if (req.method != "POST")
+            return method_not_allowed(res, "POST");
+        handle_access_audit(in, res);
+        return;
     case Endpoint::unknown:
         write_generic_error(res, 404);
         return;
     }
+}
+
+void HttpApi::handle_access_audit(const Incoming& in, httplib::Response& res) {
+    const OperationsHooks* ops = deps_.operations;
+    if (ops == nullptr || !ops->access_event)
+        return write_generic_error(res, 404);
+    if (!in.snapshot)
+        return write_generic_error(res, 503);
+    const Settings& settings = in.snapshot->config().settings;
+    // Only the query service (a trusted peer, by the TCP address) may write access events.
+    const IpAddress peer = peer_address(in.req);
+    const bool trusted = std::any_of(settings.trusted_proxies.begin(), settings.trusted_proxies.end(),
+                                     [&](const Cidr& cidr) { return cidr.contains(peer); });
+    if (!trusted)
+        return write_error(res, 403, "FORBIDDEN", "Audit events are accepted from trusted peers only");
+    auto batch = parse_access_batch(in.body);
+    if (!batch) {
+        const std::string code = batch.error().status == 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST";
+        return write_error(res, batch.error().status, code, batch.error().detail);
+    }
+    AccessKeyContext context;
+    const AuthRequest presented =
+        map_auth_request(in.headers, OriginalTarget{}, peer, settings, {});
+    if (presented.key) {
+        context.masked_key = mask_key(*presented.key);
+        if (const auto match = in.snapshot->find(*presented.key))
+            context.key = match->key;
+    }
+    for (auto& event : *batch) {
+        enrich_access_event(event, context, *in.snapshot);
+        ops->access_event(std::move(event));
+    }
+    res.status = 202;
+    res.set_content(R"({"accepted":)" + std::to_string(batch->size()) + "}", k_json);
 }
 
 bool HttpApi::admin_allowed(const Incoming& in, httplib::Response& res) {

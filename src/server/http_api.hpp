@@ -61,6 +61,7 @@ class HttpApi {
         metrics,
         status,
         reload,
+        access_audit,
         unknown
     };
 
@@ -82,6 +83,8 @@ class HttpApi {
     void handle_auth(const Incoming& in, httplib::Response& res, Endpoint endpoint);
     /// Checks that the request's key holds `admin` (401/403 written and audited otherwise).
     bool admin_allowed(const Incoming& in, httplib::Response& res);
+    /// POST /v1/audit: access events from trusted peers.
+    void handle_access_audit(const Incoming& in, httplib::Response& res);
     /// GET /metrics, GET /v1/status, POST /v1/reload.
     void handle_operations(const Incoming& in, httplib::Response& res, Endpoint endpoint);
     void handle_authorize(const Incoming& in, httplib::Response& res);

@@ -17,6 +17,7 @@ struct OperationsHooks {
     std::function<std::string()> metrics_text;                   ///< GET /metrics
     std::function<nlohmann::ordered_json()> status;              ///< GET /v1/status
     std::function<nlohmann::ordered_json()> reload;              ///< POST /v1/reload
+    std::function<void(nlohmann::ordered_json)> access_event;    ///< POST /v1/audit, per event
 };
 
 } // namespace keygate
