@@ -33,7 +33,6 @@ keygate serves keys.example.yaml on $base (audit log on stdout). Try, in another
   curl -i $base/auth
   curl -i -H 'X-API-Key: pk_acme_corp_not-a-key' $base/auth
   # admin API with the env file's admin key
-  curl -s -H 'X-API-Key: $admin' $base/v1/keys
   curl -s -H 'X-API-Key: $admin' $base/v1/status
   curl -s $base/metrics | grep '^keygate_'
 

@@ -92,7 +92,10 @@ void FileWatcher::disarm() {
 void FileWatcher::run() {
     using namespace std::chrono;
     auto next_periodic = SteadyClock::now() + options_.period;
-    std::optional<SteadyClock::time_point> pending; // a debounced check is due at this time
+    // A debounced check is due at `pending_at` when `pending` (no std::optional: GCC 12 warns
+    // falsely about it at -O2).
+    bool pending = false;
+    SteadyClock::time_point pending_at{};
     bool lost_watch = inotify_fd_ >= 0 && watch_ < 0;
     auto next_rearm = SteadyClock::now() + options_.rearm_retry;
     alignas(inotify_event) std::array<char, 16 * 1024> buffer{};
@@ -100,7 +103,7 @@ void FileWatcher::run() {
     while (!stopping_) {
         const auto now = SteadyClock::now();
         auto deadline = options_.period.count() > 0 ? next_periodic : now + hours(1);
-        if (pending && *pending < deadline) deadline = *pending;
+        if (pending && pending_at < deadline) deadline = pending_at;
         if (lost_watch && next_rearm < deadline) deadline = next_rearm;
         const auto wait_ms = duration_cast<milliseconds>(deadline - now).count();
 
@@ -125,7 +128,8 @@ void FileWatcher::run() {
                     off += sizeof(inotify_event) + ev->len;
                     if ((ev->mask & IN_Q_OVERFLOW) != 0) {
                         // Events were lost: look at the file, and keep the watch.
-                        pending = SteadyClock::now();
+                        pending = true;
+                        pending_at = SteadyClock::now();
                         continue;
                     }
                     if ((ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) != 0) {
@@ -136,7 +140,8 @@ void FileWatcher::run() {
                         next_rearm = SteadyClock::now();
                         continue;
                     }
-                    pending = SteadyClock::now() + options_.debounce;
+                    pending = true;
+                    pending_at = SteadyClock::now() + options_.debounce;
                 }
             }
         }
@@ -150,8 +155,8 @@ void FileWatcher::run() {
                 next_rearm = after + options_.rearm_retry;
             }
         }
-        if (pending && after >= *pending) {
-            pending.reset();
+        if (pending && after >= pending_at) {
+            pending = false;
             on_change_(WatchTrigger::file_event);
         }
         if (options_.period.count() > 0 && after >= next_periodic) {

@@ -161,6 +161,9 @@ bool HttpListener::run() {
 }
 
 void HttpListener::stop() {
+    // Serialized: a second caller (the destructor, after run() returned because a signal
+    // thread called stop()) waits until the first one is done with this object.
+    const std::lock_guard lock(stop_mutex_);
     if (stop_requested_.exchange(true))
         return;
     if (stop_fd_ >= 0) {

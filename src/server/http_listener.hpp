@@ -21,6 +21,7 @@
 #include <chrono>
 #include <httplib.h>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace keygate {
@@ -86,6 +87,7 @@ class HttpListener : public httplib::Server {
     ListenerOptions options_;
     std::unique_ptr<ElasticTaskQueue> pool_;
     int stop_fd_ = -1;
+    std::mutex stop_mutex_;
     std::atomic<bool> stop_requested_{false};
     std::atomic<bool> run_started_{false};
     std::atomic<bool> run_finished_{false};

@@ -277,3 +277,55 @@ TEST_CASE("reload: POST /v1/reload and GET /v1/status need an admin key; /metric
     CHECK(server.status_for("reload-it-gen-1") == 200);
     CHECK(readyz_ok(client));
 }
+
+TEST_CASE("POST /v1/audit takes batches from trusted peers whole and enriched", "[audit][it]") {
+    TempDir dir;
+    const std::string path = dir.write("keys.yaml", generation_file(0));
+    const std::string audit_log = (dir.path / "audit.log").string();
+    Running server(path, audit_log);
+    httplib::Client client("127.0.0.1", server.runtime->port());
+    const auto access_lines = [&] {
+        std::ifstream in(audit_log);
+        std::vector<nlohmann::json> lines;
+        for (std::string line; std::getline(in, line);) {
+            auto j = nlohmann::json::parse(line);
+            if (j["event"] == "access") lines.push_back(j);
+        }
+        return lines;
+    };
+    auto res = client.Post("/v1/audit", {{"X-API-Key", "reload-it-stable-key"}},
+                           R"([{"endpoint":"/v1/query","dataset":"d0","rows":7},{"endpoint":"/v1/x"}])",
+                           "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 202);
+    CHECK(res->body == R"({"accepted":2})");
+    REQUIRE(eventually([&] { return access_lines().size() == 2; }, 2s));
+    const auto lines = access_lines();
+    CHECK(lines[0]["key_id"] == "stable");
+    CHECK(lines[0]["tenant"] == "t0");
+    CHECK(lines[0]["rows"] == 7);
+    CHECK(lines[0]["api_key"] == "relo***"); // no `_` in this test key: first 4 + ***
+    CHECK(lines[0].contains("timestamp"));
+
+    res = client.Post("/v1/audit", R"([{"endpoint":"/ok"},{"rows":1}])", "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(res->get_header_value("X-Auth-Error-Code") == "BAD_REQUEST");
+    std::string big = "[";
+    for (int i = 0; i < 1001; ++i) big += std::string(i ? "," : "") + R"({"endpoint":"/a"})";
+    res = client.Post("/v1/audit", big + "]", "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 413);
+    std::this_thread::sleep_for(100ms);
+    CHECK(access_lines().size() == 2); // nothing of a bad batch was written
+}
+
+TEST_CASE("POST /v1/audit from an untrusted peer is 403", "[audit][it]") {
+    TempDir dir;
+    const std::string path = dir.write("keys.yaml", "settings:\n  trusted_proxies: []\n" + generation_file(0));
+    Running server(path);
+    httplib::Client client("127.0.0.1", server.runtime->port());
+    const auto res = client.Post("/v1/audit", R"({"endpoint":"/a"})", "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 403);
+}
