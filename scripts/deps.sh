@@ -9,6 +9,7 @@ packages=(
     libyaml-cpp-dev libcpp-httplib-dev libssl-dev libspdlog-dev libfmt-dev
     catch2 nlohmann-json3-dev
     nginx curl python3 python3-yaml python3-jsonschema
+    prometheus logrotate
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace keygate::cli {
@@ -99,7 +100,8 @@ int run_serve(const Args& args) {
     std::signal(SIGPIPE, SIG_IGN);
     std::atomic<bool> stop_requested{false};
     std::atomic<ServeRuntime*> live{nullptr};
-    const ShutdownSignals signals([&](int signo) {
+    std::optional<ShutdownSignals> signals;
+    signals.emplace([&](int signo) {
         ServeRuntime* runtime = live.load();
         if (signo == SIGHUP) {
             spdlog::info("SIGHUP received: reloading {}", settings->config_path);
@@ -136,6 +138,9 @@ int run_serve(const Args& args) {
     spdlog::info("listening on {}", bound.to_string());
     const bool ok = runtime.run();
     live.store(nullptr);
+    // Join the signal thread before `runtime` is destroyed: it may still be inside
+    // runtime.stop() (which made run() return) or about to call into it.
+    signals.reset();
     if (!ok) {
         spdlog::error("accepting connections failed; exiting");
         return k_exit_failed;

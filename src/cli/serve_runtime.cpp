@@ -1,6 +1,8 @@
 // Wiring of the serve runtime.
 #include "cli/serve_runtime.hpp"
 
+#include "infra/usage_json.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace keygate::cli {
@@ -57,6 +59,9 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     operations_.status = [this] { return status_json(); };
     operations_.access_event = [this](nlohmann::ordered_json event) {
         audit_->write_event(AuditEventKind::access, std::move(event));
+    };
+    operations_.key_usage = [this](const ResolvedKey& key) {
+        return usage_json(usage_.usage(key, options_.clock()));
     };
     operations_.reload = [this] {
         const ReloadOutcome outcome = reloader_->reload("api");

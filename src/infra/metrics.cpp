@@ -1,7 +1,9 @@
 // Counting and the Prometheus text page.
 #include "infra/metrics.hpp"
 
-#include <cstdio>
+#include "core/key_state.hpp"
+
+#include <charconv>
 
 namespace keygate {
 namespace {
@@ -13,10 +15,12 @@ constexpr std::array<DecisionCode, k_decision_codes> k_codes{
     DecisionCode::insufficient_permission, DecisionCode::dataset_forbidden,
     DecisionCode::rate_limited};
 
+/// The shortest text that reads back as `v` exactly: a timestamp keeps every second
+/// (printf's %g would round 1735689601 to 1.7356896e+09).
 std::string number(double v) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    return buf;
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc{} ? std::string(buf, end) : std::string("NaN");
 }
 
 void header(std::string& out, const char* name, const char* type, const char* help) {
@@ -74,6 +78,8 @@ void Metrics::observe_decision(DecisionEndpoint endpoint, DecisionCode code,
                                std::chrono::nanoseconds latency) {
     requests_[static_cast<std::size_t>(endpoint)][static_cast<std::size_t>(code)].fetch_add(
         1, std::memory_order_relaxed);
+    if (code == DecisionCode::rate_limited)
+        count_rate_limited();
     const double seconds = static_cast<double>(latency.count()) / 1e9;
     for (std::size_t i = 0; i < k_buckets.size(); ++i) {
         if (seconds <= k_buckets[i]) {
@@ -99,10 +105,12 @@ KeyStateCounts count_key_states(const KeyStore& store, TimePoint now) {
     KeyStateCounts counts;
     for (const auto& key : store.keys()) {
         const KeyEntry& e = key.entry;
-        if (!e.enabled) ++counts.disabled;
-        else if (e.expires_at && now >= *e.expires_at) ++counts.expired;
-        else if (e.not_before && now < *e.not_before) ++counts.pending;
-        else ++counts.active;
+        switch (key_state(e, now)) {
+        case KeyState::active: ++counts.active; break;
+        case KeyState::disabled: ++counts.disabled; break;
+        case KeyState::expired: ++counts.expired; break;
+        case KeyState::pending: ++counts.pending; break;
+        }
         for (const auto& previous : e.previous_keys) {
             if (e.enabled && now < previous.expires_at) ++counts.grace;
         }

@@ -46,12 +46,13 @@ struct ConfigMetrics {
 /// The process's counters. Every method is thread-safe and lock-free.
 class Metrics {
 public:
-    /// Counts one decision and its latency.
+    /// Counts one decision and its latency (a RATE_LIMITED one in keygate_rate_limited_total
+    /// too).
     void observe_decision(DecisionEndpoint endpoint, DecisionCode code,
                           std::chrono::nanoseconds latency);
     /// Counts one audit event written (or queued) of a kind.
     void count_audit_event(AuditEventKind kind);
-    /// Counts one rate-limited request.
+    /// Counts one rate-limited request (observe_decision does for decisions).
     void count_rate_limited();
     /// Counts one alert of a type.
     void count_alert(AlertType type);

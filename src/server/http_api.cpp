@@ -2,16 +2,16 @@
 #include "server/http_api.hpp"
 
 #include "core/decide.hpp"
-#include "infra/decision_json.hpp"
-#include "server/ascii.hpp"
-#include "server/access_events.hpp"
-#include "server/authorize_request.hpp"
 #include "core/key_mask.hpp"
-
-#include <algorithm>
+#include "infra/decision_json.hpp"
+#include "server/access_events.hpp"
+#include "server/ascii.hpp"
+#include "server/authorize_request.hpp"
 #include "server/http_listener.hpp"
+#include "server/key_listing.hpp"
 #include "server/request_mapping.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <spdlog/spdlog.h>
 
@@ -172,6 +172,8 @@ HttpApi::Endpoint HttpApi::classify(const httplib::Request& req) {
         return Endpoint::reload;
     if (path == "/v1/audit")
         return Endpoint::access_audit;
+    if (path == "/v1/keys" || path.starts_with("/v1/keys/"))
+        return Endpoint::keys;
     return Endpoint::unknown;
 }
 
@@ -300,6 +302,9 @@ void HttpApi::route(const Incoming& in, httplib::Response& res) {
             return method_not_allowed(res, "POST");
         handle_access_audit(in, res);
         return;
+    case Endpoint::keys:
+        handle_keys(in, res);
+        return;
     case Endpoint::unknown:
         write_generic_error(res, 404);
         return;
@@ -338,6 +343,43 @@ void HttpApi::handle_access_audit(const Incoming& in, httplib::Response& res) {
     }
     res.status = 202;
     res.set_content(R"({"accepted":)" + std::to_string(batch->size()) + "}", k_json);
+}
+
+void HttpApi::handle_keys(const Incoming& in, httplib::Response& res) {
+    if (in.req.method != "GET" && in.req.method != "HEAD")
+        return method_not_allowed(res, "GET, HEAD");
+    if (!admin_allowed(in, res))
+        return;
+    const auto dump = [](const nlohmann::ordered_json& j) {
+        return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    };
+    const KeyStore& store = *in.snapshot; // admin_allowed() answered 503 without one
+    const TimePoint now = deps_.clock();
+    constexpr std::string_view prefix = "/v1/keys/";
+    constexpr std::string_view usage_suffix = "/usage";
+    const std::string_view path = in.req.path;
+    if (path == "/v1/keys" || path == prefix) {
+        res.status = 200;
+        res.set_content(dump(key_list_json(store, now)), k_json);
+        return;
+    }
+    std::string_view id = path.substr(prefix.size());
+    const bool usage = id.ends_with(usage_suffix);
+    if (usage)
+        id.remove_suffix(usage_suffix.size());
+    const ResolvedKey* key = id.find('/') == std::string_view::npos ? store.find_by_id(id) : nullptr;
+    if (key == nullptr)
+        return write_error(res, 404, "NOT_FOUND", "No key with this id");
+    if (!usage) {
+        res.status = 200;
+        res.set_content(dump(key_json(*key, store, now)), k_json);
+        return;
+    }
+    const OperationsHooks* ops = deps_.operations;
+    if (ops == nullptr || !ops->key_usage)
+        return write_generic_error(res, 404);
+    res.status = 200;
+    res.set_content(dump(ops->key_usage(*key)), k_json);
 }
 
 bool HttpApi::admin_allowed(const Incoming& in, httplib::Response& res) {

@@ -1,6 +1,7 @@
 #pragma once
 // keygate's endpoints on one httplib::Server (CONTRACT §6): /auth, /auth/nginx,
-// /auth/envoy/..., POST /v1/authorize, /healthz, /readyz; plus the request hardening
+// /auth/envoy/..., POST /v1/authorize, /healthz, /readyz, /metrics, the admin endpoints
+// (/v1/status, /v1/reload, /v1/keys...) and POST /v1/audit; plus the request hardening
 // every endpoint shares (header and body limits, JSON errors, no exception text out).
 #include "core/key_store.hpp"
 #include "core/time.hpp"
@@ -62,6 +63,7 @@ class HttpApi {
         status,
         reload,
         access_audit,
+        keys,
         unknown
     };
 
@@ -85,6 +87,8 @@ class HttpApi {
     bool admin_allowed(const Incoming& in, httplib::Response& res);
     /// POST /v1/audit: access events from trusted peers.
     void handle_access_audit(const Incoming& in, httplib::Response& res);
+    /// GET /v1/keys, /v1/keys/{id}, /v1/keys/{id}/usage (admin).
+    void handle_keys(const Incoming& in, httplib::Response& res);
     /// GET /metrics, GET /v1/status, POST /v1/reload.
     void handle_operations(const Incoming& in, httplib::Response& res, Endpoint endpoint);
     void handle_authorize(const Incoming& in, httplib::Response& res);

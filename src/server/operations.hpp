@@ -1,6 +1,8 @@
 #pragma once
-// What the operational endpoints (/metrics, GET /v1/status, POST /v1/reload) need from the
+// What the operational endpoints (/metrics, GET /v1/status, POST /v1/reload, GET
+// /v1/keys/{id}/usage) need from the
 // running process, as callbacks so that the HTTP layer stays free of reload machinery.
+#include "core/key_store.hpp"
 #include "infra/metrics.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,6 +20,8 @@ struct OperationsHooks {
     std::function<nlohmann::ordered_json()> status;              ///< GET /v1/status
     std::function<nlohmann::ordered_json()> reload;              ///< POST /v1/reload
     std::function<void(nlohmann::ordered_json)> access_event;    ///< POST /v1/audit, per event
+    /// GET /v1/keys/{id}/usage: the usage JSON of a key of the current snapshot.
+    std::function<nlohmann::ordered_json(const ResolvedKey&)> key_usage;
 };
 
 } // namespace keygate

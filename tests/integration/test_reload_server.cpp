@@ -1,7 +1,6 @@
 // Reload while serving (CONTRACT §9): every way a key file is replaced, replayed on real
 // files in front of a real server; a kubelet swap storm; clients during 100 reloads.
-#include "cli/serve_runtime.hpp"
-
+#include "runtime_harness.hpp"
 #include "server_harness.hpp"
 
 #include <httplib.h>
@@ -25,38 +24,6 @@ std::string generation_file(int n, const std::string& extra_settings = "") {
            "  - id: stable\n    key_hash: \"" + sha256_secret("reload-it-stable-key") +
            "\"\n    role: viewer\n    tenant: t" + g + "\n    allowed_datasets: [d" + g + "]\n";
 }
-
-/// A runtime on port 0 watching `config_path`, with short debounce and no periodic check.
-struct Running {
-    std::unique_ptr<cli::ServeRuntime> runtime;
-    std::thread thread;
-    explicit Running(const std::string& config_path, std::string audit = "/dev/null") {
-        cli::RuntimeOptions options;
-        options.sources.config_path = config_path;
-        options.listen_port = 0;
-        options.audit_destination = std::move(audit);
-        options.watch_debounce = 20ms;
-        options.reload_interval = 0ms;
-        runtime = std::make_unique<cli::ServeRuntime>(options);
-        Diagnostics diagnostics;
-        std::string error;
-        REQUIRE(runtime->start(diagnostics, error));
-        thread = std::thread([this] { runtime->run(); });
-    }
-    ~Running() {
-        runtime->stop();
-        thread.join();
-    }
-    int status_for(const std::string& key) const {
-        httplib::Client client("127.0.0.1", runtime->port());
-        const auto res = client.Get("/auth", {{"X-API-Key", key}});
-        return res ? res->status : -1;
-    }
-    /// True once `key` is allowed within 2 s (the contract's bound).
-    bool accepted_within_2s(const std::string& key) const {
-        return eventually([&] { return status_for(key) == 200; }, 2s);
-    }
-};
 
 /// kubelet's AtomicWriter: a new timestamped dir, `..data_tmp` renamed over `..data`, the
 /// old dir removed. keys.yaml is a symlink to ..data/keys.yaml.
