@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -18,8 +19,10 @@ using namespace std::chrono_literals;
 struct Running {
     std::unique_ptr<cli::ServeRuntime> runtime;
     std::thread thread;
-    explicit Running(const std::string& config_path, std::string audit = "/dev/null") {
+    explicit Running(const std::string& config_path, std::string audit = "/dev/null",
+                     std::optional<std::string> state_dir = std::nullopt) {
         cli::RuntimeOptions options;
+        options.state_dir = std::move(state_dir);
         options.sources.config_path = config_path;
         options.listen_port = 0;
         options.audit_destination = std::move(audit);

@@ -6,6 +6,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 using namespace keygate;
 using namespace keygate::testing;
 
@@ -141,4 +143,31 @@ TEST_CASE("admin keys: usage counts the decisions the server made", "[admin][it]
     body = nlohmann::json::parse(res->body);
     CHECK(body["rate_limit"].is_null());
     CHECK(body["window_start"].is_null());
+}
+
+TEST_CASE("admin keys: with KEYGATE_STATE_DIR totals and last_used survive a restart",
+          "[admin][it]") {
+    TempDir dir;
+    const std::string path = dir.write("keys.yaml", admin_keys_file());
+    const std::string state = (dir.path / "state").string();
+    std::filesystem::create_directories(state);
+    std::string last_used;
+    {
+        Running server(path, "/dev/null", state);
+        for (int i = 0; i < 3; ++i)
+            CHECK(server.status_for(k_viewer_key) == 200);
+        httplib::Client client("127.0.0.1", server.runtime->port());
+        const auto res = client.Get("/v1/keys/acme-viewer/usage", {{"X-API-Key", k_ops_key}});
+        REQUIRE(res);
+        last_used = nlohmann::json::parse(res->body)["last_used"].get<std::string>();
+    } // stopped: the state is saved on shutdown
+    Running server(path, "/dev/null", state);
+    httplib::Client client("127.0.0.1", server.runtime->port());
+    const auto res = client.Get("/v1/keys/acme-viewer/usage", {{"X-API-Key", k_ops_key}});
+    REQUIRE(res);
+    const auto body = nlohmann::json::parse(res->body);
+    CHECK(body["total_requests"] == 3);
+    CHECK(body["last_used"] == last_used);
+    // The per-minute window is not persisted: a restart starts with a full bucket.
+    CHECK(body["request_count"] == 0);
 }
