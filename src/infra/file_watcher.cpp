@@ -96,6 +96,11 @@ void FileWatcher::run() {
     // falsely about it at -O2).
     bool pending = false;
     SteadyClock::time_point pending_at{};
+    // Each event pushes the check back by `debounce`, but never beyond this long after the
+    // first event of a burst: a file written without pause in the same directory (a log
+    // beside the key file) must not hold a reload back until the periodic check.
+    const auto max_wait = 4 * options_.debounce;
+    SteadyClock::time_point burst_start{};
     bool lost_watch = inotify_fd_ >= 0 && watch_ < 0;
     auto next_rearm = SteadyClock::now() + options_.rearm_retry;
     alignas(inotify_event) std::array<char, 16 * 1024> buffer{};
@@ -140,8 +145,10 @@ void FileWatcher::run() {
                         next_rearm = SteadyClock::now();
                         continue;
                     }
+                    const auto event_at = SteadyClock::now();
+                    if (!pending) burst_start = event_at;
                     pending = true;
-                    pending_at = SteadyClock::now() + options_.debounce;
+                    pending_at = std::min(event_at + options_.debounce, burst_start + max_wait);
                 }
             }
         }

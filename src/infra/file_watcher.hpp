@@ -31,7 +31,8 @@ public:
 
     /// Timings, with defaults fit for production; tests shorten them.
     struct Options {
-        std::chrono::milliseconds debounce{150}; ///< quiet time after the last event
+        /// Quiet time after the last event; a burst waits at most 4 × this after its first.
+        std::chrono::milliseconds debounce{150};
         std::chrono::milliseconds period{30'000}; ///< periodic check (0: none)
         std::chrono::milliseconds rearm_retry{250}; ///< retry while the directory is gone
     };

@@ -163,3 +163,30 @@ TEST_CASE("watcher: periodic check and poke", "[watcher]") {
     watcher.stop();
     watcher.stop(); // idempotent
 }
+
+TEST_CASE("watcher: a file written without pause beside the key file delays a check by at most 4 debounces",
+          "[watcher]") {
+    TempDir tmp;
+    write_file(tmp.path / "keys.yaml", "a");
+    FileWatcher::Options options = fast();
+    options.debounce = 100ms;
+    Counter counter;
+    FileWatcher watcher((tmp.path / "keys.yaml").string(), options,
+                        [&](WatchTrigger) { ++counter.calls; });
+    REQUIRE(watcher.start());
+    std::atomic<bool> stop{false};
+    // A log in the same directory, appended every 5 ms: an event every 5 ms, forever.
+    std::thread noise([&] {
+        std::ofstream log(tmp.path / "audit.log");
+        while (!stop.load()) {
+            log << "line\n" << std::flush;
+            std::this_thread::sleep_for(5ms);
+        }
+    });
+    const int mark = counter.calls.load();
+    write_file(tmp.path / "keys.yaml", "b");
+    // Without the bound the check would wait for a quiet 100 ms that never comes.
+    CHECK(counter.wait_beyond(mark, 1500ms));
+    stop = true;
+    noise.join();
+}
