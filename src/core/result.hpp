@@ -1,6 +1,7 @@
 #pragma once
 // Errors as values: the core never lets an exception cross its API.
-#include <expected>
+#include "core/expected.hpp"
+
 #include <string>
 #include <utility>
 
@@ -12,11 +13,11 @@ struct Error {
 };
 
 /// The result of an operation of the core that can fail.
-template <class T> using Result = std::expected<T, Error>;
+template <class T> using Result = Expected<T, Error>;
 
 /// Builds the error side of a Result.
-inline std::unexpected<Error> fail(std::string message) {
-    return std::unexpected(Error{std::move(message)});
+inline Unexpected<Error> fail(std::string message) {
+    return Unexpected<Error>(Error{std::move(message)});
 }
 
 } // namespace keygate

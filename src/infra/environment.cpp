@@ -24,7 +24,7 @@ Result<std::optional<std::string>> read_key_variable(const EnvLookup& env,
     if (file) {
         auto secret = read_secret_file(file_variable, *file);
         if (!secret)
-            return std::unexpected(secret.error());
+            return Unexpected(secret.error());
         return std::optional<std::string>(std::move(*secret));
     }
     return direct;
@@ -88,11 +88,11 @@ Result<EnvironmentKeys> read_environment_keys(const EnvLookup& env) {
     EnvironmentKeys keys;
     auto admin = read_key_variable(env, "API_KEY_ADMIN");
     if (!admin)
-        return std::unexpected(admin.error());
+        return Unexpected(admin.error());
     keys.admin = std::move(*admin);
     auto default_key = read_key_variable(env, "API_KEY_DEFAULT");
     if (!default_key)
-        return std::unexpected(default_key.error());
+        return Unexpected(default_key.error());
     keys.default_key = std::move(*default_key);
     if (auto role = env_value(env, "KEYGATE_DEFAULT_ROLE"))
         keys.default_role = std::move(*role);

@@ -131,7 +131,7 @@ Result<ServeSettings> resolve_serve_settings(const ServeFlags& flags, const EnvL
     auto log = parse_log_settings(env_value(env, "KEYGATE_LOG_LEVEL"),
                                   env_value(env, "KEYGATE_LOG_FORMAT"));
     if (!log)
-        return std::unexpected(log.error());
+        return Unexpected(log.error());
     settings.log = *log;
     return settings;
 }

@@ -2,6 +2,7 @@
 #include "server/access_events.hpp"
 
 #include "core/ip_address.hpp"
+#include "core/json_depth.hpp"
 #include "core/time.hpp"
 
 namespace keygate {
@@ -47,32 +48,32 @@ bool has_kind(const json& value, Kind kind) {
     return false;
 }
 
-std::expected<ordered, std::string> validate(const json& in) {
-    if (!in.is_object()) return std::unexpected(std::string("must be an object"));
+Expected<ordered, std::string> validate(const json& in) {
+    if (!in.is_object()) return Unexpected(std::string("must be an object"));
     for (const auto& [name, value] : in.items()) {
         bool known = false;
         for (const Field& f : k_fields) known = known || name == f.name;
-        if (!known) return std::unexpected("unknown field '" + name.substr(0, 64) + "'");
+        if (!known) return Unexpected("unknown field '" + name.substr(0, 64) + "'");
         (void)value;
     }
     ordered out{{"event", "access"}};
     for (const Field& f : k_fields) {
         const auto it = in.find(f.name);
         if (it == in.end() || it->is_null()) {
-            if (f.required) return std::unexpected(std::string("missing '") + f.name + "'");
+            if (f.required) return Unexpected(std::string("missing '") + f.name + "'");
             continue;
         }
         if (!has_kind(*it, f.kind)) {
-            return std::unexpected(std::string("'") + f.name + "' must be " + kind_name(f.kind));
+            return Unexpected(std::string("'") + f.name + "' must be " + kind_name(f.kind));
         }
         if (std::string_view(f.name) == "ip_address" && !parse_ip(it->get<std::string>())) {
-            return std::unexpected(std::string("'ip_address' is not an IP address"));
+            return Unexpected(std::string("'ip_address' is not an IP address"));
         }
         if (std::string_view(f.name) == "timestamp" && !parse_timestamp(it->get<std::string>())) {
-            return std::unexpected(std::string("'timestamp' is not an RFC 3339 timestamp"));
+            return Unexpected(std::string("'timestamp' is not an RFC 3339 timestamp"));
         }
         if (std::string_view(f.name) == "status" && it->get<long long>() > 999) {
-            return std::unexpected(std::string("'status' must be an HTTP status"));
+            return Unexpected(std::string("'status' must be an HTTP status"));
         }
         out[f.name] = ordered::parse(it->dump());
     }
@@ -81,30 +82,34 @@ std::expected<ordered, std::string> validate(const json& in) {
 
 } // namespace
 
-std::expected<std::vector<ordered>, AccessBatchError> parse_access_batch(std::string_view body) {
+Expected<std::vector<ordered>, AccessBatchError> parse_access_batch(std::string_view body) {
+    // `extra` is dumped (recursively) below and in the audit line: bound its depth first.
+    if (json_nesting_exceeds(body)) {
+        return Unexpected(AccessBatchError{400, "body is nested too deeply"});
+    }
     json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
-        return std::unexpected(AccessBatchError{400, "body is not valid JSON"});
+        return Unexpected(AccessBatchError{400, "body is not valid JSON"});
     }
     std::vector<ordered> events;
     if (parsed.is_object()) {
         auto event = validate(parsed);
-        if (!event) return std::unexpected(AccessBatchError{400, "event: " + event.error()});
+        if (!event) return Unexpected(AccessBatchError{400, "event: " + event.error()});
         events.push_back(std::move(*event));
         return events;
     }
     if (!parsed.is_array()) {
-        return std::unexpected(AccessBatchError{400, "body must be an event object or an array"});
+        return Unexpected(AccessBatchError{400, "body must be an event object or an array"});
     }
     if (parsed.size() > k_max_access_batch) {
-        return std::unexpected(AccessBatchError{
+        return Unexpected(AccessBatchError{
             413, "at most " + std::to_string(k_max_access_batch) + " events per batch"});
     }
     events.reserve(parsed.size());
     for (std::size_t i = 0; i < parsed.size(); ++i) {
         auto event = validate(parsed[i]);
         if (!event) {
-            return std::unexpected(
+            return Unexpected(
                 AccessBatchError{400, "event " + std::to_string(i) + ": " + event.error()});
         }
         events.push_back(std::move(*event));

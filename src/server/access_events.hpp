@@ -30,7 +30,7 @@ struct AccessKeyContext {
 
 /// Parses and validates a batch. Each returned event is an `event: access` object with the
 /// accepted fields, in the contract's order. Pure.
-std::expected<std::vector<nlohmann::ordered_json>, AccessBatchError>
+Expected<std::vector<nlohmann::ordered_json>, AccessBatchError>
 parse_access_batch(std::string_view body);
 
 /// Adds key_id, tenant, role and the masked key: from `context` (the presented key), else

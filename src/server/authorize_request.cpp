@@ -50,7 +50,7 @@ Result<AuthorizeQuestion> parse_authorize_request(std::string_view body,
     auto api_key = string_field(document, "api_key");
     for (const auto* field : {&dataset, &permission, &method, &path, &client_ip, &api_key}) {
         if (!*field)
-            return std::unexpected(field->error());
+            return Unexpected(field->error());
     }
     AuthorizeQuestion question;
     if (const auto it = document.find("consume"); it != document.end() && !it->is_null()) {

@@ -1,6 +1,7 @@
 // Mapping a proxy's auth subrequest to the inputs of decide().
 #include "server/request_mapping.hpp"
 
+#include "core/json_depth.hpp"
 #include "server/ascii.hpp"
 
 #include <algorithm>
@@ -263,6 +264,10 @@ std::optional<std::string> body_dataset(std::string_view content_type, std::stri
         (media.size() > 5 && ascii_iequals(media.substr(media.size() - 5), "+json"));
     if (!json_media || body.empty())
         return std::nullopt;
+    // A non-string dataset is dumped below, which recurses once per level: a body too deep
+    // to read safely is denied like any other dataset that is not a name.
+    if (json_nesting_exceeds(body))
+        return std::string("(body nested too deeply)");
 
     using json = nlohmann::json;
     int dataset_fields = 0;

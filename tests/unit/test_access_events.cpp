@@ -64,3 +64,18 @@ TEST_CASE("access events: enriched from the presented key or key_id", "[audit]")
     CHECK(presented[0]["key_id"] == "acme-analysts");
     CHECK(presented[0]["api_key"] == "pk_acme_***");
 }
+
+// Found by fuzz/fuzz_audit_body (corpus/fuzz_audit_body/regressions/deep_extra): `extra`
+// nested 200000 levels deep overflowed the stack when the event was dumped.
+TEST_CASE("access events: regression: a deeply nested body is refused, not dumped", "[audit]") {
+    const std::size_t depth = 200000;
+    const std::string body = R"({"endpoint":"/a","extra":{"a":)" + std::string(depth, '[') +
+                             std::string(depth, ']') + "}}";
+    const auto r = parse_access_batch(body);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().status == 400);
+    CHECK(r.error().detail == "body is nested too deeply");
+    const auto ok = parse_access_batch(R"({"endpoint":"/a","extra":{"a":[[[{"b":[1]}]]]}})");
+    REQUIRE(ok);
+    CHECK(ok->at(0)["extra"].dump() == R"({"a":[[[{"b":[1]}]]]})");
+}

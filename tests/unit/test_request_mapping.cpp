@@ -288,3 +288,17 @@ TEST_CASE("gathering headers: counts, sizes, last values, any case", "[request_m
     CHECK_FALSE(h.transfer_encoding);
     CHECK_FALSE(h.authorization.value);
 }
+
+// Found with fuzz/fuzz_request_mapping (corpus/fuzz_request_mapping/regressions/deep_dataset):
+// a forwarded JSON body whose `dataset` was nested 200000 levels deep overflowed the stack
+// when the value was dumped.
+TEST_CASE("dataset of a forwarded JSON body: regression: too deep a body is denied",
+          "[request_mapping]") {
+    const std::size_t depth = 200000;
+    const std::string body =
+        R"({"dataset":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+    const auto dataset = body_dataset("application/json", body);
+    REQUIRE(dataset);
+    CHECK(*dataset == "(body nested too deeply)");
+    CHECK(body_dataset("application/json", R"({"dataset":[[["a"]]]})") == R"([[["a"]]])");
+}
