@@ -62,9 +62,13 @@ void AuditWriter::write(std::string line) {
             return;
         }
     }
+    // Only the line that makes the queue non-empty wakes the writer: it takes the whole
+    // queue at once, and a writer busy with a batch checks the queue again before it waits.
+    const bool was_empty = queue_.empty();
     queue_.push_back(std::move(line));
     lock.unlock();
-    has_lines_.notify_one();
+    if (was_empty)
+        has_lines_.notify_one();
 }
 
 void AuditWriter::flush() {

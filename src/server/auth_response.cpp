@@ -9,6 +9,16 @@ namespace {
 
 constexpr const char* k_json = "application/json";
 
+/// Adds a response header. Callers add headers in case-insensitive name order, so the insert
+/// with the end() hint compares once: httplib's header map compares names with tolower() per
+/// character, and a plain insert walks the tree. (A name out of order is still placed right,
+/// only slower.) A value holding CR or LF is dropped, as Response::set_header() does.
+void add_header(httplib::Response& res, const char* name, std::string value) {
+    if (value.find_first_of("\r\n") != std::string::npos)
+        return;
+    res.headers.emplace_hint(res.headers.end(), name, std::move(value));
+}
+
 } // namespace
 
 int answer_status(DecisionCode code, StatusStyle style) {
@@ -48,19 +58,20 @@ void write_error(httplib::Response& res, int status, std::string_view code,
 
 void write_identity_headers(httplib::Response& res, const Decision& decision) {
     const ResolvedKey& key = *decision.key;
-    res.set_header("X-Auth-Key-Id", key.entry.id);
-    if (key.entry.tenant)
-        res.set_header("X-Auth-Tenant", *key.entry.tenant);
-    res.set_header("X-Auth-Role", key.entry.role);
-    res.set_header("X-Auth-Permissions", key.permissions_header);
-    res.set_header("X-Auth-Datasets", key.datasets_header);
-    if (!key.denied_header.empty())
-        res.set_header("X-Auth-Datasets-Denied", key.denied_header);
-    res.set_header("X-Auth-RLS", key.bypass_rls ? "bypass" : "apply");
-    if (decision.grace_until) {
-        res.set_header("X-Auth-Key-Grace-Until", format_timestamp(*decision.grace_until));
+    if (decision.grace_until)
         res.set_header("Sunset", format_http_date(*decision.grace_until));
-    }
+    // In case-insensitive name order (see add_header).
+    add_header(res, "X-Auth-Datasets", key.datasets_header);
+    if (!key.denied_header.empty())
+        add_header(res, "X-Auth-Datasets-Denied", key.denied_header);
+    if (decision.grace_until)
+        add_header(res, "X-Auth-Key-Grace-Until", format_timestamp(*decision.grace_until));
+    add_header(res, "X-Auth-Key-Id", key.entry.id);
+    add_header(res, "X-Auth-Permissions", key.permissions_header);
+    add_header(res, "X-Auth-RLS", key.bypass_rls ? "bypass" : "apply");
+    add_header(res, "X-Auth-Role", key.entry.role);
+    if (key.entry.tenant)
+        add_header(res, "X-Auth-Tenant", *key.entry.tenant);
 }
 
 void write_rate_limit_headers(httplib::Response& res, const RateLimitView& view, bool limited) {
@@ -79,21 +90,21 @@ void write_rate_limit_headers(httplib::Response& res, const RateLimitView& view,
 void write_decision(httplib::Response& res, const Decision& decision, const RateLimitView* rate,
                     const std::string& key_header, StatusStyle style) {
     res.status = answer_status(decision.code, style);
+    // The decision's own headers first, in name order (add_header), then the rate limits.
+    if (decision.allowed()) {
+        write_identity_headers(res, decision);
+    } else {
+        const char* code = code_name(decision.code);
+        const std::string detail = detail_text(decision);
+        if (http_status(decision.code) == 401)
+            add_header(res, "WWW-Authenticate", "ApiKey header=\"" + key_header + "\"");
+        add_header(res, "X-Auth-Error-Code", code);
+        add_header(res, "X-Auth-Error-Detail", sanitize_header_value(detail));
+        res.set_content(error_body(code, detail), k_json);
+    }
     if (rate != nullptr) {
         write_rate_limit_headers(res, *rate, decision.code == DecisionCode::rate_limited);
     }
-    if (decision.allowed()) {
-        write_identity_headers(res, decision);
-        return;
-    }
-    const char* code = code_name(decision.code);
-    const std::string detail = detail_text(decision);
-    res.set_header("X-Auth-Error-Code", code);
-    res.set_header("X-Auth-Error-Detail", sanitize_header_value(detail));
-    if (http_status(decision.code) == 401) {
-        res.set_header("WWW-Authenticate", "ApiKey header=\"" + key_header + "\"");
-    }
-    res.set_content(error_body(code, detail), k_json);
 }
 
 } // namespace keygate
