@@ -79,8 +79,8 @@ def key_entry(key_id: str, secret: str, *, tenant: str = "acme_corp", role: str 
                   "    enabled: true",
                   "    not_before: 2025-01-01T00:00:00Z",
                   "    expires_at: 2099-12-31T23:59:59Z",
-                  "    rate_limit: 100000",
-                  "    daily_limit: 10000000",
+                  "    rate_limit: 60000000",  # far above any benchmark rate: limited, never refused
+                  "    daily_limit: 100000000000",
                   "    ip_allowlist: [127.0.0.0/8, 10.0.0.0/8]"]
         if previous:
             lines += ["    previous_keys:",
