@@ -286,6 +286,75 @@ e2e_start_keygate() {
     e2e_die "keygate did not start"
 }
 
+# Replaces FROM with TO in FILE and fails the run unless FROM was there and is gone: if an
+# example changes, its test must be updated rather than silently test something else.
+# Usage: e2e_substitute FILE FROM TO
+e2e_substitute() {
+    local file=$1 from=$2 to=$3
+    grep -qF -- "$from" "$file" || e2e_die "'$from' not found in $file: update the test"
+    local escaped_from escaped_to
+    escaped_from=$(printf '%s' "$from" | sed 's/[][\\.*^$|/]/\\&/g')
+    escaped_to=$(printf '%s' "$to" | sed 's/[\\&|]/\\&/g')
+    sed -i "s|$escaped_from|$escaped_to|g" "$file"
+    ! grep -qF -- "$from" "$file" || e2e_die "'$from' still in $file"
+}
+
+# True once the nginx of e2e_start_example_nginx listens on its gateway port, or has exited.
+e2e_example_nginx_up() {
+    kill -0 "$E2E_NGINX_PID" 2>/dev/null || return 0
+    e2e_port_open "$E2E_GATEWAY_PORT"
+}
+
+# Starts real nginx with examples/nginx/ as shipped, only its ports, log directory and temp
+# paths changed: the gateway (listen 8080) on a free port, its data API upstream
+# (127.0.0.1:8000) at UPSTREAM_PORT, keygate (127.0.0.1:8090) at KEYGATE_PORT. Everything
+# lives under $E2E_TMP/nginx (E2E_NGINX_PREFIX; the config in $E2E_NGINX_PREFIX/conf). An
+# optional EXTRA_FN is called after each config is written, to add files to its conf.d/
+# (which the example includes). Sets E2E_GATEWAY_PORT and E2E_NGINX_PID.
+# Usage: e2e_start_example_nginx SOURCE_DIR UPSTREAM_PORT KEYGATE_PORT [EXTRA_FN]
+e2e_start_example_nginx() {
+    local source_dir=$1 upstream_port=$2 keygate_port=$3 extra_fn=${4:-}
+    E2E_NGINX_PREFIX=$E2E_TMP/nginx
+    local conf=$E2E_NGINX_PREFIX/conf attempt globals
+    globals="daemon off; pid $E2E_NGINX_PREFIX/nginx.pid;"
+    globals+=" error_log $E2E_NGINX_PREFIX/logs/error.log info;"
+    # As root, nginx would run its workers as `nobody`, who cannot enter the temp dir.
+    ((EUID == 0)) && globals+=" user root;"
+    for attempt in 1 2 3; do
+        e2e_pick_port
+        E2E_GATEWAY_PORT=$E2E_PORT
+        rm -rf "$conf"
+        mkdir -p "$conf" "$E2E_NGINX_PREFIX/logs" "$E2E_NGINX_PREFIX/temp"
+        cp -R "$source_dir/examples/nginx/." "$conf/"
+        e2e_substitute "$conf/nginx.conf" "listen 8080;" "listen 127.0.0.1:$E2E_GATEWAY_PORT;"
+        e2e_substitute "$conf/nginx.conf" "server 127.0.0.1:8000;" "server 127.0.0.1:$upstream_port;"
+        e2e_substitute "$conf/nginx.conf" "/var/log/nginx/" "$E2E_NGINX_PREFIX/logs/"
+        e2e_substitute "$conf/conf.d/keygate.conf" "server 127.0.0.1:8090;" \
+            "server 127.0.0.1:$keygate_port;"
+        # The compiled-in temp paths are in /var/lib/nginx.
+        local kind
+        for kind in client_body proxy fastcgi uwsgi scgi; do
+            printf '%s_temp_path %s/temp/%s;\n' "$kind" "$E2E_NGINX_PREFIX" "$kind"
+        done >"$conf/conf.d/e2e-temp-paths.conf"
+        [[ -z $extra_fn ]] || "$extra_fn"
+        nginx -t -q -p "$E2E_NGINX_PREFIX/" -c "$conf/nginx.conf" \
+            -e "$E2E_NGINX_PREFIX/logs/error.log" -g "$globals" 2>"$E2E_TMP/nginx-t.err" || {
+            cat "$E2E_TMP/nginx-t.err" >&2
+            e2e_die "nginx -t rejects the example config"
+        }
+        e2e_spawn "$E2E_TMP/nginx.out" "$E2E_TMP/nginx.err" \
+            nginx -p "$E2E_NGINX_PREFIX/" -c "$conf/nginx.conf" \
+            -e "$E2E_NGINX_PREFIX/logs/error.log" -g "$globals"
+        E2E_NGINX_PID=$E2E_SPAWNED_PID
+        e2e_wait_until 10 e2e_example_nginx_up || e2e_die "nginx did not listen within 10 s"
+        kill -0 "$E2E_NGINX_PID" 2>/dev/null && return 0
+        e2e_stop_spawned "$E2E_NGINX_PID"
+        e2e_log "nginx exited during start-up (attempt $attempt)"
+        e2e_show_log "$E2E_NGINX_PREFIX/logs/error.log" 10
+    done
+    e2e_die "nginx did not start"
+}
+
 # Run as a script (as tests/CMakeLists.txt does with every e2e/*.sh): test the helpers.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     set -uo pipefail

@@ -47,45 +47,12 @@ e2e_log "keygate ready on 127.0.0.1:$KEYGATE_PORT"
 
 # ---------------------------------------------------------------------------------------------
 # nginx: the example, as shipped, with its ports and log directory substituted.
-NGINX_PREFIX=$E2E_TMP/nginx
-NGINX_CONF=$NGINX_PREFIX/conf
-
-# Replaces FROM with TO in FILE and fails the run unless FROM was there and is gone: if the
-# example changes, this test must be updated rather than silently test something else.
-substitute() {
-    local file=$1 from=$2 to=$3
-    grep -qF -- "$from" "$file" || e2e_die "'$from' not found in ${file#"$NGINX_CONF"/}: update the test"
-    local escaped_from escaped_to
-    escaped_from=$(printf '%s' "$from" | sed 's/[][\\.*^$|/]/\\&/g')
-    escaped_to=$(printf '%s' "$to" | sed 's/[\\&|]/\\&/g')
-    sed -i "s|$escaped_from|$escaped_to|g" "$file"
-    ! grep -qF -- "$from" "$file" || e2e_die "'$from' still in $file"
-}
-
-# Writes the gateway's config for GATEWAY_PORT and QUERY_PORT.
-write_nginx_config() {
-    rm -rf "$NGINX_CONF"
-    mkdir -p "$NGINX_CONF" "$NGINX_PREFIX/logs" "$NGINX_PREFIX/temp"
-    cp -R "$SOURCE_DIR/examples/nginx/." "$NGINX_CONF/"
-    substitute "$NGINX_CONF/nginx.conf" "listen 8080;" "listen 127.0.0.1:$GATEWAY_PORT;"
-    substitute "$NGINX_CONF/nginx.conf" "server 127.0.0.1:8000;" "server 127.0.0.1:$QUERY_PORT;"
-    substitute "$NGINX_CONF/nginx.conf" "/var/log/nginx/" "$NGINX_PREFIX/logs/"
-    substitute "$NGINX_CONF/conf.d/keygate.conf" "server 127.0.0.1:8090;" \
-        "server 127.0.0.1:$KEYGATE_PORT;"
-
-    # Test-only additions, through the example's own `include conf.d/*.conf`: temp paths
-    # under the prefix (the compiled-in ones are in /var/lib/nginx), and the query service.
-    cat >"$NGINX_CONF/conf.d/e2e-query-service.conf" <<EOF
-client_body_temp_path $NGINX_PREFIX/temp/body;
-proxy_temp_path $NGINX_PREFIX/temp/proxy;
-fastcgi_temp_path $NGINX_PREFIX/temp/fastcgi;
-uwsgi_temp_path $NGINX_PREFIX/temp/uwsgi;
-scgi_temp_path $NGINX_PREFIX/temp/scgi;
-
-# The stand-in query service: echoes who nginx says the caller is.
+# The stand-in query service, served by the same nginx: echoes who nginx says the caller is.
+write_query_service() {
+    cat >"$E2E_NGINX_PREFIX/conf/conf.d/e2e-query-service.conf" <<EOF
 server {
     listen 127.0.0.1:$QUERY_PORT;
-    access_log $NGINX_PREFIX/logs/query_service.log;
+    access_log $E2E_NGINX_PREFIX/logs/query_service.log;
     location / {
         default_type text/plain;
         return 200 "key_id=\$http_x_auth_key_id tenant=\$http_x_auth_tenant role=\$http_x_auth_role permissions=\$http_x_auth_permissions datasets=\$http_x_auth_datasets denied=\$http_x_auth_datasets_denied rls=\$http_x_auth_rls grace=\$http_x_auth_key_grace_until error=\$http_x_auth_error_code method=\$request_method uri=\$request_uri\n";
@@ -94,42 +61,11 @@ server {
 EOF
 }
 
-# shellcheck disable=SC2317 # called through e2e_wait_until
-nginx_gateway_up() {
-    kill -0 "$NGINX_PID" 2>/dev/null || return 0
-    e2e_port_open "$GATEWAY_PORT" && e2e_port_open "$QUERY_PORT"
-}
-
-start_nginx() {
-    local attempt globals
-    globals="daemon off; pid $NGINX_PREFIX/nginx.pid; error_log $NGINX_PREFIX/logs/error.log info;"
-    # As root, nginx would run its workers as `nobody`, who cannot enter the temp dir.
-    ((EUID == 0)) && globals+=" user root;"
-    for attempt in 1 2 3; do
-        e2e_pick_port
-        GATEWAY_PORT=$E2E_PORT
-        e2e_pick_port
-        QUERY_PORT=$E2E_PORT
-        write_nginx_config
-        nginx -t -q -p "$NGINX_PREFIX/" -c "$NGINX_CONF/nginx.conf" -e "$NGINX_PREFIX/logs/error.log" \
-            -g "$globals" 2>"$E2E_TMP/nginx-t.err" || {
-            cat "$E2E_TMP/nginx-t.err" >&2
-            e2e_die "nginx -t rejects the example config"
-        }
-        e2e_spawn "$E2E_TMP/nginx.out" "$E2E_TMP/nginx.err" \
-            nginx -p "$NGINX_PREFIX/" -c "$NGINX_CONF/nginx.conf" -e "$NGINX_PREFIX/logs/error.log" \
-            -g "$globals"
-        NGINX_PID=$E2E_SPAWNED_PID
-        e2e_wait_until 10 nginx_gateway_up || e2e_die "nginx did not listen within 10 s"
-        kill -0 "$NGINX_PID" 2>/dev/null && return 0
-        e2e_stop_spawned "$NGINX_PID"
-        e2e_log "nginx exited during start-up (attempt $attempt)"
-        e2e_show_log "$NGINX_PREFIX/logs/error.log" 10
-    done
-    e2e_die "nginx did not start"
-}
-
-start_nginx
+e2e_pick_port
+QUERY_PORT=$E2E_PORT
+e2e_start_example_nginx "$SOURCE_DIR" "$QUERY_PORT" "$KEYGATE_PORT" write_query_service
+GATEWAY_PORT=$E2E_GATEWAY_PORT
+NGINX_PREFIX=$E2E_NGINX_PREFIX
 GATEWAY=http://127.0.0.1:$GATEWAY_PORT
 e2e_log "nginx gateway on $GATEWAY, query service on 127.0.0.1:$QUERY_PORT"
 
