@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <utility>
 
 namespace keygate {
 
@@ -20,7 +22,8 @@ class KeySetHolder {
     /// The current snapshot; null until the first publish. The caller's copy stays valid
     /// (and unchanged) however many reloads happen meanwhile.
     std::shared_ptr<const KeyStore> snapshot() const {
-        return current_.load(std::memory_order_acquire);
+        std::lock_guard<std::mutex> lock(mutex_);
+        return current_;
     }
 
     /// Makes `next` the current snapshot (a null `next` is ignored: a failed load never
@@ -28,8 +31,14 @@ class KeySetHolder {
     void publish(std::shared_ptr<const KeyStore> next) {
         if (!next)
             return;
-        current_.store(std::move(next), std::memory_order_release);
-        generation_.fetch_add(1, std::memory_order_acq_rel);
+        std::shared_ptr<const KeyStore> previous;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            previous = std::exchange(current_, std::move(next));
+            generation_.fetch_add(1, std::memory_order_acq_rel);
+        }
+        // `previous` (possibly the last reference to a large key set) is freed here,
+        // outside the lock, so readers never wait for a destructor.
     }
 
     /// True once a snapshot was published; stays true afterwards (CONTRACT §6 /readyz).
@@ -39,7 +48,11 @@ class KeySetHolder {
     std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   private:
-    std::atomic<std::shared_ptr<const KeyStore>> current_;
+    // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's atomic load releases its
+    // internal lock with memory_order_relaxed, which ThreadSanitizer reports as a race with
+    // the next store. The lock is held only to copy one pointer (uncontended: ~20 ns).
+    mutable std::mutex mutex_;
+    std::shared_ptr<const KeyStore> current_;
     std::atomic<std::uint64_t> generation_{0};
 };
 
