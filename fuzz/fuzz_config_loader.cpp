@@ -51,7 +51,7 @@ void check_config(const keygate::Config& config) {
     for (const keygate::KeyEntry& entry : config.api_keys) {
         const keygate::ResolvedKey* key = store->find_by_id(entry.id);
         FUZZ_CHECK(key != nullptr && key->entry.id == entry.id);
-        for (const std::string& permission : key->permissions)
+        for (const std::string& permission : key->permissions())
             FUZZ_CHECK(key->has_permission(permission));
     }
 }

@@ -218,9 +218,10 @@ void check_decision(const AuthRequest& request, const Decision& decision,
             FUZZ_CHECK(in_ranges(request.client_ip, key->entry.ip_allowlist));
         const RequiredAccess access =
             required_access(store().config().routes, request.method, request.segments);
-        FUZZ_CHECK(decision.permission == request.permission.value_or(access.permission));
+        FUZZ_CHECK(decision.permission ==
+                   (request.permission ? std::string_view(*request.permission) : access.permission));
         // Every dataset the request names is a valid name this key may read.
-        const auto allowed = [&](const std::string& name) {
+        const auto allowed = [&](std::string_view name) {
             return valid_dataset_name(name) && key->dataset_allowed(name);
         };
         if (access.dataset)

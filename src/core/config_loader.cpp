@@ -224,11 +224,11 @@ LoadResult load_config_text(std::string_view text, const LoadOptions& options) {
     return result;
 }
 
-LoadResult load_config_file(const std::string& path, const LoadOptions& options) {
-    LoadResult result;
-    const auto fail_with = [&](std::string message) {
-        result.diagnostics.error(0, 0, std::move(message));
-        return result;
+std::optional<std::string> read_key_file(const std::string& path, const LoadOptions& options,
+                                         std::string& error) {
+    const auto fail_with = [&](std::string message) -> std::optional<std::string> {
+        error = std::move(message);
+        return std::nullopt;
     };
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -245,24 +245,38 @@ LoadResult load_config_file(const std::string& path, const LoadOptions& options)
     }
     std::string text;
     try {
-        if (S_ISREG(st.st_mode))
-            text.reserve(static_cast<std::size_t>(st.st_size) + 1);
-        std::vector<char> chunk(std::size_t{64} * 1024);
+        // Read straight into the string: one copy of the file in memory, never two.
+        std::size_t capacity = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) + 1
+                                                   : std::size_t{64} * 1024;
         // Stops one byte past the limit: a pipe or a growing file is never read whole.
         while (text.size() <= options.max_file_bytes) {
-            const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+            if (text.size() == capacity) capacity *= 2;
+            const std::size_t used = text.size();
+            text.resize(capacity);
+            const ssize_t n = ::read(fd, text.data() + used, capacity - used);
+            text.resize(n > 0 ? used + static_cast<std::size_t>(n) : used);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
                 return fail_with("cannot read the file (" + errno_text(errno) + ")");
             if (n == 0)
                 break;
-            text.append(chunk.data(), static_cast<std::size_t>(n));
         }
     } catch (const std::bad_alloc&) {
         return fail_with("out of memory while reading the file");
     }
-    return load_config_text(text, options);
+    return text;
+}
+
+LoadResult load_config_file(const std::string& path, const LoadOptions& options) {
+    std::string error;
+    auto text = read_key_file(path, options, error);
+    if (!text) {
+        LoadResult result;
+        result.diagnostics.error(0, 0, std::move(error));
+        return result;
+    }
+    return load_config_text(*text, options);
 }
 
 } // namespace keygate

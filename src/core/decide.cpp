@@ -9,7 +9,7 @@
 namespace keygate {
 namespace {
 
-bool is_safe_method(const std::string& method) {
+bool is_safe_method(std::string_view method) {
     return method == "GET" || method == "HEAD" || method == "OPTIONS";
 }
 
@@ -24,7 +24,7 @@ const DefaultRoutes& default_routes() {
     return routes;
 }
 
-std::optional<std::string> captured_dataset(const RouteCaptures& captures) {
+std::optional<std::string_view> captured_dataset(const RouteCaptures& captures) {
     for (const auto& [name, value] : captures) {
         if (name == "dataset") return value;
     }
@@ -66,7 +66,7 @@ bool valid_dataset_name(std::string_view name) {
     });
 }
 
-RequiredAccess required_access(const std::vector<Route>& routes, const std::string& method,
+RequiredAccess required_access(const std::vector<Route>& routes, std::string_view method,
                                const std::vector<std::string>& segments) {
     for (const auto& route : routes) {
         if (!route.methods.empty() &&
@@ -123,13 +123,14 @@ Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now
     // Row 6: permission for the method and route.
     RequiredAccess access =
         required_access(store.config().routes, request.method, request.segments);
-    decision.permission = request.permission ? *request.permission : access.permission;
+    decision.permission =
+        request.permission ? std::string_view(*request.permission) : access.permission;
     if (!match->key->has_permission(decision.permission)) {
         return deny(decision, DecisionCode::insufficient_permission);
     }
     // Row 7: every dataset the request names, in the contract's order; the first one not
     // allowed is named. A client-sent X-Dataset therefore cannot hide the path's dataset.
-    const auto check_dataset = [&](const std::string& name) {
+    const auto check_dataset = [&](std::string_view name) {
         if (decision.dataset.empty()) decision.dataset = printable_dataset(name);
         if (valid_dataset_name(name) && match->key->dataset_allowed(name)) return true;
         decision.dataset = printable_dataset(name);

@@ -8,20 +8,22 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace keygate {
 
-/// What a method and path need: the permission, and the dataset the route captured.
+/// What a method and path need: the permission, and the dataset the route captured. Views
+/// into the routes (or static text) and the segments passed to required_access().
 struct RequiredAccess {
-    std::string permission;
-    std::optional<std::string> dataset;
+    std::string_view permission;
+    std::optional<std::string_view> dataset;
 };
 
 /// Finds the permission a request needs: the file's routes in order, then the defaults
 /// (/admin/** admin; /v1/datasets/{dataset}/** read for GET/HEAD/OPTIONS else write;
 /// POST /v1/query read; other GET/HEAD/OPTIONS read; anything else write).
-RequiredAccess required_access(const std::vector<Route>& routes, const std::string& method,
+RequiredAccess required_access(const std::vector<Route>& routes, std::string_view method,
                                const std::vector<std::string>& segments);
 
 /// Decides a request against one snapshot at time `now`. Pure: no I/O, no clock, no state.

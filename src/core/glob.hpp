@@ -29,10 +29,12 @@ struct RoutePattern {
 /// Parses a route pattern. It must start with '/'; `{name}` must fill a whole segment.
 Result<RoutePattern> parse_route_pattern(std::string_view text);
 
-/// The captures of a successful route match, in pattern order.
-using RouteCaptures = std::vector<std::pair<std::string, std::string>>;
+/// The captures of a successful route match, in pattern order: (name, segment) views into
+/// the pattern and the segments, valid as long as both are (no copy per request).
+using RouteCaptures = std::vector<std::pair<std::string_view, std::string_view>>;
 
 /// Matches already-split path segments against a pattern; nullopt when it does not match.
+/// The captures view `pattern` and `segments`: keep both alive while using them.
 std::optional<RouteCaptures> match_route(const RoutePattern& pattern,
                                          const std::vector<std::string>& segments);
 

@@ -22,8 +22,12 @@ struct SecretKeyHash {
 
 std::vector<GraceSecret> grace_windows_for(const KeyStore& previous, const Config& next,
                                            Duration grace_period, TimePoint now) {
+    // Nothing to keep alive: skip indexing the new file (100k keys: ~0.6 s).
+    if (grace_period.count() <= 0 && previous.grace_secrets().empty()) return {};
     std::unordered_set<SecretKey, SecretKeyHash> named;
     std::unordered_map<std::string, const KeyEntry*> next_by_id;
+    named.reserve(next.api_keys.size() * 2);
+    next_by_id.reserve(next.api_keys.size());
     for (const auto& entry : next.api_keys) {
         named.insert({entry.secret.kind, entry.secret.digest});
         for (const auto& p : entry.previous_keys) named.insert({p.secret.kind, p.secret.digest});

@@ -21,25 +21,52 @@ void append_unique(std::vector<std::string>& into, const std::vector<std::string
     }
 }
 
+/// Appends `items` to `out` unambiguously (each item length-prefixed).
+void append_list(std::string& out, const std::vector<std::string>& items) {
+    out += std::to_string(items.size());
+    out += '|';
+    for (const auto& item : items) {
+        out += std::to_string(item.size());
+        out += ':';
+        out += item;
+    }
+}
+
 } // namespace
 
+const std::shared_ptr<const KeyAccess>& no_key_access() {
+    static const std::shared_ptr<const KeyAccess> none = std::make_shared<const KeyAccess>();
+    return none;
+}
+
+std::shared_ptr<const KeyAccess> KeyAccessPool::intern(KeyAccess access) {
+    std::string content;
+    append_list(content, access.permissions);
+    append_list(content, access.allowed_datasets);
+    append_list(content, access.denied_datasets);
+    auto& slot = by_content_[std::move(content)];
+    if (!slot) slot = std::make_shared<const KeyAccess>(std::move(access));
+    return slot;
+}
+
 bool ResolvedKey::has_permission(std::string_view permission) const {
-    return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
+    const auto& held = access->permissions;
+    return std::find(held.begin(), held.end(), permission) != held.end();
 }
 
 bool ResolvedKey::dataset_allowed(std::string_view dataset) const {
-    for (const auto& pattern : denied_datasets) {
+    for (const auto& pattern : access->denied_datasets) {
         if (glob_match(pattern, dataset)) return false;
     }
-    for (const auto& pattern : allowed_datasets) {
+    for (const auto& pattern : access->allowed_datasets) {
         if (glob_match(pattern, dataset)) return true;
     }
     return false;
 }
 
-ResolvedKey resolve_key(const Config& config, const KeyEntry& entry) {
+ResolvedKey resolve_key(const Config& config, KeyEntry entry, KeyAccessPool* pool) {
     ResolvedKey key;
-    key.entry = entry;
+    KeyAccess access;
     if (const Role* role = config.find_role(entry.role)) {
         key.bypass_rls = role->bypass_rls;
         for (const auto& permission : role->permissions) {
@@ -47,24 +74,27 @@ ResolvedKey resolve_key(const Config& config, const KeyEntry& entry) {
             const bool kept =
                 !entry.permissions || std::find(entry.permissions->begin(), entry.permissions->end(),
                                                 permission) != entry.permissions->end();
-            if (kept) key.permissions.push_back(permission);
+            if (kept) access.permissions.push_back(permission);
         }
     }
     const Tenant* tenant = entry.tenant ? config.find_tenant(*entry.tenant) : nullptr;
     if (entry.allowed_datasets) {
-        key.allowed_datasets = *entry.allowed_datasets;
+        access.allowed_datasets = *entry.allowed_datasets;
     } else if (tenant != nullptr && tenant->allowed_datasets) {
-        key.allowed_datasets = *tenant->allowed_datasets;
+        access.allowed_datasets = *tenant->allowed_datasets;
     } else {
-        key.allowed_datasets = {"*"};
+        access.allowed_datasets = {"*"};
     }
     // Deny wins, and a tenant's deny list cannot be lifted by one of its keys.
-    key.denied_datasets = entry.denied_datasets;
-    if (tenant != nullptr) append_unique(key.denied_datasets, tenant->denied_datasets);
+    access.denied_datasets = entry.denied_datasets;
+    if (tenant != nullptr) append_unique(access.denied_datasets, tenant->denied_datasets);
 
-    key.permissions_header = join(key.permissions);
-    key.datasets_header = join(key.allowed_datasets);
-    key.denied_header = join(key.denied_datasets);
+    access.permissions_header = join(access.permissions);
+    access.datasets_header = join(access.allowed_datasets);
+    access.denied_header = join(access.denied_datasets);
+    key.access = pool != nullptr ? pool->intern(std::move(access))
+                                 : std::make_shared<const KeyAccess>(std::move(access));
+    key.entry = std::move(entry);
     return key;
 }
 
@@ -73,8 +103,17 @@ std::shared_ptr<const KeyStore> KeyStore::build(Config config, std::optional<std
     auto store = std::shared_ptr<KeyStore>(new KeyStore());
     store->pepper_ = std::move(pepper);
     store->keys_.reserve(config.api_keys.size());
-    for (const auto& entry : config.api_keys) store->keys_.push_back(resolve_key(config, entry));
+    KeyAccessPool pool;
+    for (auto& entry : config.api_keys)
+        store->keys_.push_back(resolve_key(config, std::move(entry), &pool));
+    // The entries now live in keys_ alone: one copy of each key, not two.
+    config.api_keys.clear();
+    config.api_keys.shrink_to_fit();
 
+    std::size_t secrets = 0;
+    for (const auto& key : store->keys_) secrets += 1 + key.entry.previous_keys.size();
+    store->sha256_index_.reserve(secrets + grace.size());
+    store->id_index_.reserve(store->keys_.size());
     const auto index_for = [&store](HashKind kind) -> Index& {
         return kind == HashKind::sha256 ? store->sha256_index_ : store->hmac_index_;
     };
@@ -96,7 +135,7 @@ std::shared_ptr<const KeyStore> KeyStore::build(Config config, std::optional<std
                                                      SecretRef{index, SecretSource::grace, window.until});
         (void)it;
         if (!inserted) continue;
-        store->grace_keys_.push_back(resolve_key(config, window.entry));
+        store->grace_keys_.push_back(resolve_key(config, window.entry, &pool));
         store->grace_.push_back(std::move(window));
     }
     store->config_ = std::move(config);

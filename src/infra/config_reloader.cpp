@@ -3,23 +3,25 @@
 
 #include "core/config_loader.hpp"
 #include "core/grace.hpp"
+#include "infra/free_memory.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace keygate {
 namespace {
 
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = "cannot read '" + path + "'";
-        return std::nullopt;
-    }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
+    std::string why;
+    auto text = read_key_file(path, LoadOptions{}, why);
+    if (!text) error = path + ": " + why;
+    return text;
+}
+
+/// Milliseconds since `started`, for the log line of a load.
+long long elapsed_ms(std::chrono::steady_clock::time_point started) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started)
+        .count();
 }
 
 } // namespace
@@ -64,13 +66,14 @@ ConfigReloader::Read ConfigReloader::read_stable() const {
     return read;
 }
 
-KeySetLoad ConfigReloader::build(std::string_view text, TimePoint now,
+KeySetLoad ConfigReloader::build(std::string text, TimePoint now,
                                  std::vector<GraceSecret> grace) const {
     KeySetLoad out;
     LoadOptions options;
     options.hash_pepper = sources_.hash_pepper;
     options.now = now;
     LoadResult loaded = load_config_text(text, options);
+    std::string().swap(text);
     out.diagnostics = std::move(loaded.diagnostics);
     if (!loaded.config || out.diagnostics.failed()) return out;
     Config config = std::move(*loaded.config);
@@ -89,7 +92,8 @@ KeySetLoad ConfigReloader::build(std::string_view text, TimePoint now,
 }
 
 void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& read,
-                             TimePoint now, std::string_view trigger, bool initial) {
+                             TimePoint now, std::string_view trigger, bool initial,
+                             std::chrono::steady_clock::time_point started) {
     const auto previous = holder_.snapshot();
     std::unordered_set<std::string> old_windows;
     if (previous) {
@@ -111,7 +115,7 @@ void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& 
         hooks_.log_info((initial ? "loaded " : "reloaded ") + sources_.config_path + ": " +
                         std::to_string(keys) + " keys, generation " +
                         std::to_string(status_.metrics.generation) + " (" + std::string(trigger) +
-                        ")");
+                        ") in " + std::to_string(elapsed_ms(started)) + " ms");
     }
     if (hooks_.config_event) {
         hooks_.config_event({{"event", "config"},
@@ -167,7 +171,8 @@ KeySetLoad ConfigReloader::load_initial(const std::vector<GraceSecret>& restored
     const TimePoint now = clock_();
     status_.last_trigger = "start";
     status_.last_attempt_at = now;
-    const Read read = read_stable();
+    const auto started = std::chrono::steady_clock::now();
+    Read read = read_stable();
     KeySetLoad load;
     if (!read.error.empty()) {
         load.diagnostics.error(0, 0, read.error);
@@ -184,8 +189,9 @@ KeySetLoad ConfigReloader::load_initial(const std::vector<GraceSecret>& restored
             open = grace_windows_for(*carrier, *parsed.config, Duration{0}, now);
         }
     }
-    load = build(read.text, now, std::move(open));
-    if (load.ok()) publish(load.store, read, now, "start", true);
+    load = build(std::move(read.text), now, std::move(open));
+    if (load.ok()) publish(load.store, read, now, "start", true, started);
+    release_free_memory();
     return load;
 }
 
@@ -194,7 +200,8 @@ ReloadOutcome ConfigReloader::reload(std::string_view trigger) {
     const TimePoint now = clock_();
     status_.last_trigger = std::string(trigger);
     status_.last_attempt_at = now;
-    const Read read = read_stable();
+    const auto started = std::chrono::steady_clock::now();
+    Read read = read_stable();
     if (!read.error.empty()) {
         fail({}, read.error, now);
         return ReloadOutcome::failure;
@@ -203,12 +210,15 @@ ReloadOutcome ConfigReloader::reload(std::string_view trigger) {
         status_.last_result = "unchanged";
         return ReloadOutcome::unchanged;
     }
-    KeySetLoad load = build(read.text, now, {});
+    KeySetLoad load = build(std::move(read.text), now, {});
     if (!load.ok()) {
         fail(load.diagnostics, {}, now);
+        release_free_memory();
         return ReloadOutcome::failure;
     }
-    publish(load.store, read, now, trigger, false);
+    publish(std::move(load.store), read, now, trigger, false, started);
+    // The previous snapshot is gone unless a request still holds it; give its pages back.
+    release_free_memory();
     return ReloadOutcome::success;
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -77,9 +78,12 @@ private:
         std::string error;
     };
     Read read_stable() const;
-    KeySetLoad build(std::string_view text, TimePoint now, std::vector<GraceSecret> grace) const;
+    /// Parses `text` (released as soon as it is parsed: a 100k-key file is ~60 MB) and
+    /// builds the store, with the grace windows the swap from the current snapshot opens.
+    KeySetLoad build(std::string text, TimePoint now, std::vector<GraceSecret> grace) const;
     void publish(std::shared_ptr<const KeyStore> store, const Read& read, TimePoint now,
-                 std::string_view trigger, bool initial);
+                 std::string_view trigger, bool initial,
+                 std::chrono::steady_clock::time_point started);
     void fail(const Diagnostics& diagnostics, const std::string& read_error, TimePoint now);
 
     KeySetSources sources_;

@@ -15,9 +15,9 @@ nlohmann::ordered_json decision_json(const Decision& decision) {
         out["tenant"] = key->entry.tenant ? json(*key->entry.tenant) : json(nullptr);
         out["role"] = key->entry.role;
         out["rls"] = key->bypass_rls ? "bypass" : "apply";
-        out["permissions"] = key->permissions;
-        out["datasets"] = key->allowed_datasets;
-        out["datasets_denied"] = key->denied_datasets;
+        out["permissions"] = key->permissions();
+        out["datasets"] = key->allowed_datasets();
+        out["datasets_denied"] = key->denied_datasets();
     } else {
         for (const char* field :
              {"key_id", "tenant", "role", "rls", "permissions", "datasets", "datasets_denied"}) {

@@ -61,13 +61,13 @@ void write_identity_headers(httplib::Response& res, const Decision& decision) {
     if (decision.grace_until)
         res.set_header("Sunset", format_http_date(*decision.grace_until));
     // In case-insensitive name order (see add_header).
-    add_header(res, "X-Auth-Datasets", key.datasets_header);
-    if (!key.denied_header.empty())
-        add_header(res, "X-Auth-Datasets-Denied", key.denied_header);
+    add_header(res, "X-Auth-Datasets", key.datasets_header());
+    if (!key.denied_header().empty())
+        add_header(res, "X-Auth-Datasets-Denied", key.denied_header());
     if (decision.grace_until)
         add_header(res, "X-Auth-Key-Grace-Until", format_timestamp(*decision.grace_until));
     add_header(res, "X-Auth-Key-Id", key.entry.id);
-    add_header(res, "X-Auth-Permissions", key.permissions_header);
+    add_header(res, "X-Auth-Permissions", key.permissions_header());
     add_header(res, "X-Auth-RLS", key.bypass_rls ? "bypass" : "apply");
     add_header(res, "X-Auth-Role", key.entry.role);
     if (key.entry.tenant)

@@ -118,7 +118,7 @@ TEST_CASE("concurrency: decisions, usage, audit and metrics during 100 reloads",
                 }
                 const KeyEntry& entry = decision.key->entry;
                 // tenant tN and dataset dN come from one generation, in one snapshot
-                if (entry.tenant->substr(1) != decision.key->allowed_datasets.at(0).substr(1))
+                if (entry.tenant->substr(1) != decision.key->allowed_datasets().at(0).substr(1))
                     ++mixed;
                 usage.record_decision(*decision.key, now);
                 if (!usage.admit(*decision.key, now).allowed)

@@ -22,10 +22,16 @@ TEST_CASE("dataset globs", "[glob]") {
 }
 
 namespace {
+// The pattern and segments of the last match(): its captures view them.
+std::optional<RoutePattern> g_pattern;
+std::vector<std::string> g_segments;
+
 std::optional<RouteCaptures> match(const char* pattern, const char* path) {
-    const auto p = parse_route_pattern(pattern);
+    auto p = parse_route_pattern(pattern);
     REQUIRE(p);
-    return match_route(*p, split_path(path, true));
+    g_pattern = std::move(*p);
+    g_segments = split_path(path, true);
+    return match_route(*g_pattern, g_segments);
 }
 } // namespace
 
