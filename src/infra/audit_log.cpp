@@ -3,6 +3,9 @@
 
 #include "core/key_mask.hpp"
 #include "infra/audit_line.hpp"
+#include "infra/json_text.hpp"
+
+#include <charconv>
 
 namespace keygate {
 
@@ -32,6 +35,75 @@ nlohmann::ordered_json auth_event_json(const AuthDecisionEvent& event) {
     return j;
 }
 
+namespace {
+
+/// Appends `"name":` (with the separator) to a line being written.
+void append_name(std::string& line, std::string_view name) {
+    line += line.empty() ? "{\"" : ",\"";
+    line += name;
+    line += "\":";
+}
+
+void append_text(std::string& line, std::string_view name, std::string_view value) {
+    append_name(line, name);
+    append_json_string(line, value);
+}
+
+void append_text_or_null(std::string& line, std::string_view name, const std::string* value) {
+    append_name(line, name);
+    if (value != nullptr) {
+        append_json_string(line, *value);
+    } else {
+        line += "null";
+    }
+}
+
+void append_integer(std::string& line, std::string_view name, long long value) {
+    append_name(line, name);
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+    (void)ec; // 24 bytes always hold a long long
+    line.append(digits, end);
+}
+
+} // namespace
+
+std::string auth_event_line(const AuthDecisionEvent& event) {
+    const Decision& d = event.decision;
+    const AuthRequest& r = event.request;
+    const KeyEntry* entry = d.key != nullptr ? &d.key->entry : nullptr;
+    std::string line;
+    line.reserve(512);
+    append_text(line, "timestamp", format_timestamp(event.timestamp, true));
+    append_text(line, "event", "auth");
+    append_text(line, "decision", d.allowed() ? "allow" : "deny");
+    append_text(line, "code", code_name(d.code));
+    const std::string masked = r.key ? mask_key(*r.key) : std::string();
+    append_text_or_null(line, "api_key", r.key ? &masked : nullptr);
+    append_text_or_null(line, "key_id", entry != nullptr ? &entry->id : nullptr);
+    append_text_or_null(line, "tenant",
+                        entry != nullptr && entry->tenant ? &*entry->tenant : nullptr);
+    append_text_or_null(line, "role", entry != nullptr ? &entry->role : nullptr);
+    append_text(line, "endpoint", event.endpoint);
+    append_text(line, "method", r.method);
+    append_text_or_null(line, "dataset", d.dataset.empty() ? nullptr : &d.dataset);
+    append_text(line, "ip_address", to_string(r.client_ip));
+    append_text(line, "user_agent", event.user_agent);
+    append_integer(line, "status", event.status);
+    append_integer(line, "latency_us", static_cast<long long>(event.latency.count()));
+    if (event.request_id.empty()) {
+        append_name(line, "request_id");
+        line += "null";
+    } else {
+        append_text(line, "request_id", event.request_id);
+    }
+    if (!d.allowed()) append_text(line, "detail", detail_text(d));
+    if (d.grace_until) append_text(line, "grace_until", format_timestamp(*d.grace_until));
+    line += '}';
+    if (line.size() > k_max_audit_line) return to_audit_line(auth_event_json(event));
+    return line;
+}
+
 nlohmann::ordered_json alert_event_json(const Alert& alert) {
     using json = nlohmann::ordered_json;
     json j{{"timestamp", format_timestamp(alert.timestamp, true)},
@@ -50,7 +122,7 @@ AuditLog::AuditLog(AuditWriter& writer, Metrics& metrics, AlertDetector& alerts)
 
 void AuditLog::record_decision(const AuthDecisionEvent& event) noexcept {
     try {
-        writer_.write(to_audit_line(auth_event_json(event)));
+        writer_.write(auth_event_line(event));
         metrics_.count_audit_event(AuditEventKind::auth);
         AlertObservation o;
         o.now = event.timestamp;

@@ -35,6 +35,14 @@ private:
 /// The `event: auth` object of a decision (exposed for tests).
 nlohmann::ordered_json auth_event_json(const AuthDecisionEvent& event);
 
+/// The `event: auth` audit line of a decision, written straight into one string (the request
+/// path does this for every decision: no JSON tree). Same fields in the same order as
+/// to_audit_line(auth_event_json(event)), and the same bytes for any valid UTF-8 without
+/// control characters; for other input both are valid JSON with the same values up to how
+/// a bad byte is escaped. A line longer than k_max_audit_line goes the tree way, which
+/// truncates and marks it.
+std::string auth_event_line(const AuthDecisionEvent& event);
+
 /// The `event: alert` object of an alert (exposed for tests).
 nlohmann::ordered_json alert_event_json(const Alert& alert);
 

@@ -1,4 +1,5 @@
 #include "infra/audit_log.hpp"
+#include "infra/audit_line.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -98,4 +99,94 @@ TEST_CASE("audit log: decisions and alerts go through the writer and the metrics
     CHECK(text.find("keygate_audit_events_total{event=\"alert\"} 1\n") != std::string::npos);
     CHECK(text.find("keygate_alerts_total{type=\"failed_auth_burst\"} 1\n") != std::string::npos);
     std::filesystem::remove(path);
+}
+
+namespace {
+
+/// The tree way of writing an auth line: what auth_event_line() must agree with.
+std::string tree_line(const AuthDecisionEvent& event) {
+    return to_audit_line(auth_event_json(event));
+}
+
+} // namespace
+
+TEST_CASE("audit log: the direct auth line is the tree's line, byte for byte", "[audit]") {
+    const ResolvedKey key = analyst_key();
+    ResolvedKey no_tenant = analyst_key();
+    no_tenant.entry.tenant.reset();
+    const std::vector<DecisionCode> codes = {
+        DecisionCode::ok, DecisionCode::missing_key, DecisionCode::invalid_key,
+        DecisionCode::insufficient_permission, DecisionCode::dataset_forbidden,
+        DecisionCode::rate_limited};
+    int compared = 0;
+    for (const DecisionCode code : codes) {
+        const std::vector<const ResolvedKey*> keys = {&key, &no_tenant, nullptr};
+        for (const ResolvedKey* k : keys) {
+            for (const bool grace : {false, true}) {
+                Decision d;
+                d.code = code;
+                d.key = k;
+                d.permission = "write";
+                d.dataset = code == DecisionCode::ok ? "" : "orders";
+                if (grace) d.grace_until = *parse_timestamp("2025-02-01T00:00:00Z");
+                AuthRequest r;
+                if (k != nullptr) r.key = "pk_acme_corp_0123456789abcdef";
+                r.method = "DELETE";
+                r.client_ip = *parse_ip("2001:db8::1");
+                const AuthDecisionEvent event{*parse_timestamp("2025-01-15T10:30:00.007Z"),
+                                              d, r, "/v1/datasets/orders/rows?x=\"1\"",
+                                              "Tableau/2024.1 (\\path\\) \xc3\xa9t\xc3\xa9",
+                                              compared % 2 == 0 ? "" : "req-42",
+                                              http_status(code), 123456us};
+                CHECK(auth_event_line(event) == tree_line(event));
+                ++compared;
+            }
+        }
+    }
+    CHECK(compared == 36);
+}
+
+TEST_CASE("audit log: hostile bytes give a valid line with the same values", "[audit]") {
+    const ResolvedKey key = analyst_key();
+    Decision d;
+    d.code = DecisionCode::dataset_forbidden;
+    d.key = &key;
+    d.dataset = "o??ers"; // decide() already made it printable
+    AuthRequest r;
+    r.key = std::string("pk_acme_\x01\x7f\"\\x");
+    r.client_ip = *parse_ip("10.0.0.1");
+    const std::string agent = "a\nb\r\t\x01\x1f\x7f \"q\" \\ \xff\xfe end\xe2\x82";
+    const AuthDecisionEvent event{TimePoint{}, d, r, "/\x02path", agent, "id\x1b[0m", 403, 1us};
+    const std::string line = auth_event_line(event);
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(line.find('\r') == std::string::npos);
+    const json direct = json::parse(line); // throws, and fails the test, if not valid JSON
+    const json tree = json::parse(tree_line(event));
+    REQUIRE(direct.size() == tree.size());
+    for (auto it = direct.begin(), other = tree.begin(); it != direct.end(); ++it, ++other) {
+        CHECK(it.key() == other.key()); // same fields in the same order
+        if (it.key() != "user_agent") CHECK(it.value() == other.value());
+    }
+    // Valid bytes survive; each invalid one is a replacement character.
+    const std::string ua = direct["user_agent"].get<std::string>();
+    CHECK(ua.rfind("a\nb\r\t\x01\x1f\x7f \"q\" \\ ", 0) == 0);
+    CHECK(ua.find("\xef\xbf\xbd") != std::string::npos);
+    CHECK(ua.find('\xff') == std::string::npos);
+}
+
+TEST_CASE("audit log: an auth line over 8 KiB is cut and marked like the tree's", "[audit]") {
+    Decision d;
+    d.code = DecisionCode::invalid_key;
+    AuthRequest r;
+    r.key = "pk_x_" + std::string(20000, 'k');
+    r.client_ip = *parse_ip("10.0.0.1");
+    const std::string agent(20000, 'u');
+    const AuthDecisionEvent event{TimePoint{}, d, r, "/auth", agent, "", 401, 1us};
+    const std::string line = auth_event_line(event);
+    CHECK(line == tree_line(event));
+    CHECK(line.size() <= k_max_audit_line);
+    const json j = json::parse(line);
+    CHECK(j["truncated"] == true);
+    CHECK(j["event"] == "auth");
+    CHECK(line.find(std::string(100, 'k')) == std::string::npos); // never the key
 }
