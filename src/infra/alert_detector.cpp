@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <string_view>
 
 namespace keygate {
 namespace {
@@ -26,11 +27,20 @@ constexpr Duration k_dedupe_window = std::chrono::minutes(1);
 
 } // namespace
 
-std::string network_of(const IpAddress& ip) {
+IpAddress network_address(const IpAddress& ip) {
     IpAddress net = ip;
     const std::size_t keep = ip.is_v4() ? 15 : 8; // /24 of the mapped form, or /64
     for (std::size_t i = keep; i < net.bytes.size(); ++i) net.bytes[i] = 0;
-    return to_string(net) + (ip.is_v4() ? "/24" : "/64");
+    return net;
+}
+
+std::string network_of(const IpAddress& ip) {
+    return to_string(network_address(ip)) + (ip.is_v4() ? "/24" : "/64");
+}
+
+std::size_t AlertDetector::NetworkHash::operator()(const IpAddress& ip) const noexcept {
+    return std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(ip.bytes.data()), ip.bytes.size()));
 }
 
 AlertDetector::AlertDetector(AlertSettings settings, AlertLimits limits)
@@ -100,14 +110,14 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
 
     // new_ip: a key seen from a network it never used (the first network is its baseline).
     if (s.new_ip && allowed) {
-        const std::string net = network_of(o.ip);
+        const IpAddress net = network_address(o.ip);
         if (key.networks.find(net) == key.networks.end()) {
             const bool had_baseline = !key.networks.empty();
             if (key.networks.size() < limits_.max_networks_per_key) key.networks.insert(net);
             if (had_baseline && may_alert(key.new_ip_alerted_at, o.now, k_dedupe_window)) {
                 key.new_ip_alerted_at = o.now;
                 out.push_back({AlertType::new_ip, o.now, to_string(o.ip), id, 1, k_dedupe_window,
-                               "key " + id + " used from a new network " + net});
+                               "key " + id + " used from a new network " + network_of(o.ip)});
             }
         }
     }

@@ -60,12 +60,16 @@ public:
     std::vector<Alert> observe(const AlertObservation& observation);
 
 private:
+    /// Hashes a network address (the 16 bytes).
+    struct NetworkHash {
+        std::size_t operator()(const IpAddress& ip) const noexcept;
+    };
     struct AddressState {
         std::deque<TimePoint> failures; ///< within the burst window, oldest first
         std::optional<TimePoint> alerted_at;
     };
     struct KeyState {
-        std::unordered_set<std::string> networks;
+        std::unordered_set<IpAddress, NetworkHash> networks; ///< masked by network_address()
         std::unordered_set<std::string> datasets;
         std::optional<TimePoint> new_ip_alerted_at;
         std::optional<TimePoint> dataset_alerted_at;
@@ -91,6 +95,10 @@ private:
     AlertLimits limits_;
     std::array<Shard, k_shards> shards_;
 };
+
+/// The network an address belongs to for `new_ip`: the address with the host part zeroed
+/// (/24 for IPv4, /64 for IPv6). Compared on every allowed decision, formatted only for an alert.
+IpAddress network_address(const IpAddress& ip);
 
 /// The network an address belongs to for `new_ip`: its /24 (IPv4) or /64 (IPv6), as text.
 std::string network_of(const IpAddress& ip);

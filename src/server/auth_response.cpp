@@ -75,16 +75,17 @@ void write_identity_headers(httplib::Response& res, const Decision& decision) {
 }
 
 void write_rate_limit_headers(httplib::Response& res, const RateLimitView& view, bool limited) {
-    res.set_header("X-RateLimit-Limit", std::to_string(view.limit));
-    res.set_header("X-RateLimit-Remaining", std::to_string(view.remaining));
-    res.set_header("X-RateLimit-Reset", std::to_string(view.reset_seconds));
-    if (!view.policy.empty())
-        res.set_header("RateLimit-Policy", view.policy);
+    // These three sort before the X-* headers already present: a plain (correct) insert.
     if (!view.ratelimit.empty())
-        res.set_header("RateLimit", view.ratelimit);
-    if (limited) {
-        res.set_header("Retry-After", std::to_string(std::max<std::uint64_t>(view.retry_after, 1)));
-    }
+        add_header(res, "RateLimit", view.ratelimit);
+    if (!view.policy.empty())
+        add_header(res, "RateLimit-Policy", view.policy);
+    if (limited)
+        add_header(res, "Retry-After", std::to_string(std::max<std::uint64_t>(view.retry_after, 1)));
+    // These sort after every X-Auth-* header: appended with one comparison each.
+    add_header(res, "X-RateLimit-Limit", std::to_string(view.limit));
+    add_header(res, "X-RateLimit-Remaining", std::to_string(view.remaining));
+    add_header(res, "X-RateLimit-Reset", std::to_string(view.reset_seconds));
 }
 
 void write_decision(httplib::Response& res, const Decision& decision, const RateLimitView* rate,

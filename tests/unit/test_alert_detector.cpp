@@ -83,6 +83,12 @@ TEST_CASE("alerts: new_ip after a baseline network, per /24", "[alerts]") {
     CHECK(detector.observe(use(id, "203.0.113.5", k_t0 + 2s)).empty()); // one per window
     CHECK(detector.observe(use(id, "203.0.114.5", k_t0 + 2min)).size() == 1);
     CHECK(network_of(*parse_ip("2001:db8:1:2:3::9")) == "2001:db8:1:2::/64");
+    CHECK(network_address(*parse_ip("10.1.2.3")) == network_address(*parse_ip("10.1.2.250")));
+    CHECK_FALSE(network_address(*parse_ip("10.1.2.3")) == network_address(*parse_ip("10.1.3.3")));
+    CHECK(network_address(*parse_ip("2001:db8:1:2::1")) ==
+          network_address(*parse_ip("2001:db8:1:2:ffff::1")));
+    CHECK_FALSE(network_address(*parse_ip("2001:db8:1:2::1")) ==
+                network_address(*parse_ip("2001:db8:1:3::1")));
 }
 
 TEST_CASE("alerts: unusual_dataset on a denial or a first touch", "[alerts]") {

@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+
 using namespace keygate;
 using namespace std::chrono_literals;
 
@@ -53,4 +57,25 @@ TEST_CASE("durations", "[time]") {
     CHECK(format_duration(90s) == "90s");
     CHECK(format_duration(1500ms) == "1500ms");
     CHECK(format_duration(0ms) == "0s");
+}
+
+TEST_CASE("time: format_timestamp agrees with gmtime and printf", "[time]") {
+    CHECK(format_timestamp(TimePoint{}, true) == "1970-01-01T00:00:00.000Z");
+    CHECK(format_timestamp(*parse_timestamp("2024-01-15T10:30:00.007Z"), true) ==
+          "2024-01-15T10:30:00.007Z");
+    CHECK(format_timestamp(*parse_timestamp("9999-12-31T23:59:59.999Z"), true) ==
+          "9999-12-31T23:59:59.999Z");
+    std::mt19937_64 random(20261130);
+    for (int i = 0; i < 2000; ++i) {
+        const long long ms = static_cast<long long>(random() % 253402300800000ULL); // < year 10000
+        const TimePoint t{std::chrono::milliseconds(ms)};
+        const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+        std::tm tm{};
+        REQUIRE(gmtime_r(&seconds, &tm) != nullptr);
+        char expected[96];
+        std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                      tm.tm_sec, static_cast<int>(ms % 1000));
+        REQUIRE(format_timestamp(t, true) == expected);
+    }
 }
