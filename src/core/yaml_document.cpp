@@ -47,7 +47,7 @@ std::string_view Document::text(NodeId id) const {
     const Node& n = nodes_[id];
     if (n.kind != NodeKind::scalar)
         return {};
-    return std::string_view(pool_).substr(n.a, n.b);
+    return (n.in_source ? source_ : std::string_view(pool_)).substr(n.a, n.b);
 }
 
 std::size_t Document::size(NodeId id) const {
@@ -66,14 +66,15 @@ NodeId Document::first_child(NodeId id) const {
 }
 
 /// The event handler that fills a Document.
-class TreeBuilder final : public YAML::EventHandler {
+class TreeBuilder final : public ScalarViewHandler {
   public:
     TreeBuilder(Document& doc, DiagnosticCollector& out, const ParseLimits& limits,
-                std::size_t text_size)
+                std::string_view text)
         : doc_(doc), out_(out), limits_(limits) {
         // Reserved but untouched pages cost no memory; this avoids most regrowth copies.
-        doc_.nodes_.reserve(std::min(limits.max_nodes, text_size / 12 + 16));
-        doc_.pool_.reserve(text_size);
+        doc_.nodes_.reserve(std::min(limits.max_nodes, text.size() / 12 + 16));
+        doc_.pool_.reserve(text.size());
+        doc_.source_ = text;
     }
 
     void OnDocumentStart(const YAML::Mark& mark) override {
@@ -107,6 +108,17 @@ class TreeBuilder final : public YAML::EventHandler {
         n.a = static_cast<std::uint32_t>(doc_.pool_.size());
         n.b = static_cast<std::uint32_t>(value.size());
         doc_.pool_ += value;
+        attach(id);
+    }
+
+    void OnScalarView(const YAML::Mark& mark, bool quoted, std::string_view text) override {
+        // The fast path sends no anchor and no tag other than "?" / "!".
+        const NodeId id = add(NodeKind::scalar, mark);
+        Node& n = doc_.nodes_[id];
+        n.quoted = quoted;
+        n.in_source = true;
+        n.a = static_cast<std::uint32_t>(text.data() - doc_.source_.data());
+        n.b = static_cast<std::uint32_t>(text.size());
         attach(id);
     }
 
@@ -279,7 +291,7 @@ std::optional<Document> parse_document(std::string_view text, DiagnosticCollecto
         try {
             Document doc;
             DiagnosticCollector found;
-            TreeBuilder builder(doc, found, limits, text.size());
+            TreeBuilder builder(doc, found, limits, text);
             if (parse_simple_subset(text, builder)) {
                 for (Diagnostic& d : found.take().items) {
                     if (d.severity == Severity::error) {
@@ -297,7 +309,7 @@ std::optional<Document> parse_document(std::string_view text, DiagnosticCollecto
     try {
         Document doc;
         std::ispanstream in(std::span<const char>(text.data(), text.size()));
-        TreeBuilder builder(doc, out, limits, text.size());
+        TreeBuilder builder(doc, out, limits, text);
         YAML::Parser parser(in);
         while (parser.HandleNextDocument(builder)) {
         }

@@ -20,10 +20,12 @@ using NodeId = std::uint32_t;
 inline constexpr NodeId k_no_node = 0xffffffffu;
 
 /// One node; 24 bytes, so that a 100k-key file stays small. Scalars use `a`/`b` as the
-/// offset/size of their text in the document's pool; collections as first child / count.
+/// offset/size of their text in the parsed text (in_source) or in the document's pool;
+/// collections as first child / count.
 struct Node {
     NodeKind kind = NodeKind::null;
     bool quoted = false;   ///< quoted, block (`|`, `>`) or tagged scalar: a string, never a number
+    bool in_source = false; ///< a scalar whose `a`/`b` point into the parsed text, not the pool
     std::int32_t line = 0; ///< 1-based
     std::int32_t column = 0;
     std::uint32_t a = 0;
@@ -38,7 +40,9 @@ struct ParseLimits {
     bool fast_path = true; ///< try the plain-subset parser before yaml-cpp (tests turn it off)
 };
 
-/// A parsed YAML document. Map children alternate key, value. Immutable once built.
+/// A parsed YAML document. Map children alternate key, value. Immutable once built. Its
+/// scalars may view the text it was parsed from: keep that text alive as long as the
+/// document.
 class Document {
   public:
     /// The top node, or k_no_node when the file held no document (only comments).
@@ -73,7 +77,8 @@ class Document {
     NodeId first_child(NodeId id) const;
 
     std::vector<Node> nodes_;
-    std::string pool_;
+    std::string pool_;        ///< scalars that differ from their source bytes (escapes, yaml-cpp)
+    std::string_view source_; ///< the parsed text, for in_source scalars
     NodeId root_ = k_no_node;
 };
 

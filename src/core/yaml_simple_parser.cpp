@@ -71,7 +71,7 @@ bool unusual_code_point(std::string_view bytes) {
 class SimpleParser {
   public:
     SimpleParser(std::string_view text, YAML::EventHandler& handler)
-        : text_(text), handler_(handler) {}
+        : text_(text), handler_(handler), views_(dynamic_cast<ScalarViewHandler*>(&handler)) {}
 
     bool parse() {
         if (!scan_file())
@@ -184,8 +184,27 @@ class SimpleParser {
         if (text == "~" || text == "null" || text == "Null" || text == "NULL") {
             handler_.OnNull(at, 0);
         } else {
-            handler_.OnScalar(at, "?", 0, std::string(text));
+            if (views_ != nullptr) {
+                views_->OnScalarView(at, false, text);
+            } else {
+                handler_.OnScalar(at, "?", 0, std::string(text));
+            }
         }
+    }
+
+    /// A quoted scalar at `pos`: sent as a view of the text when it holds no escape and the
+    /// handler takes views, else decoded. Returns the offset after its closing quote.
+    std::optional<std::size_t> quoted_scalar(const Line& line, std::size_t pos) {
+        std::string value;
+        const auto after = quoted(line, pos, value);
+        if (!after)
+            return after;
+        if (views_ != nullptr && *after - pos - 2 == value.size()) {
+            views_->OnScalarView(mark_at(line, pos), true, text_.substr(pos + 1, value.size()));
+        } else {
+            handler_.OnScalar(mark_at(line, pos), "!", 0, value);
+        }
+        return after;
     }
 
     bool is_entry_dash(const Line& line) const {
@@ -325,13 +344,8 @@ class SimpleParser {
 
     bool emit_key(const Line& line, std::size_t colon) {
         const char c = text_[line.begin];
-        if (c == '"' || c == '\'') {
-            std::string value;
-            if (!quoted(line, line.begin, value))
-                return false;
-            handler_.OnScalar(mark_at(line, line.begin), "!", 0, value);
-            return true;
-        }
+        if (c == '"' || c == '\'')
+            return quoted_scalar(line, line.begin).has_value();
         std::size_t end = colon;
         while (end > line.begin && text_[end - 1] == ' ')
             --end;
@@ -347,10 +361,7 @@ class SimpleParser {
         if (c == '[' || c == '{') {
             after = flow_node(line, pos, 0);
         } else if (c == '"' || c == '\'') {
-            std::string value;
-            after = quoted(line, pos, value);
-            if (after)
-                handler_.OnScalar(mark_at(line, pos), "!", 0, value);
+            after = quoted_scalar(line, pos);
         } else {
             if (!is_plain_start(c) || c == ',' || c == ']' || c == '}')
                 return false;
@@ -391,13 +402,8 @@ class SimpleParser {
             return flow_sequence(line, pos, depth);
         if (c == '{')
             return flow_map(line, pos, depth);
-        if (c == '"' || c == '\'') {
-            std::string value;
-            const auto after = quoted(line, pos, value);
-            if (after)
-                handler_.OnScalar(mark_at(line, pos), "!", 0, value);
-            return after;
-        }
+        if (c == '"' || c == '\'')
+            return quoted_scalar(line, pos);
         const auto end = flow_plain_end(line, pos);
         if (!end)
             return std::nullopt;
@@ -584,6 +590,7 @@ class SimpleParser {
 
     std::string_view text_;
     YAML::EventHandler& handler_;
+    ScalarViewHandler* views_; ///< the handler, when it takes views; else nullptr
     std::size_t pos_ = 0; ///< start of the first line not read yet
     int line_number_ = 0; ///< its 0-based number
     // peek() is called several times per line: it keeps its last answer.

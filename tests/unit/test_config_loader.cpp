@@ -811,7 +811,40 @@ std::optional<std::vector<std::string>> yaml_cpp_events(const std::string& text)
     return recorder.events;
 }
 
-/// Checks the fast path against yaml-cpp on `text`; true when the fast path took it.
+/// A document as text: every node's kind, place, quoting and scalar text, depth first.
+void describe(const yaml::Document& doc, yaml::NodeId id, std::string& out) {
+    const yaml::Node& n = doc.node(id);
+    out += std::to_string(static_cast<int>(n.kind)) + "@" + std::to_string(n.line) + ":" +
+           std::to_string(n.column) + (n.quoted ? "q" : "") + "[" + std::string(doc.text(id)) +
+           "]";
+    if (n.kind == yaml::NodeKind::sequence || n.kind == yaml::NodeKind::map) {
+        out += "(";
+        if (n.kind == yaml::NodeKind::sequence) {
+            doc.for_each_item(id, [&](yaml::NodeId item) { describe(doc, item, out); });
+        } else {
+            doc.for_each_entry(id, [&](yaml::NodeId k, yaml::NodeId v) {
+                describe(doc, k, out);
+                out += "=";
+                describe(doc, v, out);
+            });
+        }
+        out += ")";
+    }
+    out += ",";
+}
+
+std::string describe(const std::optional<yaml::Document>& doc) {
+    if (!doc)
+        return "no document";
+    if (doc->root() == yaml::k_no_node)
+        return "empty";
+    std::string out;
+    describe(*doc, doc->root(), out);
+    return out;
+}
+
+/// Checks the fast path against yaml-cpp on `text`; true when the fast path took it. The
+/// events must be the same, and so must the trees (the fast path's scalars view the text).
 bool fast_path_agrees(const std::string& text) {
     EventRecorder fast;
     if (!yaml::parse_simple_subset(text, fast))
@@ -820,6 +853,12 @@ bool fast_path_agrees(const std::string& text) {
     const auto reference = yaml_cpp_events(text);
     REQUIRE(reference); // the fast path took a text that yaml-cpp refuses
     CHECK(fast.events == *reference);
+    DiagnosticCollector fast_out;
+    DiagnosticCollector slow_out;
+    yaml::ParseLimits slow;
+    slow.fast_path = false;
+    CHECK(describe(yaml::parse_document(text, fast_out)) ==
+          describe(yaml::parse_document(text, slow_out, slow)));
     return true;
 }
 
