@@ -90,6 +90,10 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         spdlog::warn("inotify is unavailable: the key file is checked every {} only",
                      format_duration(watch.period));
     }
+    // The watcher was armed only after the initial load: a file replaced while that load ran
+    // (seconds, for a large file) raised no event. One check now; an unchanged digest costs
+    // a read and a hash, nothing more.
+    watcher_->poke();
     return true;
 }
 

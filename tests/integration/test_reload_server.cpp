@@ -296,3 +296,27 @@ TEST_CASE("POST /v1/audit from an untrusted peer is 403", "[audit][it]") {
     REQUIRE(res);
     CHECK(res->status == 403);
 }
+
+TEST_CASE("reload: a change during the initial load is seen once the watcher runs", "[reload][it]") {
+    // The initial load of a large file takes a while, and the watcher is armed only after
+    // it. A file replaced in between must still be picked up (there is no periodic check in
+    // this harness, so without the check at watcher start it would never be).
+    std::string filler;
+    for (int i = 0; i < 30'000; ++i) {
+        filler += "  - id: filler-" + std::to_string(i) + "\n    key_hash: \"" +
+                  sha256_secret("reload-it-filler-" + std::to_string(i)) +
+                  "\"\n    role: viewer\n    tenant: tf\n";
+    }
+    TempDir dir;
+    const fs::path path = dir.path / "keys.yaml";
+    std::ofstream(path) << generation_file(0) << filler;
+    std::thread writer([&] {
+        std::this_thread::sleep_for(80ms); // after the first read, while the file is parsed
+        std::ofstream(dir.path / "keys.yaml.tmp") << generation_file(1) << filler;
+        fs::rename(dir.path / "keys.yaml.tmp", path);
+    });
+    Running server(path.string());
+    writer.join();
+    CHECK(server.accepted_within_2s("reload-it-gen-1"));
+    CHECK(server.status_for("reload-it-gen-0") == 401);
+}
