@@ -4,12 +4,9 @@
 #include "core/config_loader.hpp"
 #include "core/grace.hpp"
 #include "infra/free_memory.hpp"
+#include "infra/stable_read.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace keygate {
@@ -20,32 +17,6 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
     auto text = read_key_file(path, LoadOptions{}, why);
     if (!text) error = path + ": " + why;
     return text;
-}
-
-/// True when the file at `path` still holds exactly `text`. Compares in 1 MB chunks through
-/// one small buffer: a second whole copy of a 60 MB file costs ~150 ms of page faults.
-bool file_still_holds(const std::string& path, std::string_view text) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    std::vector<char> chunk(std::size_t{1} << 20);
-    std::size_t compared = 0;
-    bool same = true;
-    while (same) {
-        const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            same = n == 0 && compared == text.size(); // read to the end, and no shorter
-            break;
-        }
-        const auto got = static_cast<std::size_t>(n);
-        same = compared + got <= text.size() &&
-               std::memcmp(chunk.data(), text.data() + compared, got) == 0;
-        compared += got;
-    }
-    ::close(fd);
-    return same;
 }
 
 /// Milliseconds since `started`, for the log line of a load.
