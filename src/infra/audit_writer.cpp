@@ -52,6 +52,8 @@ void AuditWriter::write(std::string line) {
         return;
     }
     if (queue_.size() >= options_.queue_lines) {
+        // A full queue ends the writer's batch window.
+        window_end_.notify_one();
         if (options_.overflow == AuditOverflow::drop) {
             stats_.write_failures.fetch_add(1, std::memory_order_relaxed);
             return;
@@ -73,7 +75,11 @@ void AuditWriter::write(std::string line) {
 
 void AuditWriter::flush() {
     std::unique_lock lock(mutex_);
+    // Whoever flushes wants the lines out now, not at the end of the batch window.
+    ++flushing_;
+    window_end_.notify_one();
     drained_.wait(lock, [&] { return (queue_.empty() && in_flight_ == 0) || !running_; });
+    --flushing_;
 }
 
 void AuditWriter::reopen() {
@@ -82,6 +88,7 @@ void AuditWriter::reopen() {
         reopen_requested_ = true;
     }
     has_lines_.notify_one();
+    window_end_.notify_one();
 }
 
 void AuditWriter::stop() {
@@ -90,6 +97,7 @@ void AuditWriter::stop() {
         stopping_ = true;
     }
     has_lines_.notify_all();
+    window_end_.notify_all();
     if (thread_.joinable()) thread_.join();
     {
         std::lock_guard lock(mutex_);
@@ -164,6 +172,13 @@ void AuditWriter::run() {
             in_flight_ = 0;
         }
         drained_.notify_all();
+        // The batch window: lines queued meanwhile wake no one (the queue is not empty, so
+        // write() does not notify) and go out together.
+        std::unique_lock lock(mutex_);
+        window_end_.wait_for(lock, options_.batch_window, [&] {
+            return stopping_ || reopen_requested_ || flushing_ > 0 ||
+                   queue_.size() >= options_.queue_lines;
+        });
     }
     drained_.notify_all();
 }

@@ -115,3 +115,43 @@ TEST_CASE("audit sink: an unopenable file is an error at start", "[audit]") {
     CHECK_FALSE(sink.start(error));
     CHECK(error.find("cannot open audit log '/nonexistent-dir/x/audit.log'") == 0);
 }
+
+TEST_CASE("audit sink: the batch window delays no flush and no stop", "[audit]") {
+    const auto path = temp_file("window.log");
+    fs::remove(path);
+    using Clock = std::chrono::steady_clock;
+    AuditWriterOptions options{path.string(), 64, AuditOverflow::block};
+    options.batch_window = std::chrono::seconds(30);
+    AuditWriter sink(options);
+    std::string error;
+    REQUIRE(sink.start(error));
+    const auto started = Clock::now();
+    // The first line wakes the writer, which then waits out its window; the second and
+    // third arrive during it: flush() ends the window instead of waiting 30 s.
+    sink.write(R"({"n":1})");
+    sink.flush();
+    sink.write(R"({"n":2})");
+    sink.write(R"({"n":3})");
+    sink.flush();
+    CHECK(read_lines(path).size() == 3);
+    sink.write(R"({"n":4})");
+    sink.stop();
+    CHECK(Clock::now() - started < std::chrono::seconds(5));
+    CHECK(read_lines(path).size() == 4);
+    CHECK(sink.stats().written.load() == 4);
+    // A full queue ends the window too: a blocked writer is not held for 30 s.
+    const auto full_path = temp_file("window-full.log");
+    fs::remove(full_path);
+    AuditWriterOptions small{full_path.string(), 2, AuditOverflow::block};
+    small.batch_window = std::chrono::seconds(30);
+    AuditWriter full(small);
+    REQUIRE(full.start(error));
+    const auto full_started = Clock::now();
+    for (int i = 0; i < 10; ++i)
+        full.write(R"({"i":)" + std::to_string(i) + "}");
+    full.stop();
+    CHECK(Clock::now() - full_started < std::chrono::seconds(5));
+    CHECK(read_lines(full_path).size() == 10);
+    fs::remove(path);
+    fs::remove(full_path);
+}
