@@ -76,13 +76,12 @@ bool ConnectionStream::wait_readable() const {
 }
 
 bool ConnectionStream::is_readable() const {
-    return in_begin_ < in_end_ || (!failed_ && wait_readable());
+    return in_begin_ < in_end_ || (!failed_ && waiting_ && wait_readable());
 }
 
 bool ConnectionStream::is_writable() const {
-    pollfd fd{fd_, POLLOUT, 0};
-    return !failed_ && ::poll(&fd, 1, static_cast<int>(limits_.write_timeout.count())) > 0 &&
-           (fd.revents & (POLLERR | POLLHUP)) == 0;
+    // Writes go to the output buffer; flush() and flush_now() wait for the socket.
+    return !failed_;
 }
 
 ConnectionStream::Fill ConnectionStream::fill_now() {
@@ -110,7 +109,7 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
         return 1;
     }
     // The library writes "100 Continue" and then reads the body: it must be on the wire.
-    if (!out_.empty() && !flush())
+    if (waiting_ && !out_.empty() && !flush())
         return -1;
     while (in_begin_ == in_end_) {
         if (failed_ || (in_head_ && head_bytes_ >= limits_.max_header_bytes))
@@ -119,7 +118,7 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
         const Fill fill = fill_now();
         if (fill == Fill::data)
             break;
-        if (fill == Fill::closed || !wait_readable()) {
+        if (fill == Fill::closed || !waiting_ || !wait_readable()) {
             failed_ = true;
             return -1;
         }
@@ -140,7 +139,8 @@ ssize_t ConnectionStream::write(const char* ptr, size_t size) {
     if (failed_)
         return -1;
     out_.append(ptr, size);
-    if (out_.size() >= k_out_flush_bytes && !flush())
+    // The event loop sends with flush_now() once the response is whole.
+    if (waiting_ && out_.size() >= k_out_flush_bytes && !flush())
         return -1;
     return static_cast<ssize_t>(size);
 }
@@ -165,6 +165,27 @@ bool ConnectionStream::flush() {
     }
     out_.clear();
     return !failed_;
+}
+
+ConnectionStream::FlushNow ConnectionStream::flush_now() {
+    std::size_t sent = 0;
+    while (sent < out_.size() && !failed_) {
+        const ssize_t n =
+            ::send(fd_, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            out_.erase(0, sent);
+            return FlushNow::would_block;
+        }
+        failed_ = true;
+    }
+    out_.clear();
+    return failed_ ? FlushNow::failed : FlushNow::done;
 }
 
 ConnectionStream::Wait ConnectionStream::wait_for_request(std::chrono::milliseconds idle,

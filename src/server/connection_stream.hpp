@@ -10,6 +10,7 @@
 #include <httplib.h>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace keygate {
 
@@ -58,11 +59,25 @@ class ConnectionStream final : public httplib::Stream {
     /// the socket does not reset the connection before the client read our response.
     void drain_before_close();
 
+    /// How one recv() without waiting ended.
+    enum class Fill { data, closed, again };
+    /// One recv() into the empty input buffer, without waiting (call only when buffered()
+    /// is empty).
+    Fill fill_now();
+    /// The bytes received and not read yet.
+    std::string_view buffered() const { return {in_.get() + in_begin_, in_end_ - in_begin_}; }
+    /// With `waiting` false (the event loop's mode) the stream never waits: a read with
+    /// nothing buffered tries one recv() and fails when nothing has arrived. True (the
+    /// default) is a connection thread's mode, with the deadlines of StreamLimits.
+    void set_waiting(bool waiting) { waiting_ = waiting; }
+    /// How a flush without waiting ended.
+    enum class FlushNow { done, would_block, failed };
+    /// Sends what was written as far as the socket takes it now; the rest stays buffered
+    /// for a later flush() (would_block).
+    FlushNow flush_now();
+
   private:
     enum class Ready { yes, no, stop };
-    enum class Fill { data, closed, again };
-    /// One recv() into the empty input buffer, without waiting.
-    Fill fill_now();
     Ready poll_readable(std::chrono::steady_clock::time_point deadline, bool watch_stop) const;
     bool wait_readable() const;
 
@@ -85,6 +100,7 @@ class ConnectionStream final : public httplib::Stream {
     mutable bool stop_seen_ = false;
     mutable std::chrono::steady_clock::time_point stop_deadline_{};
     mutable bool failed_ = false;
+    bool waiting_ = true;
 };
 
 } // namespace keygate

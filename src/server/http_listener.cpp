@@ -131,6 +131,7 @@ HttpListener::HttpListener(ListenerOptions options)
 HttpListener::~HttpListener() {
     stop();
     pool_->shutdown();
+    close_listening_socket();
     if (stop_fd_ >= 0)
         ::close(stop_fd_);
 }
@@ -154,8 +155,16 @@ Result<int> HttpListener::bind(const std::string& host, int port) {
 bool HttpListener::run() {
     run_started_.store(true);
     bool ok = true;
-    if (!stop_requested_.load())
-        ok = listen_after_bind();
+    if (!stop_requested_.load()) {
+        if (options_.event_loop) {
+            ok = run_event_loop();
+            close_listening_socket();
+            // Connections on pool threads see the stop too; wait for them.
+            pool_->shutdown();
+        } else {
+            ok = listen_after_bind();
+        }
+    }
     run_finished_.store(true);
     return ok;
 }
@@ -170,6 +179,9 @@ void HttpListener::stop() {
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto written = ::write(stop_fd_, &one, sizeof one);
     }
+    // The event loop watches stop_fd_ itself.
+    if (options_.event_loop)
+        return;
     // httplib's stop() does nothing until listen_after_bind() has set its running flag:
     // wait for that unless run() has not started (it then sees stop_requested_ itself).
     while (run_started_.load() && !run_finished_.load() && !is_running()) {
@@ -179,49 +191,84 @@ void HttpListener::stop() {
         httplib::Server::stop();
 }
 
-bool HttpListener::process_and_close_socket(socket_t sock) {
-    ConnectionContext connection;
-    connection.stopping = &stop_requested_;
-    const Endpoint peer = peer_of(sock);
-    const Endpoint local = local_of(sock);
-    connection.peer = peer.address;
-    const int on = 1;
-    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+void HttpListener::close_listening_socket() {
+    const socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
+    if (sock != INVALID_SOCKET) {
+        ::shutdown(sock, SHUT_RDWR);
+        ::close(sock);
+    }
+}
 
-    ConnectionStream stream(sock, stop_fd_, options_.stream, peer.text, peer.port, local.text,
-                            local.port);
-    t_connection = &connection;
+LoopCounters HttpListener::loop_counters() const {
+    return {loop_connections_.load(), loop_requests_.load(), handoffs_.load()};
+}
+
+std::shared_ptr<HttpListener::Connection> HttpListener::open_connection(int fd) {
+    auto connection = std::make_shared<Connection>();
+    connection->fd = fd;
+    connection->context.stopping = &stop_requested_;
+    const Endpoint peer = peer_of(fd);
+    const Endpoint local = local_of(fd);
+    connection->context.peer = peer.address;
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    connection->stream = std::make_unique<ConnectionStream>(
+        fd, stop_fd_, options_.stream, peer.text, peer.port, local.text, local.port);
+    connection->idle_since = std::chrono::steady_clock::now();
+    return connection;
+}
+
+bool HttpListener::serve_request(Connection& connection) {
+    ConnectionStream& stream = *connection.stream;
+    stream.begin_request();
+    connection.context.close_after_response = false;
+    const bool last =
+        ++connection.served >= options_.keep_alive_max_requests || stop_requested_.load();
+    connection.context.last_request = last;
     const std::function<void(httplib::Request&)> setup = [&stream](httplib::Request& req) {
         stream.begin_body();
         strip_request_extras(req);
     };
-    const std::function<bool()> give_up = [this] { return pool_->saturated(); };
+    bool connection_closed = false;
+    t_connection = &connection.context;
+    const bool ok = process_request(stream, last, connection_closed, setup);
+    t_connection = nullptr;
+    return ok && !last && !connection_closed && !connection.context.close_after_response &&
+           !stream.failed();
+}
 
-    std::size_t served = 0;
-    for (;;) {
-        const auto idle = served == 0 ? options_.stream.read_timeout
-                                      : std::chrono::milliseconds(options_.keep_alive_timeout);
-        if (stream.wait_for_request(idle, served == 0 ? std::function<bool()>() : give_up) !=
+void HttpListener::serve_on_thread(Connection& connection) {
+    ConnectionStream& stream = *connection.stream;
+    stream.set_waiting(true);
+    // What the event loop could not send yet goes first.
+    bool open = stream.flush() && !connection.closing;
+    const std::function<bool()> give_up = [this] { return pool_->saturated(); };
+    while (open) {
+        const auto idle = connection.served == 0
+                              ? options_.stream.read_timeout
+                              : std::chrono::milliseconds(options_.keep_alive_timeout);
+        if (stream.wait_for_request(idle,
+                                    connection.served == 0 ? std::function<bool()>() : give_up) !=
             ConnectionStream::Wait::request) {
             break;
         }
-        stream.begin_request();
-        connection.close_after_response = false;
-        const bool last = ++served >= options_.keep_alive_max_requests || stop_requested_.load();
-        connection.last_request = last;
-        bool connection_closed = false;
-        const bool ok = process_request(stream, last, connection_closed, setup);
-        const bool flushed = stream.flush();
-        if (!ok || !flushed || last || connection_closed || connection.close_after_response ||
-            stream.failed()) {
-            break;
-        }
+        const bool keep = serve_request(connection);
+        open = stream.flush() && keep;
     }
-    if (connection.close_after_response && !stream.failed())
+    if (connection.context.close_after_response && !stream.failed())
         stream.drain_before_close();
-    t_connection = nullptr;
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
+    ::shutdown(connection.fd, SHUT_RDWR);
+    ::close(connection.fd);
+}
+
+void HttpListener::hand_off(std::shared_ptr<Connection> connection) {
+    handoffs_.fetch_add(1, std::memory_order_relaxed);
+    pool_->enqueue([this, connection = std::move(connection)] { serve_on_thread(*connection); });
+}
+
+bool HttpListener::process_and_close_socket(socket_t sock) {
+    const std::shared_ptr<Connection> connection = open_connection(sock);
+    serve_on_thread(*connection);
     return true;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// One HTTP listener on cpp-httplib 0.11.4, with the library's traps fixed. The packaged
+// One HTTP listener on cpp-httplib 0.11.4, with the library's traps fixed, and an event loop
+// for the requests that matter most: auth subrequests from a proxy. The packaged
 // library is compiled, so its compile-time settings (CPPHTTPLIB_*) cannot be changed; only
 // runtime setters and the protected/virtual hooks work:
 // - its listen backlog is 5: bind() calls listen() again with a real backlog;
@@ -11,7 +12,13 @@
 //   every request (process_request);
 // - it trusts a client's `REMOTE_ADDR` header as much as its own: the peer address comes
 //   from getpeername() on our socket, and the REMOTE_ADDR/REMOTE_PORT/LOCAL_ADDR/LOCAL_PORT
-//   pseudo-headers (the client's and the library's) are removed before routing.
+//   pseudo-headers (the client's and the library's) are removed before routing;
+// - one thread per connection costs a wake-up and two context switches per request: an
+//   epoll loop accepts every connection and serves auth requests itself (a whole head, no
+//   body), still through the library's parser and router, so answers are the same bytes.
+//   A connection whose next request is anything else (a body, a head still arriving, an
+//   admin or audit call, a response the socket cannot take now) moves to a pool thread for
+//   the rest of its life, where the deadlines and caps of StreamLimits apply.
 #include "core/ip_address.hpp"
 #include "core/result.hpp"
 #include "server/connection_stream.hpp"
@@ -19,6 +26,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <httplib.h>
 #include <memory>
 #include <mutex>
@@ -56,6 +64,16 @@ struct ListenerOptions {
     std::size_t keep_alive_max_requests = 1'000'000;
     StreamLimits stream;
     std::size_t max_body_bytes = 1024 * 1024;
+    /// Serve auth requests on the event loop; false: every connection on a pool thread
+    /// from its first byte (cpp-httplib's model), for comparison and for tests.
+    bool event_loop = true;
+};
+
+/// What the event loop has done so far (for tests and benchmarks).
+struct LoopCounters {
+    std::size_t connections = 0; ///< connections on the loop now
+    std::uint64_t requests = 0;  ///< requests the loop answered
+    std::uint64_t handoffs = 0;  ///< connections moved to a pool thread
 };
 
 /// An httplib::Server with keygate's connection handling. Register handlers as usual, then
@@ -80,9 +98,36 @@ class HttpListener : public httplib::Server {
 
     /// The connection pool (valid for the listener's life).
     const ElasticTaskQueue& pool() const { return *pool_; }
+    /// The event loop's counters.
+    LoopCounters loop_counters() const;
 
   private:
+    /// One accepted connection: its stream and what handlers learn about it.
+    struct Connection {
+        int fd = -1;
+        ConnectionContext context;
+        std::unique_ptr<ConnectionStream> stream;
+        std::size_t served = 0;                           ///< requests answered so far
+        std::chrono::steady_clock::time_point idle_since; ///< last activity on the loop
+        bool closing = false; ///< the thread only sends what is left, then closes
+    };
+
+    /// Thread-only mode: cpp-httplib calls this for each accepted socket on a pool thread.
     bool process_and_close_socket(socket_t sock) override;
+    /// A Connection for an accepted socket (TCP_NODELAY set, addresses read).
+    std::shared_ptr<Connection> open_connection(int fd);
+    /// Answers the request at the front of the connection's buffer. True when the
+    /// connection may carry another request.
+    bool serve_request(Connection& connection);
+    /// A connection's life on a pool thread: sends what is pending, serves requests until
+    /// the connection ends, closes it.
+    void serve_on_thread(Connection& connection);
+    /// Moves a connection to a pool thread.
+    void hand_off(std::shared_ptr<Connection> connection);
+    /// The event loop: accepts, serves auth requests, hands the rest off; returns on stop().
+    bool run_event_loop();
+    /// Closes the listening socket (once).
+    void close_listening_socket();
 
     ListenerOptions options_;
     std::unique_ptr<ElasticTaskQueue> pool_;
@@ -91,6 +136,9 @@ class HttpListener : public httplib::Server {
     std::atomic<bool> stop_requested_{false};
     std::atomic<bool> run_started_{false};
     std::atomic<bool> run_finished_{false};
+    std::atomic<std::size_t> loop_connections_{0};
+    std::atomic<std::uint64_t> loop_requests_{0};
+    std::atomic<std::uint64_t> handoffs_{0};
 };
 
 } // namespace keygate

@@ -321,6 +321,9 @@ class RawClient {
         return response;
     }
 
+    /// Shuts the connection down in both directions (a blocked send() returns).
+    void shutdown_now() { ::shutdown(fd_, SHUT_RDWR); }
+
     /// True when the server closes the connection (EOF) within `timeout`.
     bool closed_by_server(std::chrono::milliseconds timeout = 3s) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
