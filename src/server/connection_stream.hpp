@@ -4,6 +4,7 @@
 // one deadline for a whole request head (slow clients), a cap on header bytes, reads that
 // wake on shutdown, and one write per response (the library writes the status line,
 // headers and body separately; with Nagle's algorithm that costs a delayed-ACK wait).
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -64,6 +65,8 @@ class ConnectionStream final : public httplib::Stream {
     /// One recv() into the empty input buffer, without waiting (call only when buffered()
     /// is empty).
     Fill fill_now();
+    /// Drops the first `n` buffered bytes (a request head the caller parsed itself).
+    void consume(std::size_t n) { in_begin_ += std::min(n, in_end_ - in_begin_); }
     /// The bytes received and not read yet.
     std::string_view buffered() const { return {in_.get() + in_begin_, in_end_ - in_begin_}; }
     /// With `waiting` false (the event loop's mode) the stream never waits: a read with

@@ -115,38 +115,59 @@ void HttpApi::install(httplib::Server& server) {
 
     server.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) {
-            if (res.status == 416 && res.body.empty()) {
-                // cpp-httplib answers a malformed Range header with 416 before routing, and
-                // nginx forwards the client's Range on auth subrequests: answer the request
-                // as if it had none. The Request object is not const (only this callback's
-                // view of it), so clearing its ranges is well-defined.
-                auto& request = const_cast<httplib::Request&>(req);
-                strip_request_extras(request);
-                res = httplib::Response{};
-                if (pre_route(req, res) == HandlerResponse::Unhandled) {
-                    write_generic_error(res, 416); // a body we will not read
-                    close_after_response(res);
-                }
-            } else if (res.body.empty()) {
-                // cpp-httplib's own error (unparsable request line or headers, URI too long):
-                // what is left on the connection cannot be trusted.
-                write_generic_error(res, res.status);
-                close_after_response(res);
-            }
-            // nginx turns any auth status but 2xx/401/403 into a 500 (CONTRACT §6).
-            if (req.path == "/auth/nginx" && res.status >= 400 && res.status != 401 &&
-                res.status != 403) {
-                res.status = 403;
-            }
+            after_error(req, res);
             return HandlerResponse::Handled;
         }));
-    server.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-            // Never e.what(): it may quote the request.
-            res.headers.clear();
-            write_error(res, 500, "INTERNAL", "Internal error");
+    server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                    std::exception_ptr) { answer_exception(res); });
+}
+
+void HttpApi::answer_without_body(const httplib::Request& req, httplib::Response& res) {
+    try {
+        if (pre_route(req, res) == HandlerResponse::Unhandled) {
+            // Only a request with a body is left unhandled; the caller sends none here.
+            write_generic_error(res, 400);
             close_after_response(res);
-        });
+        }
+    } catch (...) {
+        answer_exception(res);
+    }
+    if (res.status == -1)
+        res.status = 200;
+    if (res.status >= 400)
+        after_error(req, res);
+}
+
+void HttpApi::after_error(const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 416 && res.body.empty()) {
+        // cpp-httplib answers a malformed Range header with 416 before routing, and
+        // nginx forwards the client's Range on auth subrequests: answer the request
+        // as if it had none. The Request object is not const (only this callback's
+        // view of it), so clearing its ranges is well-defined.
+        auto& request = const_cast<httplib::Request&>(req);
+        strip_request_extras(request);
+        res = httplib::Response{};
+        if (pre_route(req, res) == HandlerResponse::Unhandled) {
+            write_generic_error(res, 416); // a body we will not read
+            close_after_response(res);
+        }
+    } else if (res.body.empty()) {
+        // cpp-httplib's own error (unparsable request line or headers, URI too long):
+        // what is left on the connection cannot be trusted.
+        write_generic_error(res, res.status);
+        close_after_response(res);
+    }
+    // nginx turns any auth status but 2xx/401/403 into a 500 (CONTRACT §6).
+    if (req.path == "/auth/nginx" && res.status >= 400 && res.status != 401 && res.status != 403) {
+        res.status = 403;
+    }
+}
+
+void HttpApi::answer_exception(httplib::Response& res) {
+    // Never e.what(): it may quote the request.
+    res.headers.clear();
+    write_error(res, 500, "INTERNAL", "Internal error");
+    close_after_response(res);
 }
 
 HttpApi::Endpoint HttpApi::classify(const httplib::Request& req) {
@@ -320,10 +341,12 @@ void HttpApi::handle_access_audit(const Incoming& in, httplib::Response& res) {
     const Settings& settings = in.snapshot->config().settings;
     // Only the query service (a trusted peer, by the TCP address) may write access events.
     const IpAddress peer = peer_address(in.req);
-    const bool trusted = std::any_of(settings.trusted_proxies.begin(), settings.trusted_proxies.end(),
-                                     [&](const Cidr& cidr) { return cidr.contains(peer); });
+    const bool trusted =
+        std::any_of(settings.trusted_proxies.begin(), settings.trusted_proxies.end(),
+                    [&](const Cidr& cidr) { return cidr.contains(peer); });
     if (!trusted)
-        return write_error(res, 403, "FORBIDDEN", "Audit events are accepted from trusted peers only");
+        return write_error(res, 403, "FORBIDDEN",
+                           "Audit events are accepted from trusted peers only");
     auto batch = parse_access_batch(in.body);
     if (!batch) {
         const std::string code = batch.error().status == 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST";
@@ -367,7 +390,8 @@ void HttpApi::handle_keys(const Incoming& in, httplib::Response& res) {
     const bool usage = id.ends_with(usage_suffix);
     if (usage)
         id.remove_suffix(usage_suffix.size());
-    const ResolvedKey* key = id.find('/') == std::string_view::npos ? store.find_by_id(id) : nullptr;
+    const ResolvedKey* key =
+        id.find('/') == std::string_view::npos ? store.find_by_id(id) : nullptr;
     if (key == nullptr)
         return write_error(res, 404, "NOT_FOUND", "No key with this id");
     if (!usage) {

@@ -49,6 +49,11 @@ class HttpApi {
     /// without a body are answered from the pre-routing handler (no regex routing per
     /// request); requests with one are read, capped, by a content-reader handler.
     void install(httplib::Server& server);
+    /// Answers a request without a body exactly as the handlers install() registers would,
+    /// for a caller that read the request itself (the listener's event loop): pre-routing,
+    /// an exception as the exception handler answers it, status 200 when none was set, and
+    /// the error handler for a status of 400 or more.
+    void answer_without_body(const httplib::Request& req, httplib::Response& res);
 
   private:
     /// The endpoint a request is for.
@@ -77,6 +82,11 @@ class HttpApi {
     };
 
     static Endpoint classify(const httplib::Request& req);
+    /// The error handler: cpp-httplib's own errors get a JSON body, a malformed Range is
+    /// ignored, /auth/nginx never answers other than 200, 401 or 403.
+    void after_error(const httplib::Request& req, httplib::Response& res);
+    /// The exception handler: a generic 500 that never quotes the exception.
+    static void answer_exception(httplib::Response& res);
     httplib::Server::HandlerResponse pre_route(const httplib::Request& req, httplib::Response& res);
     void read_body_and_dispatch(const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader);

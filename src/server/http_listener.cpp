@@ -2,6 +2,7 @@
 #include "server/http_listener.hpp"
 
 #include "server/ascii.hpp"
+#include "server/direct_request.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -200,7 +201,8 @@ void HttpListener::close_listening_socket() {
 }
 
 LoopCounters HttpListener::loop_counters() const {
-    return {loop_connections_.load(), loop_requests_.load(), handoffs_.load()};
+    return {loop_connections_.load(), loop_requests_.load(), handoffs_.load(),
+            direct_requests_.load()};
 }
 
 std::shared_ptr<HttpListener::Connection> HttpListener::open_connection(int fd) {
@@ -234,6 +236,38 @@ bool HttpListener::serve_request(Connection& connection) {
     const bool ok = process_request(stream, last, connection_closed, setup);
     t_connection = nullptr;
     return ok && !last && !connection_closed && !connection.context.close_after_response &&
+           !stream.failed();
+}
+
+std::optional<bool> HttpListener::serve_direct(Connection& connection) {
+    if (!direct_handler_)
+        return std::nullopt;
+    ConnectionStream& stream = *connection.stream;
+    httplib::Request req;
+    const std::optional<std::size_t> head = parse_direct_head(stream.buffered(), req);
+    if (!head)
+        return std::nullopt;
+    stream.consume(*head);
+    direct_requests_.fetch_add(1, std::memory_order_relaxed);
+    connection.context.close_after_response = false;
+    const bool last =
+        ++connection.served >= options_.keep_alive_max_requests || stop_requested_.load();
+    connection.context.last_request = last;
+    stream.get_remote_ip_and_port(req.remote_addr, req.remote_port);
+    stream.get_local_ip_and_port(req.local_addr, req.local_port);
+    strip_request_extras(req);
+
+    httplib::Response res;
+    res.version = "HTTP/1.1";
+    t_connection = &connection.context;
+    direct_handler_(req, res);
+    t_connection = nullptr;
+    std::string out;
+    out.reserve(512 + res.body.size());
+    write_direct_response(
+        req, res, {last, static_cast<long>(keep_alive_timeout_sec_), keep_alive_max_count_}, out);
+    stream.write(out.data(), out.size());
+    return !last && !asks_to_close(req) && !connection.context.close_after_response &&
            !stream.failed();
 }
 

@@ -27,9 +27,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <httplib.h>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace keygate {
@@ -67,6 +69,9 @@ struct ListenerOptions {
     /// Serve auth requests on the event loop; false: every connection on a pool thread
     /// from its first byte (cpp-httplib's model), for comparison and for tests.
     bool event_loop = true;
+    /// On the loop, read and write the simplest auth requests without cpp-httplib (when a
+    /// direct handler is set); false: every request through the library's parser.
+    bool direct_requests = true;
 };
 
 /// What the event loop has done so far (for tests and benchmarks).
@@ -74,6 +79,7 @@ struct LoopCounters {
     std::size_t connections = 0; ///< connections on the loop now
     std::uint64_t requests = 0;  ///< requests the loop answered
     std::uint64_t handoffs = 0;  ///< connections moved to a pool thread
+    std::uint64_t direct = 0;    ///< of `requests`, those read and written without cpp-httplib
 };
 
 /// An httplib::Server with keygate's connection handling. Register handlers as usual, then
@@ -100,6 +106,12 @@ class HttpListener : public httplib::Server {
     const ElasticTaskQueue& pool() const { return *pool_; }
     /// The event loop's counters.
     LoopCounters loop_counters() const;
+    /// What answers a request without a body the way the registered handlers would
+    /// (HttpApi::answer_without_body). With it, the event loop reads and writes the simplest
+    /// auth requests itself (direct_request.hpp) instead of through cpp-httplib. Set before
+    /// run().
+    using DirectHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
+    void set_direct_handler(DirectHandler handler) { direct_handler_ = std::move(handler); }
 
   private:
     /// One accepted connection: its stream and what handlers learn about it.
@@ -119,6 +131,11 @@ class HttpListener : public httplib::Server {
     /// Answers the request at the front of the connection's buffer. True when the
     /// connection may carry another request.
     bool serve_request(Connection& connection);
+    /// On the event loop: answers the request at the front of the connection's buffer with
+    /// the direct handler when parse_direct_head() takes its head. nullopt when it does not
+    /// (serve_request() then lets cpp-httplib parse it); else whether the connection may
+    /// carry another request.
+    std::optional<bool> serve_direct(Connection& connection);
     /// A connection's life on a pool thread: sends what is pending, serves requests until
     /// the connection ends, closes it.
     void serve_on_thread(Connection& connection);
@@ -139,6 +156,8 @@ class HttpListener : public httplib::Server {
     std::atomic<std::size_t> loop_connections_{0};
     std::atomic<std::uint64_t> loop_requests_{0};
     std::atomic<std::uint64_t> handoffs_{0};
+    std::atomic<std::uint64_t> direct_requests_{0};
+    DirectHandler direct_handler_;
 };
 
 } // namespace keygate

@@ -103,7 +103,8 @@ bool HttpListener::run_event_loop() {
         while (!stream.buffered().empty()) {
             if (!inspect_request_head(stream.buffered()).for_loop)
                 return to_thread(fd);
-            const bool keep = serve_request(connection);
+            const std::optional<bool> direct = serve_direct(connection);
+            const bool keep = direct ? *direct : serve_request(connection);
             loop_requests_.fetch_add(1, std::memory_order_relaxed);
             switch (stream.flush_now()) {
             case ConnectionStream::FlushNow::done:

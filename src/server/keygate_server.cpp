@@ -12,6 +12,11 @@ ListenerOptions KeygateServer::listener_options(const ServerOptions& options) {
 KeygateServer::KeygateServer(const ServerOptions& options, HttpApiDeps deps)
     : api_(std::move(deps), options.limits), listener_(listener_options(options)) {
     api_.install(listener_);
+    if (options.listener.direct_requests) {
+        listener_.set_direct_handler([this](const httplib::Request& req, httplib::Response& res) {
+            api_.answer_without_body(req, res);
+        });
+    }
 }
 
 } // namespace keygate
