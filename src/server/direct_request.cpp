@@ -1,8 +1,11 @@
 // Reading and writing the simplest requests as cpp-httplib 0.11.4 does.
 #include "server/direct_request.hpp"
 
-#include <charconv>
+#include "server/ascii.hpp"
+
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 // Compiled into the packaged library (cpp-httplib's split build) but not declared in its
 // header: the reason phrase the library writes after a status code.
@@ -45,32 +48,53 @@ bool plain_line(std::string_view line) {
     return true;
 }
 
+/// cpp-httplib's header order (detail::ci: tolower() of each byte, which in the C locale
+/// changes only ASCII letters).
+bool ci_less(std::string_view a, std::string_view b) {
+    const std::size_t n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(ascii_lower(a[i]));
+        const auto y = static_cast<unsigned char>(ascii_lower(b[i]));
+        if (x != y)
+            return x < y;
+    }
+    return a.size() < b.size();
+}
+
+/// A header field as the library stores it.
+using Field = std::pair<std::string, std::string>;
+
 /// One header field line without its CRLF, as parse_header() reads it: trailing spaces and
 /// tabs dropped, the name up to the first ':' as is, leading spaces and tabs of the value
-/// skipped, nothing added for an empty value (or a line without ':').
-void add_field(std::string_view line, httplib::Headers& headers) {
+/// skipped, nothing for an empty value (or a line without ':'). Returns whether a field
+/// was added to `fields`.
+bool add_field(std::string_view line, std::vector<Field>& fields) {
     while (!line.empty() && is_space_or_tab(line.back()))
         line.remove_suffix(1);
     const auto colon = line.find(':');
     if (colon == std::string_view::npos)
-        return;
+        return false;
     std::size_t value = colon + 1;
     while (value < line.size() && is_space_or_tab(line[value]))
         ++value;
     if (value >= line.size())
-        return;
-    headers.emplace(std::string(line.substr(0, colon)), decoded(line.substr(value)));
+        return false;
+    fields.emplace_back(std::string(line.substr(0, colon)), decoded(line.substr(value)));
+    return true;
 }
 
-void append_number(std::string& out, std::size_t n) {
-    char digits[24];
-    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-    out.append(digits, static_cast<std::size_t>(end - digits));
+/// "%s: %s\r\n" of c_str(), as the library writes a header: a name or value ends at its
+/// first NUL.
+void append_field(std::string& out, const std::string& name, const std::string& value) {
+    out.append(name.c_str(), std::strlen(name.c_str()));
+    out += ": ";
+    out.append(value.c_str(), std::strlen(value.c_str()));
+    out += "\r\n";
 }
 
 } // namespace
 
-std::optional<std::size_t> parse_direct_head(std::string_view bytes, httplib::Request& req) {
+std::optional<DirectHead> parse_direct_head(std::string_view bytes, httplib::Request& req) {
     const auto end = bytes.find("\r\n\r\n");
     if (end == std::string_view::npos)
         return std::nullopt;
@@ -101,68 +125,97 @@ std::optional<std::size_t> parse_direct_head(std::string_view bytes, httplib::Re
     if (query != std::string_view::npos && target.find('?', query + 1) != std::string_view::npos)
         return std::nullopt; // the library refuses it (400)
 
+    DirectHead out;
+    std::size_t content_lengths = 0;
+    bool connection_seen = false;
+    std::vector<Field> fields;
+    fields.reserve(16);
     for (std::size_t pos = line_end + 2; pos < head.size();) {
         const auto next = head.find("\r\n", pos);
-        const std::string_view field = head.substr(pos, next - pos);
-        if (field.size() > k_max_line)
+        const std::string_view field_line = head.substr(pos, next - pos);
+        if (field_line.size() > k_max_line)
             return std::nullopt;
-        add_field(field, req.headers);
         pos = next + 2;
+        if (!add_field(field_line, fields))
+            continue;
+        const auto& [name, value] = fields.back();
+        // Left to the library: byte ranges (it parses them and may answer 416) and a body.
+        if (ascii_iequals(name, "Range") || ascii_iequals(name, "Expect") ||
+            ascii_iequals(name, "Transfer-Encoding")) {
+            return std::nullopt;
+        }
+        if (ascii_iequals(name, "Content-Length") && (++content_lengths > 1 || value != "0"))
+            return std::nullopt;
+        // The library compares the first Connection value with "close", case and all.
+        if (!connection_seen && ascii_iequals(name, "Connection")) {
+            connection_seen = true;
+            out.close = value == "close";
+        }
     }
-    // Left to the library: byte ranges (it parses them and may answer 416) and a body.
-    if (req.has_header("Range") || req.has_header("Expect") ||
-        req.has_header("Transfer-Encoding")) {
-        return std::nullopt;
-    }
-    if (req.has_header("Content-Length") && (req.get_header_value_count("Content-Length") != 1 ||
-                                             req.get_header_value("Content-Length") != "0")) {
-        return std::nullopt;
-    }
+    // Into the header map in its order, each at the end: no tolower()-comparing search per
+    // field. The stable sort keeps fields of one name in arrival order, as emplace() does.
+    std::stable_sort(fields.begin(), fields.end(),
+                     [](const Field& a, const Field& b) { return ci_less(a.first, b.first); });
+    for (auto& field : fields)
+        req.headers.emplace_hint(req.headers.end(), std::move(field.first),
+                                 std::move(field.second));
     req.method = std::string(method);
     req.target = std::string(target);
     req.version = std::string(version);
     req.path = decoded(target.substr(0, query));
-    return end + 4;
+    out.length = end + 4;
+    return out;
 }
 
-bool asks_to_close(const httplib::Request& req) {
-    return req.get_header_value("Connection") == "close";
-}
-
-void write_direct_response(const httplib::Request& req, httplib::Response& res,
+void write_direct_response(const httplib::Request& req, const httplib::Response& res,
                            const DirectResponseOptions& options, std::string& out) {
-    if (!res.body.empty())
-        res.set_header("Content-Length", std::to_string(res.body.size()));
-    if (options.close_connection || asks_to_close(req)) {
-        res.set_header("Connection", "close");
-    } else {
-        std::string keep_alive = "timeout=" + std::to_string(options.keep_alive_timeout_s) +
-                                 ", max=" + std::to_string(options.keep_alive_max);
-        res.set_header("Keep-Alive", keep_alive);
+    bool has_type = false;
+    bool has_length = false;
+    bool has_ranges = false;
+    for (const auto& [name, value] : res.headers) {
+        has_type = has_type || ascii_iequals(name, "Content-Type");
+        has_length = has_length || ascii_iequals(name, "Content-Length");
+        has_ranges = has_ranges || ascii_iequals(name, "Accept-Ranges");
     }
-    if (!res.has_header("Content-Type") && !res.body.empty())
-        res.set_header("Content-Type", "text/plain");
-    if (!res.has_header("Content-Length") && res.body.empty())
-        res.set_header("Content-Length", "0");
-    if (!res.has_header("Accept-Ranges") && req.method == "HEAD")
-        res.set_header("Accept-Ranges", "bytes");
+    // What write_response_core() adds (apply_ranges() first), in the header map's order;
+    // each goes after the fields of its name already in the map, as emplace() puts it.
+    struct Extra {
+        std::string name;
+        std::string value;
+    };
+    Extra extras[5];
+    std::size_t count = 0;
+    if (!has_ranges && req.method == "HEAD")
+        extras[count++] = {"Accept-Ranges", "bytes"};
+    if (options.close_connection)
+        extras[count++] = {"Connection", "close"};
+    if (!res.body.empty()) {
+        extras[count++] = {"Content-Length", std::to_string(res.body.size())};
+    } else if (!has_length) {
+        extras[count++] = {"Content-Length", "0"};
+    }
+    if (!has_type && !res.body.empty())
+        extras[count++] = {"Content-Type", "text/plain"};
+    if (!options.close_connection) {
+        extras[count++] = {"Keep-Alive", "timeout=" + std::to_string(options.keep_alive_timeout_s) +
+                                             ", max=" + std::to_string(options.keep_alive_max)};
+    }
 
     out += "HTTP/1.1 ";
-    if (res.status >= 0) {
-        append_number(out, static_cast<std::size_t>(res.status));
-    } else {
-        out += std::to_string(res.status);
-    }
+    out += std::to_string(res.status);
     out += ' ';
     out += httplib::detail::status_message(res.status);
     out += "\r\n";
+    std::size_t next = 0;
     for (const auto& [name, value] : res.headers) {
-        // "%s: %s\r\n" of c_str(): a name or value ends at its first NUL.
-        out.append(name.c_str(), std::strlen(name.c_str()));
-        out += ": ";
-        out.append(value.c_str(), std::strlen(value.c_str()));
-        out += "\r\n";
+        while (next < count && ci_less(extras[next].name, name)) {
+            append_field(out, extras[next].name, extras[next].value);
+            ++next;
+        }
+        append_field(out, name, value);
     }
+    for (; next < count; ++next)
+        append_field(out, extras[next].name, extras[next].value);
     out += "\r\n";
     if (req.method != "HEAD")
         out += res.body;

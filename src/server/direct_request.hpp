@@ -13,28 +13,31 @@
 
 namespace keygate {
 
+/// What parse_direct_head() read besides the request itself.
+struct DirectHead {
+    std::size_t length = 0; ///< bytes of the head, up to and including its empty line
+    bool close = false;     ///< the first Connection header is exactly "close"
+};
+
 /// Fills `req` (method, target, version, path, headers) from a whole request head at the
 /// start of `bytes`, as cpp-httplib 0.11.4 would: header values percent-decoded once,
-/// fields without a value left out. Returns the head's length, or nullopt when the head has
-/// anything this does not reproduce (the caller then lets cpp-httplib parse it).
-std::optional<std::size_t> parse_direct_head(std::string_view bytes, httplib::Request& req);
-
-/// True when the request asks to close the connection (its first Connection header is
-/// exactly "close", as cpp-httplib compares it).
-bool asks_to_close(const httplib::Request& req);
+/// fields without a value left out. nullopt when the head has anything this does not
+/// reproduce (the caller then lets cpp-httplib parse it).
+std::optional<DirectHead> parse_direct_head(std::string_view bytes, httplib::Request& req);
 
 /// How a direct response ends its header block.
 struct DirectResponseOptions {
-    bool close_connection = false;  ///< "Connection: close" instead of Keep-Alive
+    bool close_connection = false;  ///< "Connection: close" (the last request, or the client
+                                    ///< asked) instead of Keep-Alive
     long keep_alive_timeout_s = 5;  ///< the Keep-Alive header's timeout
     std::size_t keep_alive_max = 5; ///< the Keep-Alive header's max
 };
 
 /// Appends `res` to `out` as cpp-httplib 0.11.4's write_response_core() writes an answer
-/// with a body string (no ranges, no compression, no content provider): the same
-/// Connection/Keep-Alive, Content-Type, Content-Length and Accept-Ranges headers, the
-/// header map in its order, no body for HEAD. Adds those headers to `res`.
-void write_direct_response(const httplib::Request& req, httplib::Response& res,
+/// with a body string (no ranges, no compression, no content provider): the Connection or
+/// Keep-Alive, Content-Type, Content-Length and Accept-Ranges headers it adds, merged into
+/// the header map's order, and no body for HEAD. `res` is not changed.
+void write_direct_response(const httplib::Request& req, const httplib::Response& res,
                            const DirectResponseOptions& options, std::string& out);
 
 } // namespace keygate

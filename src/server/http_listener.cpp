@@ -244,10 +244,10 @@ std::optional<bool> HttpListener::serve_direct(Connection& connection) {
         return std::nullopt;
     ConnectionStream& stream = *connection.stream;
     httplib::Request req;
-    const std::optional<std::size_t> head = parse_direct_head(stream.buffered(), req);
+    const std::optional<DirectHead> head = parse_direct_head(stream.buffered(), req);
     if (!head)
         return std::nullopt;
-    stream.consume(*head);
+    stream.consume(head->length);
     direct_requests_.fetch_add(1, std::memory_order_relaxed);
     connection.context.close_after_response = false;
     const bool last =
@@ -265,10 +265,11 @@ std::optional<bool> HttpListener::serve_direct(Connection& connection) {
     std::string out;
     out.reserve(512 + res.body.size());
     write_direct_response(
-        req, res, {last, static_cast<long>(keep_alive_timeout_sec_), keep_alive_max_count_}, out);
+        req, res,
+        {last || head->close, static_cast<long>(keep_alive_timeout_sec_), keep_alive_max_count_},
+        out);
     stream.write(out.data(), out.size());
-    return !last && !asks_to_close(req) && !connection.context.close_after_response &&
-           !stream.failed();
+    return !last && !head->close && !connection.context.close_after_response && !stream.failed();
 }
 
 void HttpListener::serve_on_thread(Connection& connection) {

@@ -25,9 +25,10 @@ TEST_CASE("direct head: the request line and fields as cpp-httplib reads them",
              "X-API-Key: pk_a%41b \t\r\nX-Empty:\r\nX-Blank:   \r\nno colon\r\n"
              "Name With Space : v\r\nx-api-key:second\r\n") +
         "NEXT REQUEST";
-    const auto length = parse_direct_head(bytes, req);
-    REQUIRE(length);
-    CHECK(*length == bytes.size() - std::string("NEXT REQUEST").size());
+    const auto parsed = parse_direct_head(bytes, req);
+    REQUIRE(parsed);
+    CHECK(parsed->length == bytes.size() - std::string("NEXT REQUEST").size());
+    CHECK_FALSE(parsed->close);
     CHECK(req.method == "GET");
     CHECK(req.target == "/auth/%6eginx?x=%41");
     CHECK(req.path == "/auth/nginx");
@@ -39,6 +40,20 @@ TEST_CASE("direct head: the request line and fields as cpp-httplib reads them",
     CHECK_FALSE(req.has_header("X-Blank"));
     CHECK(req.get_header_value("Name With Space ") == "v");
     CHECK(req.headers.size() == 3); // two X-API-Key, the spaced name
+}
+
+TEST_CASE("direct head: the first Connection value decides", "[direct_request]") {
+    httplib::Request a;
+    CHECK(parse_direct_head(head("GET /auth HTTP/1.1", "Connection: close\r\n"), a)->close);
+    httplib::Request b;
+    CHECK_FALSE(parse_direct_head(head("GET /auth HTTP/1.1", "Connection: Close\r\n"), b)->close);
+    httplib::Request c;
+    CHECK_FALSE(
+        parse_direct_head(head("GET /auth HTTP/1.1", "connection: x\r\nConnection: close\r\n"), c)
+            ->close);
+    httplib::Request d;
+    CHECK(parse_direct_head(head("GET /auth HTTP/1.1", "Connection:\r\nConnection: close\r\n"), d)
+              ->close);
 }
 
 TEST_CASE("direct head: heads it does not reproduce are left to cpp-httplib", "[direct_request]") {
@@ -86,16 +101,30 @@ TEST_CASE("direct response: the headers cpp-httplib adds, in the header map's or
 
     httplib::Request head_request;
     head_request.method = "HEAD";
-    head_request.headers.emplace("Connection", "close");
     httplib::Response empty;
     empty.status = 200;
     std::string head_out;
-    write_direct_response(head_request, empty, {false, 75, 5}, head_out);
+    write_direct_response(head_request, empty, {true, 75, 5}, head_out);
     CHECK(head_out == "HTTP/1.1 200 OK\r\n"
                       "Accept-Ranges: bytes\r\n"
                       "Connection: close\r\n"
                       "Content-Length: 0\r\n"
                       "\r\n");
-    CHECK(asks_to_close(head_request));
-    CHECK_FALSE(asks_to_close(get));
+
+    // A header of the same name as one it adds goes first (emplace() appends after equals).
+    httplib::Response named;
+    named.status = 200;
+    named.headers.emplace("connection", "upgrade");
+    named.headers.emplace("B", "x");
+    named.set_content("ok", "text/plain");
+    std::string named_out;
+    write_direct_response(get, named, {true, 75, 5}, named_out);
+    CHECK(named_out == "HTTP/1.1 200 OK\r\n"
+                       "B: x\r\n"
+                       "connection: upgrade\r\n"
+                       "Connection: close\r\n"
+                       "Content-Length: 2\r\n"
+                       "Content-Type: text/plain\r\n"
+                       "\r\n"
+                       "ok");
 }
