@@ -146,25 +146,22 @@ ssize_t ConnectionStream::write(const char* ptr, size_t size) {
 }
 
 bool ConnectionStream::flush() {
-    std::size_t sent = 0;
-    while (sent < out_.size() && !failed_) {
-        const ssize_t n =
-            ::send(fd_, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            sent += static_cast<std::size_t>(n);
-            continue;
+    for (;;) {
+        switch (flush_now()) {
+        case FlushNow::done:
+            return true;
+        case FlushNow::failed:
+            return false;
+        case FlushNow::would_block:
+            break;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            pollfd fd{fd_, POLLOUT, 0};
-            if (::poll(&fd, 1, static_cast<int>(limits_.write_timeout.count())) > 0)
-                continue;
+        pollfd fd{fd_, POLLOUT, 0};
+        if (::poll(&fd, 1, static_cast<int>(limits_.write_timeout.count())) <= 0) {
+            failed_ = true;
+            out_.clear();
+            return false;
         }
-        failed_ = true;
     }
-    out_.clear();
-    return !failed_;
 }
 
 ConnectionStream::FlushNow ConnectionStream::flush_now() {
