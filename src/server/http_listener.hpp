@@ -15,10 +15,12 @@
 //   pseudo-headers (the client's and the library's) are removed before routing;
 // - one thread per connection costs a wake-up and two context switches per request: an
 //   epoll loop accepts every connection and serves auth requests itself (a whole head, no
-//   body), still through the library's parser and router, so answers are the same bytes.
-//   A connection whose next request is anything else (a body, a head still arriving, an
-//   admin or audit call, a response the socket cannot take now) moves to a pool thread for
-//   the rest of its life, where the deadlines and caps of StreamLimits apply.
+//   body). The simplest of them it reads and writes itself (direct_request.hpp, answered by
+//   the direct handler), the others through the library's parser and router; the answers
+//   are the same bytes either way (tested). A connection whose next request is anything
+//   else (a body, a head still arriving, an admin or audit call, a response the socket
+//   cannot take now) moves to a pool thread for the rest of its life, where the deadlines
+//   and caps of StreamLimits apply.
 #include "core/ip_address.hpp"
 #include "core/result.hpp"
 #include "server/connection_stream.hpp"
