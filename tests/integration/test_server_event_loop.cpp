@@ -219,3 +219,22 @@ TEST_CASE("connections on the loop hold no thread", "[server][event-loop]") {
     CHECK(server.listener().pool().peak_threads() <= 2);
     CHECK(server.listener().pool().busy_threads() == 0);
 }
+
+TEST_CASE("a connection that never sends is closed after the read timeout",
+          "[server][event-loop]") {
+    const bool event_loop = GENERATE(true, false);
+    INFO("event loop " << event_loop);
+    TestServerConfig config = with_event_loop(event_loop);
+    config.options.listener.stream.read_timeout = 500ms;
+    const TestServer server(config);
+    RawClient silent(server.port());
+    // Open until the read timeout (the loop checks timeouts once a second), then closed.
+    CHECK_FALSE(silent.closed_by_server(300ms));
+    CHECK(silent.closed_by_server(3s));
+    if (event_loop)
+        CHECK(eventually([&] { return server.listener().loop_counters().connections == 0; }));
+    // Others are served meanwhile and after.
+    const auto res =
+        round_trip(server.port(), http_request("GET", "/auth/nginx", {{"X-API-Key", k_bi_key}}));
+    CHECK(res.status == 200);
+}
