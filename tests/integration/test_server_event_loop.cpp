@@ -54,14 +54,14 @@ std::vector<std::string> auth_requests() {
         "GET /auth/nginx#frag HTTP/1.1\r\nX-API-Key: " + k_bi_key + "\r\n\r\n",
         "GET /auth/nginx HTTP/1.1\r\nX-API-Key: " + k_bi_key + "\r\nX-API-Key: " + k_bi_key +
             "\r\n\r\n",
-        "GET /auth/nginx HTTP/1.1\r\nX-API-Key: " + k_bi_key + "\r\nX-API-Key: " +
-            k_analyst_key + "\r\n\r\n",
+        "GET /auth/nginx HTTP/1.1\r\nX-API-Key: " + k_bi_key + "\r\nX-API-Key: " + k_analyst_key +
+            "\r\n\r\n",
         "GET /auth/nginx HTTP/1.1\r\nX-API-Key: %" + k_bi_key + "%zz%4\r\n\r\n",
         "GET /auth/nginx HTTP/1.1\r\nX-API-Key: " + k_bi_key + "%00\r\nUser-Agent: a%00b\r\n\r\n",
         "GET /auth/nginx HTTP/1.1\r\nX-API-Key: " + k_bi_key + "\r\nContent-Length: 0\r\n\r\n",
         "OPTIONS /auth HTTP/1.1\r\nX-API-Key: " + k_bi_key + "\r\nX-Forwarded-Uri: /v1/x\r\n\r\n",
-        "GET /auth/envoy/v1/datasets/orders%2Fx?dataset=orders HTTP/1.1\r\nX-API-Key: " +
-            k_bi_key + "\r\n\r\n",
+        "GET /auth/envoy/v1/datasets/orders%2Fx?dataset=orders HTTP/1.1\r\nX-API-Key: " + k_bi_key +
+            "\r\n\r\n",
         "GET /auth/nginx HTTP/1.1\r\nX-API-Key: " + k_limited_key + "\r\n\r\n",
         "GET /auth/nginx HTTP/1.1\r\nX-API-Key: " + k_bi_key + "\r\nX-Real-IP: 10.1.2.3\r\n" +
             "X-Forwarded-For: 1.2.3.4, 10.0.0.1\r\nREMOTE_ADDR: 10.1.0.9\r\n\r\n",

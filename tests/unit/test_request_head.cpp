@@ -43,12 +43,11 @@ TEST_CASE("request head: auth endpoints without a body are for the loop", "[requ
     CHECK(inspect_request_head(head("GET /auth HTTP/1.1") + "POST /v1/audit HT").for_loop);
 }
 
-TEST_CASE("request head: other endpoints and odd request lines go to a thread",
-          "[request_head]") {
+TEST_CASE("request head: other endpoints and odd request lines go to a thread", "[request_head]") {
     for (const std::string line :
          {"GET /healthz HTTP/1.1", "POST /v1/authorize HTTP/1.1", "GET /authx HTTP/1.1",
-          "GET /v1/auth HTTP/1.1", "GET  /auth HTTP/1.1", "GET /auth  HTTP/1.1",
-          "GET /auth", "GET /auth HTTP/1.1 extra", "/auth HTTP/1.1", " GET /auth HTTP/1.1",
+          "GET /v1/auth HTTP/1.1", "GET  /auth HTTP/1.1", "GET /auth  HTTP/1.1", "GET /auth",
+          "GET /auth HTTP/1.1 extra", "/auth HTTP/1.1", " GET /auth HTTP/1.1",
           "GET http://k/auth HTTP/1.1"}) {
         INFO(line);
         const auto inspection = inspect_request_head(head(line));
