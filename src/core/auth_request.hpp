@@ -1,6 +1,7 @@
 #pragma once
 // What a request is decided from (CONTRACT §5), independent of the proxy that asked.
 #include "core/ip_address.hpp"
+#include "core/uri_reader.hpp"
 
 #include <optional>
 #include <string>
@@ -21,6 +22,9 @@ struct AuthRequest {
     std::optional<std::string> body_dataset;   ///< `dataset` of a forwarded JSON body
     IpAddress client_ip;
     std::optional<std::string> permission; ///< /v1/authorize: overrides the route's permission
+    /// Row 0: the original method or URI can be read two ways (an unreadable URI, the
+    /// method or URI headers repeated or disagreeing); decided INVALID_REQUEST.
+    bool ambiguous = false;
 };
 
 /// The key credentials a request carried.
@@ -40,29 +44,8 @@ struct KeySelection {
 /// else the query key; two present and different is a conflict. Empty values count as absent.
 KeySelection select_key(const PresentedCredentials& credentials);
 
-/// How an original URI reached keygate.
-enum class UriEncoding {
-    raw,          ///< as on the wire (request target, JSON body, command line): decode once
-    decoded_once, ///< from a header: cpp-httplib 0.11.4 already percent-decoded every header
-                  ///< value, so decoding again would turn "%2561" into "a": do not
-};
-
-/// The path and query of an original URI ("/v1/x?dataset=a&b=c").
-struct OriginalUri {
-    std::string path = "/";               ///< as received, without query and fragment
-    std::vector<std::string> segments;    ///< decoded per segment, dot segments resolved
-    std::vector<std::string> datasets;    ///< every `dataset` query parameter, decoded
-    std::optional<std::string> api_key;   ///< the `api_key` query parameter, decoded
-};
-
-/// Splits an original URI into its path and the query parameters keygate reads.
-/// A URI that does not start with '/' (absolute-form) has its scheme and authority removed.
-OriginalUri parse_original_uri(std::string_view uri, UriEncoding encoding);
-
-/// Sets request.path, request.segments and request.query_datasets from a parsed URI.
+/// Sets request.path, request.segments, request.query_datasets and request.ambiguous from
+/// a URI read by read_original_uri().
 void apply_original_uri(AuthRequest& request, OriginalUri uri);
-
-/// Percent-decodes a query component ('+' is a space). Invalid escapes stay literal.
-std::string decode_query_component(std::string_view text);
 
 } // namespace keygate

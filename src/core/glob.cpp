@@ -21,15 +21,34 @@ bool is_capture_name(std::string_view name) {
     return !(name[0] >= '0' && name[0] <= '9');
 }
 
+char fold(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (fold(a[i]) != fold(b[i])) return false;
+    }
+    return true;
+}
+
+std::string folded(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = fold(c);
+    return out;
+}
+
 bool match_from(const std::vector<RouteSegment>& pattern, std::size_t pi,
-                const std::vector<std::string>& segments, std::size_t si, RouteCaptures& captures) {
+                const std::vector<std::string>& segments, std::size_t si, RouteCaptures& captures,
+                RouteCase route_case) {
     for (; pi < pattern.size(); ++pi) {
         const RouteSegment& seg = pattern[pi];
         if (seg.kind == RouteSegment::Kind::any_many) {
             // `**` takes zero or more segments: try the shortest first.
             for (std::size_t take = si; take <= segments.size(); ++take) {
                 const std::size_t mark = captures.size();
-                if (match_from(pattern, pi + 1, segments, take, captures)) return true;
+                if (match_from(pattern, pi + 1, segments, take, captures, route_case)) return true;
                 captures.resize(mark);
             }
             return false;
@@ -38,10 +57,15 @@ bool match_from(const std::vector<RouteSegment>& pattern, std::size_t pi,
         const std::string& text = segments[si];
         switch (seg.kind) {
         case RouteSegment::Kind::literal:
-            if (text != seg.text) return false;
+            if (route_case == RouteCase::exact ? text != seg.text : !iequals(text, seg.text)) {
+                return false;
+            }
             break;
         case RouteSegment::Kind::glob:
-            if (!glob_match(seg.text, text)) return false;
+            if (route_case == RouteCase::exact ? !glob_match(seg.text, text)
+                                               : !glob_match(folded(seg.text), folded(text))) {
+                return false;
+            }
             break;
         case RouteSegment::Kind::any_one:
             break;
@@ -121,9 +145,10 @@ Result<RoutePattern> parse_route_pattern(std::string_view text) {
 }
 
 std::optional<RouteCaptures> match_route(const RoutePattern& pattern,
-                                         const std::vector<std::string>& segments) {
+                                         const std::vector<std::string>& segments,
+                                         RouteCase route_case) {
     RouteCaptures captures;
-    if (!match_from(pattern.segments, 0, segments, 0, captures)) return std::nullopt;
+    if (!match_from(pattern.segments, 0, segments, 0, captures, route_case)) return std::nullopt;
     return captures;
 }
 

@@ -33,10 +33,17 @@ Result<RoutePattern> parse_route_pattern(std::string_view text);
 /// the pattern and the segments, valid as long as both are (no copy per request).
 using RouteCaptures = std::vector<std::pair<std::string_view, std::string_view>>;
 
+/// How route literals and globs compare with path segments.
+enum class RouteCase {
+    exact, ///< byte for byte (how keygate decides)
+    fold,  ///< ASCII case-insensitively (how a case-insensitive backend would route)
+};
+
 /// Matches already-split path segments against a pattern; nullopt when it does not match.
 /// The captures view `pattern` and `segments`: keep both alive while using them.
 std::optional<RouteCaptures> match_route(const RoutePattern& pattern,
-                                         const std::vector<std::string>& segments);
+                                         const std::vector<std::string>& segments,
+                                         RouteCase route_case = RouteCase::exact);
 
 /// Splits a path into segments, percent-decoding each one when `decode` is set (so an
 /// encoded slash stays inside its segment), resolving "." and ".." (also when encoded)
