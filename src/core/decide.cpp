@@ -56,6 +56,12 @@ Decision deny(Decision decision, DecisionCode code) {
     return decision;
 }
 
+Decision invalid_key(Decision decision, InvalidKeyReason reason) {
+    decision.code = DecisionCode::invalid_key;
+    decision.reason = reason;
+    return decision;
+}
+
 } // namespace
 
 bool valid_dataset_name(std::string_view name) {
@@ -67,38 +73,69 @@ bool valid_dataset_name(std::string_view name) {
 }
 
 RequiredAccess required_access(const std::vector<Route>& routes, std::string_view method,
-                               const std::vector<std::string>& segments) {
+                               const std::vector<std::string>& segments, RouteCase route_case) {
     for (const auto& route : routes) {
         if (!route.methods.empty() &&
             std::find(route.methods.begin(), route.methods.end(), method) == route.methods.end()) {
             continue;
         }
-        if (auto captures = match_route(route.pattern, segments)) {
+        if (auto captures = match_route(route.pattern, segments, route_case)) {
             return {route.permission, captured_dataset(*captures)};
         }
     }
     const DefaultRoutes& defaults = default_routes();
-    if (match_route(defaults.admin, segments)) return {"admin", std::nullopt};
-    if (auto captures = match_route(defaults.datasets, segments)) {
+    if (match_route(defaults.admin, segments, route_case)) return {"admin", std::nullopt};
+    if (auto captures = match_route(defaults.datasets, segments, route_case)) {
         return {is_safe_method(method) ? "read" : "write", captured_dataset(*captures)};
     }
-    if (method == "POST" && match_route(defaults.query, segments)) return {"read", std::nullopt};
+    if (method == "POST" && match_route(defaults.query, segments, route_case)) {
+        return {"read", std::nullopt};
+    }
     return {is_safe_method(method) ? "read" : "write", std::nullopt};
+}
+
+bool case_ambiguous(const std::vector<Route>& routes, std::string_view method,
+                    const std::vector<std::string>& segments, const RequiredAccess& exact) {
+    const auto has_upper = [](std::string_view text) {
+        return std::any_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+    };
+    // Folding can only change a match when a segment or a route holds an upper-case letter:
+    // the common request costs one scan of its segments.
+    const bool fold_matters =
+        std::any_of(segments.begin(), segments.end(), has_upper) ||
+        std::any_of(routes.begin(), routes.end(),
+                    [&](const Route& route) { return has_upper(route.pattern.text); });
+    if (!fold_matters) return false;
+    const RequiredAccess folded = required_access(routes, method, segments, RouteCase::fold);
+    return folded.permission != exact.permission || folded.dataset != exact.dataset;
 }
 
 Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now) {
     Decision decision;
+    // Row 0: a request that can be read two ways is never decided either way.
+    if (request.ambiguous) return deny(decision, DecisionCode::invalid_request);
+    // The route (rows 6 and 7 use it) is found first: a case-insensitive backend that would
+    // serve another route than keygate decides makes the request ambiguous too.
+    const std::vector<Route>& routes = store.config().routes;
+    const RequiredAccess access = required_access(routes, request.method, request.segments);
+    if (case_ambiguous(routes, request.method, request.segments, access)) {
+        return deny(decision, DecisionCode::invalid_request);
+    }
     // Row 1 and 2: the key.
-    if (request.conflicting_keys) return deny(decision, DecisionCode::invalid_key);
+    if (request.conflicting_keys) return invalid_key(decision, InvalidKeyReason::conflict);
     if (!request.key) return deny(decision, DecisionCode::missing_key);
     const std::string& key = *request.key;
-    if (malformed_key(key) || classify_key(key) == KeyShape::checksum_bad) {
-        return deny(decision, DecisionCode::invalid_key);
-    }
+    if (malformed_key(key)) return invalid_key(decision, InvalidKeyReason::malformed);
+    // The digest is looked up first: the checksum only names why an unknown key is unknown,
+    // it never rejects a key the file holds (an imported key may have the generated shape).
     const auto match = store.find(key);
-    if (!match) return deny(decision, DecisionCode::invalid_key);
+    if (!match) {
+        return invalid_key(decision, classify_key(key) == KeyShape::checksum_bad
+                                         ? InvalidKeyReason::checksum
+                                         : InvalidKeyReason::unknown);
+    }
     if (match->source == SecretSource::grace && match->valid_until && now >= *match->valid_until) {
-        return deny(decision, DecisionCode::invalid_key); // an ended grace window: unknown
+        return invalid_key(decision, InvalidKeyReason::grace_ended); // simply unknown now
     }
     decision.key = match->key;
     decision.source = match->source;
@@ -121,8 +158,7 @@ Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now
         return deny(decision, DecisionCode::ip_not_allowed);
     }
     // Row 6: permission for the method and route.
-    RequiredAccess access =
-        required_access(store.config().routes, request.method, request.segments);
+
     decision.permission =
         request.permission ? std::string_view(*request.permission) : access.permission;
     if (!match->key->has_permission(decision.permission)) {

@@ -3,6 +3,7 @@
 // the caller, since they are state.
 #include "core/auth_request.hpp"
 #include "core/decision.hpp"
+#include "core/glob.hpp"
 #include "core/key_store.hpp"
 #include "core/time.hpp"
 
@@ -24,7 +25,15 @@ struct RequiredAccess {
 /// (/admin/** admin; /v1/datasets/{dataset}/** read for GET/HEAD/OPTIONS else write;
 /// POST /v1/query read; other GET/HEAD/OPTIONS read; anything else write).
 RequiredAccess required_access(const std::vector<Route>& routes, std::string_view method,
-                               const std::vector<std::string>& segments);
+                               const std::vector<std::string>& segments,
+                               RouteCase route_case = RouteCase::exact);
+
+/// True when a case-insensitive backend could route the path differently from keygate: the
+/// routes matched ASCII case-insensitively give another permission or dataset than matched
+/// exactly ("/V1/DATASETS/customers/rows" names no dataset to keygate, but `customers` to
+/// such a backend). decide() treats such a request as ambiguous (row 0).
+bool case_ambiguous(const std::vector<Route>& routes, std::string_view method,
+                    const std::vector<std::string>& segments, const RequiredAccess& exact);
 
 /// Decides a request against one snapshot at time `now`. Pure: no I/O, no clock, no state.
 Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now);

@@ -25,6 +25,24 @@ int http_status(DecisionCode code) {
     return 500;
 }
 
+const char* reason_name(InvalidKeyReason reason) {
+    switch (reason) {
+    case InvalidKeyReason::none:
+        return "";
+    case InvalidKeyReason::unknown:
+        return "unknown";
+    case InvalidKeyReason::checksum:
+        return "checksum";
+    case InvalidKeyReason::malformed:
+        return "malformed";
+    case InvalidKeyReason::conflict:
+        return "conflict";
+    case InvalidKeyReason::grace_ended:
+        return "grace_ended";
+    }
+    return "";
+}
+
 namespace {
 
 const char* base_detail(DecisionCode code) {

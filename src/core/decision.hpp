@@ -11,6 +11,7 @@ namespace keygate {
 // X(enum name, HTTP status, code, detail) in the order the checks run (CONTRACT §5).
 #define KEYGATE_DECISION_CODES(X)                                                                  \
     X(ok, 200, "OK", "")                                                                           \
+    X(invalid_request, 400, "INVALID_REQUEST", "Invalid request")                                  \
     X(missing_key, 401, "MISSING_KEY", "API key required")                                         \
     X(invalid_key, 401, "INVALID_KEY", "Invalid API key")                                          \
     X(key_disabled, 403, "KEY_DISABLED", "API key disabled")                                       \
@@ -27,6 +28,19 @@ enum class DecisionCode {
 #undef KEYGATE_X
 };
 
+/// Why a presented key was refused as INVALID_KEY (the audit line's `reason`).
+enum class InvalidKeyReason {
+    none,        ///< not an INVALID_KEY decision
+    unknown,     ///< no key of the file or the environment has this secret
+    checksum,    ///< unknown, and shaped like a generated key with wrong check characters: a typo
+    malformed,   ///< cannot be a key: too long, or holding control bytes or spaces
+    conflict,    ///< two different keys were presented
+    grace_ended, ///< a secret whose automatic grace window has ended
+};
+
+/// "unknown", "checksum", "malformed", "conflict", "grace_ended"; "" for none.
+const char* reason_name(InvalidKeyReason reason);
+
 /// "OK", "MISSING_KEY", ...
 const char* code_name(DecisionCode code);
 /// 200, 401, 403 or 429.
@@ -41,6 +55,7 @@ struct Decision {
     std::optional<TimePoint> grace_until; ///< set when a previous/grace secret matched
     std::string permission;               ///< the permission the request needed
     std::string dataset;                  ///< the denied dataset, else the first one named
+    InvalidKeyReason reason = InvalidKeyReason::none; ///< set for INVALID_KEY
 
     /// True for code ok.
     bool allowed() const { return code == DecisionCode::ok; }

@@ -1,4 +1,5 @@
 #include "core/decide.hpp"
+#include "core/key_format.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -67,7 +68,7 @@ AuthRequest request(std::optional<std::string> key, const char* method = "GET",
     AuthRequest r;
     r.key = std::move(key);
     r.method = method;
-    apply_original_uri(r, parse_original_uri(uri, UriEncoding::raw));
+    apply_original_uri(r, read_original_uri(uri));
     r.client_ip = *parse_ip(ip);
     return r;
 }
@@ -132,9 +133,9 @@ TEST_CASE("decide: every row of the contract's table", "[decide]") {
          DecisionCode::dataset_forbidden, "Not authorized for dataset 'secret1'"},
         {"7 file route capture", request("test-viewer-key-0001", "GET", "/reports/customers"),
          DecisionCode::dataset_forbidden, "Not authorized for dataset 'customers'"},
-        {"7 encoded slash stays in the segment",
+        {"0 an encoded slash in a segment is ambiguous",
          request("test-admin-key-0001", "GET", "/v1/datasets/a%2Fb/rows"),
-         DecisionCode::dataset_forbidden, "Not authorized for dataset 'a?b'"},
+         DecisionCode::invalid_request, "Invalid request"},
         {"7 glob allowed", request("test-viewer-key-0001", "GET", "/v1/datasets/orders_2024/rows"),
          DecisionCode::ok, ""},
         {"admin bypasses datasets", request("test-admin-key-0001", "GET", "/v1/datasets/any/rows"),
@@ -192,8 +193,9 @@ TEST_CASE("decide: automatic grace windows end as unknown keys", "[decide]") {
     CHECK(in_grace.code == DecisionCode::ok);
     CHECK(in_grace.source == SecretSource::grace);
     CHECK(in_grace.grace_until == at("2025-03-01T12:05:00Z"));
-    CHECK(decide(*s, request("test-analyst-old-0001"), at("2025-03-01T12:05:00Z")).code ==
-          DecisionCode::invalid_key);
+    const auto ended = decide(*s, request("test-analyst-old-0001"), at("2025-03-01T12:05:00Z"));
+    CHECK(ended.code == DecisionCode::invalid_key);
+    CHECK(ended.reason == InvalidKeyReason::grace_ended);
 }
 
 TEST_CASE("decide: permission override and body dataset from /v1/authorize", "[decide]") {
@@ -252,4 +254,69 @@ TEST_CASE("decision codes: one table for names and statuses", "[decide]") {
     Decision d;
     d.code = DecisionCode::rate_limited;
     CHECK(detail_text(d) == "Rate limit exceeded");
+}
+
+TEST_CASE("decide: row 0, an ambiguous request, comes before every other row", "[decide]") {
+    // Even without a key, and even for a key that would be allowed.
+    auto no_key = request(std::nullopt, "GET", "/v1/datasets/orders%3F/../customers/rows");
+    CHECK(decide(*store(), no_key, k_now).code == DecisionCode::invalid_request);
+    auto allowed = request("test-analyst-key-0001", "GET", "/v1/datasets/orders%3F/../x/rows");
+    const Decision d = decide(*store(), allowed, k_now);
+    CHECK(d.code == DecisionCode::invalid_request);
+    CHECK(http_status(d.code) == 400);
+    CHECK(std::string(code_name(d.code)) == "INVALID_REQUEST");
+    CHECK(detail_text(d) == "Invalid request");
+    CHECK(d.key == nullptr);
+    auto flagged = request("test-analyst-key-0001");
+    flagged.ambiguous = true; // headers that disagree
+    CHECK(decide(*store(), flagged, k_now).code == DecisionCode::invalid_request);
+}
+
+TEST_CASE("decide: why an INVALID_KEY is invalid", "[decide]") {
+    CHECK(decide(*store(), request("test-unknown-key-0001"), k_now).reason ==
+          InvalidKeyReason::unknown);
+    CHECK(decide(*store(), request(std::string("bad\nkey")), k_now).reason ==
+          InvalidKeyReason::malformed);
+    auto conflicting = request(std::nullopt);
+    conflicting.conflicting_keys = true;
+    CHECK(decide(*store(), conflicting, k_now).reason == InvalidKeyReason::conflict);
+    // A generated-shape key with a wrong check: a typo.
+    const std::string good = assemble_key("pk", "acme", std::string(30, 'A'));
+    std::string typo = good;
+    typo.back() = typo.back() == 'x' ? 'y' : 'x';
+    REQUIRE(classify_key(typo) == KeyShape::checksum_bad);
+    CHECK(decide(*store(), request(typo), k_now).reason == InvalidKeyReason::checksum);
+    CHECK(decide(*store(), request(good), k_now).reason == InvalidKeyReason::unknown);
+    CHECK(decide(*store(), request("test-analyst-key-0001"), k_now).reason ==
+          InvalidKeyReason::none);
+}
+
+TEST_CASE("decide: the checksum never rejects a key the file holds", "[decide]") {
+    // An imported key that happens to have the generated shape, with wrong check characters.
+    std::string legacy = assemble_key("pk", "acme", std::string(30, 'B'));
+    legacy.back() = legacy.back() == 'x' ? 'y' : 'x';
+    REQUIRE(classify_key(legacy) == KeyShape::checksum_bad);
+    Config config = test_config();
+    config.api_keys.push_back(key_entry("legacy", legacy.c_str(), "analyst", "acme"));
+    const auto s = KeyStore::build(config);
+    const Decision d = decide(*s, request(legacy), k_now);
+    CHECK(d.code == DecisionCode::ok);
+    REQUIRE(d.key != nullptr);
+    CHECK(d.key->entry.id == "legacy");
+}
+
+TEST_CASE("decide: a path a case-insensitive backend routes differently is row 0", "[decide]") {
+    const auto code = [](const char* method, const char* uri) {
+        return decide(*store(), request("test-viewer-key-0001", method, uri), k_now).code;
+    };
+    // To keygate these name no dataset; a case-insensitive backend serves `customers`.
+    CHECK(code("GET", "/V1/DATASETS/customers/rows") == DecisionCode::invalid_request);
+    CHECK(code("GET", "/v1/Datasets/customers/rows") == DecisionCode::invalid_request);
+    CHECK(code("GET", "/ADMIN/x") == DecisionCode::invalid_request);
+    // Upper case that routes the same way is fine: a dataset name keeps its case.
+    CHECK(code("GET", "/v1/datasets/Orders/rows") == DecisionCode::dataset_forbidden);
+    CHECK(code("GET", "/v1/datasets/orders/Rows") == DecisionCode::ok);
+    CHECK(code("GET", "/Reports-Overview") == DecisionCode::ok);
+    CHECK(required_access({}, "GET", {"V1", "DATASETS", "x"}, RouteCase::fold).dataset == "x");
+    CHECK_FALSE(required_access({}, "GET", {"V1", "DATASETS", "x"}).dataset);
 }
