@@ -56,11 +56,23 @@ bool Cidr::contains(const IpAddress& ip) const {
            (ip.bytes[static_cast<std::size_t>(full)] & mask);
 }
 
+namespace {
+
+/// `text` quoted for an error message, cut to its first 16 characters: a key pasted into an
+/// address list must not be printed whole by validate, a reload error or /v1/status.
+std::string quote_cut(std::string_view text) {
+    constexpr std::size_t k_cut = 16;
+    if (text.size() <= k_cut) return "'" + std::string(text) + "'";
+    return "'" + std::string(text.substr(0, k_cut)) + "...'";
+}
+
+} // namespace
+
 Result<Cidr> parse_cidr(std::string_view text) {
     const auto slash = text.find('/');
     const std::string_view addr_text = text.substr(0, slash);
     const auto addr = parse_ip(addr_text);
-    if (!addr) return fail("'" + std::string(addr_text) + "' is not an IP address");
+    if (!addr) return fail(quote_cut(addr_text) + " is not an IP address");
     const bool v4 = addr_text.find(':') == std::string_view::npos;
     const int max_bits = v4 ? 32 : 128;
     int bits = max_bits;
@@ -68,16 +80,16 @@ Result<Cidr> parse_cidr(std::string_view text) {
         const std::string_view bits_text = text.substr(slash + 1);
         if (bits_text.empty() || bits_text.size() > 3 ||
             (bits_text.size() > 1 && bits_text[0] == '0')) {
-            return fail("bad prefix length in '" + std::string(text) + "'");
+            return fail("bad prefix length in " + quote_cut(text));
         }
         bits = 0;
         for (const char c : bits_text) {
-            if (c < '0' || c > '9') return fail("bad prefix length in '" + std::string(text) + "'");
+            if (c < '0' || c > '9') return fail("bad prefix length in " + quote_cut(text));
             bits = bits * 10 + (c - '0');
         }
         if (bits > max_bits) {
             return fail("prefix length /" + std::to_string(bits) + " is longer than " +
-                        std::to_string(max_bits) + " bits in '" + std::string(text) + "'");
+                        std::to_string(max_bits) + " bits in " + quote_cut(text));
         }
     }
     Cidr cidr{*addr, v4 ? bits + 96 : bits, std::string(text)};
@@ -88,7 +100,7 @@ Result<Cidr> parse_cidr(std::string_view text) {
             static_cast<std::uint8_t>(~(0x80 >> (i % 8)));
     }
     if (!(masked == *addr)) {
-        return fail("'" + std::string(text) + "' has host bits set (did you mean " +
+        return fail(quote_cut(text) + " has host bits set (did you mean " +
                     to_string(masked) + "/" + std::to_string(bits) + "?)");
     }
     return cidr;

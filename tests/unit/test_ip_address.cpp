@@ -60,3 +60,16 @@ TEST_CASE("bad cidrs are refused with a reason", "[ip]") {
     CHECK(parse_cidr("nope/8").error().message == "'nope' is not an IP address");
     CHECK(parse_cidr("10.0.0.0/8")->text == "10.0.0.0/8");
 }
+
+TEST_CASE("bad cidrs: a value is quoted cut to 16 characters", "[ip]") {
+    // A key pasted into an address list must not be printed whole.
+    const std::string pasted = "pk_acme_notarealsecret_0123456789abcdef";
+    CHECK(parse_cidr(pasted).error().message == "'pk_acme_notareal...' is not an IP address");
+    CHECK(parse_cidr(pasted + "/8").error().message ==
+          "'pk_acme_notareal...' is not an IP address");
+    CHECK(parse_cidr("10.0.0.0/" + pasted).error().message ==
+          "bad prefix length in '10.0.0.0/pk_acme...'");
+    CHECK(parse_cidr("2001:db8:1:2:3:4:5:1/64").error().message ==
+          "'2001:db8:1:2:3:4...' has host bits set (did you mean 2001:db8:1:2::/64?)");
+    CHECK(parse_cidr("0123456789abcdef").error().message == "'0123456789abcdef' is not an IP address");
+}
