@@ -31,7 +31,9 @@ nlohmann::ordered_json auth_event_json(const AuthDecisionEvent& event) {
            {"latency_us", event.latency.count()},
            {"request_id", event.request_id.empty() ? json(nullptr) : json(std::string(event.request_id))}};
     if (!d.allowed()) j["detail"] = detail_text(d);
+    if (d.reason != InvalidKeyReason::none) j["reason"] = reason_name(d.reason);
     if (d.grace_until) j["grace_until"] = format_timestamp(*d.grace_until);
+    if (!event.trace_id.empty()) j["trace_id"] = std::string(event.trace_id);
     return j;
 }
 
@@ -98,7 +100,9 @@ std::string auth_event_line(const AuthDecisionEvent& event) {
         append_text(line, "request_id", event.request_id);
     }
     if (!d.allowed()) append_text(line, "detail", detail_text(d));
+    if (d.reason != InvalidKeyReason::none) append_text(line, "reason", reason_name(d.reason));
     if (d.grace_until) append_text(line, "grace_until", format_timestamp(*d.grace_until));
+    if (!event.trace_id.empty()) append_text(line, "trace_id", event.trace_id);
     line += '}';
     if (line.size() > k_max_audit_line) return to_audit_line(auth_event_json(event));
     return line;

@@ -21,10 +21,11 @@ struct AuthDecisionEvent {
     const Decision& decision;
     const AuthRequest& request;  ///< holds the presented key: mask it (mask_key), never log it
     std::string_view endpoint;   ///< the original path, or /v1/authorize's `path`
-    std::string_view user_agent; ///< as received (already percent-decoded by cpp-httplib)
+    std::string_view user_agent; ///< as received
     std::string_view request_id; ///< X-Request-Id, when the proxy sent one
     int status = 0;              ///< the HTTP status answered
     std::chrono::microseconds latency{0};
+    std::string_view trace_id; ///< the trace id of a valid W3C `traceparent`, else empty
 };
 
 /// Receives decisions. Implementations must be thread-safe and must not throw.

@@ -28,6 +28,8 @@ nlohmann::ordered_json decision_json(const Decision& decision) {
         decision.grace_until ? json(format_timestamp(*decision.grace_until)) : json(nullptr);
     out["code"] = code_name(decision.code);
     out["detail"] = decision.allowed() ? json(nullptr) : json(detail_text(decision));
+    if (decision.reason != InvalidKeyReason::none)
+        out["reason"] = reason_name(decision.reason);
     return out;
 }
 

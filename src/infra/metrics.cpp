@@ -9,7 +9,7 @@ namespace keygate {
 namespace {
 
 constexpr std::array<DecisionCode, k_decision_codes> k_codes{
-    DecisionCode::ok,           DecisionCode::missing_key,
+    DecisionCode::ok,           DecisionCode::invalid_request, DecisionCode::missing_key,
     DecisionCode::invalid_key,  DecisionCode::key_disabled,
     DecisionCode::key_expired,  DecisionCode::ip_not_allowed,
     DecisionCode::insufficient_permission, DecisionCode::dataset_forbidden,
@@ -50,6 +50,7 @@ const char* to_label(DecisionEndpoint endpoint) {
     case DecisionEndpoint::auth_nginx: return "/auth/nginx";
     case DecisionEndpoint::auth_envoy: return "/auth/envoy";
     case DecisionEndpoint::authorize: return "/v1/authorize";
+    case DecisionEndpoint::auth_forward: return "/auth/forward";
     }
     return "unknown";
 }

@@ -35,7 +35,7 @@ TEST_CASE("audit log: the auth event has the contract's fields, key masked", "[a
     r.method = "POST";
     r.client_ip = *parse_ip("192.168.1.100");
     const AuthDecisionEvent event{*parse_timestamp("2024-01-15T10:30:00.123Z"), d, r, "/v1/query",
-                                  "PowerBI/2.0", "req-1", 200, 41us};
+                                  "PowerBI/2.0", "req-1", 200, 41us, {}};
     const json j = auth_event_json(event);
     CHECK(j.dump() ==
           R"({"timestamp":"2024-01-15T10:30:00.123Z","event":"auth","decision":"allow","code":"OK",)"
@@ -49,7 +49,7 @@ TEST_CASE("audit log: a denial without a key has nulls and the detail", "[audit]
     d.code = DecisionCode::missing_key;
     AuthRequest r;
     r.client_ip = *parse_ip("10.0.0.1");
-    const AuthDecisionEvent event{TimePoint{}, d, r, "/", "", "", 401, 5us};
+    const AuthDecisionEvent event{TimePoint{}, d, r, "/", "", "", 401, 5us, {}};
     const json j = auth_event_json(event);
     CHECK(j["api_key"].is_null());
     CHECK(j["key_id"].is_null());
@@ -78,7 +78,7 @@ TEST_CASE("audit log: decisions and alerts go through the writer and the metrics
         r.key = std::string("pk_evil_") + std::string(40, 'x');
         r.client_ip = *parse_ip("203.0.113.9");
         for (int i = 0; i < 3; ++i) {
-            log.record_decision({*parse_timestamp("2025-01-01T00:00:00Z"), d, r, "/auth", "curl", "", 401, 1us});
+            log.record_decision({*parse_timestamp("2025-01-01T00:00:00Z"), d, r, "/auth", "curl", "", 401, 1us, {}});
         }
         log.write_event(AuditEventKind::config, json{{"event", "config"}, {"type", "reload"}});
         writer.stop();
@@ -137,7 +137,7 @@ TEST_CASE("audit log: the direct auth line is the tree's line, byte for byte", "
                                               d, r, "/v1/datasets/orders/rows?x=\"1\"",
                                               "Tableau/2024.1 (\\path\\) \xc3\xa9t\xc3\xa9",
                                               compared % 2 == 0 ? "" : "req-42",
-                                              http_status(code), 123456us};
+                                              http_status(code), 123456us, {}};
                 CHECK(auth_event_line(event) == tree_line(event));
                 ++compared;
             }
@@ -156,7 +156,7 @@ TEST_CASE("audit log: hostile bytes give a valid line with the same values", "[a
     r.key = std::string("pk_acme_\x01\x7f\"\\x");
     r.client_ip = *parse_ip("10.0.0.1");
     const std::string agent = "a\nb\r\t\x01\x1f\x7f \"q\" \\ \xff\xfe end\xe2\x82";
-    const AuthDecisionEvent event{TimePoint{}, d, r, "/\x02path", agent, "id\x1b[0m", 403, 1us};
+    const AuthDecisionEvent event{TimePoint{}, d, r, "/\x02path", agent, "id\x1b[0m", 403, 1us, {}};
     const std::string line = auth_event_line(event);
     CHECK(line.find('\n') == std::string::npos);
     CHECK(line.find('\r') == std::string::npos);
@@ -181,7 +181,7 @@ TEST_CASE("audit log: an auth line over 8 KiB is cut and marked like the tree's"
     r.key = "pk_x_" + std::string(20000, 'k');
     r.client_ip = *parse_ip("10.0.0.1");
     const std::string agent(20000, 'u');
-    const AuthDecisionEvent event{TimePoint{}, d, r, "/auth", agent, "", 401, 1us};
+    const AuthDecisionEvent event{TimePoint{}, d, r, "/auth", agent, "", 401, 1us, {}};
     const std::string line = auth_event_line(event);
     CHECK(line == tree_line(event));
     CHECK(line.size() <= k_max_audit_line);
@@ -189,4 +189,45 @@ TEST_CASE("audit log: an auth line over 8 KiB is cut and marked like the tree's"
     CHECK(j["truncated"] == true);
     CHECK(j["event"] == "auth");
     CHECK(line.find(std::string(100, 'k')) == std::string::npos); // never the key
+}
+
+TEST_CASE("audit log: INVALID_KEY says why, and a trace id is carried", "[audit]") {
+    Decision d;
+    d.code = DecisionCode::invalid_key;
+    d.reason = InvalidKeyReason::checksum;
+    AuthRequest r;
+    r.key = "pk_acme_typo1";
+    r.client_ip = *parse_ip("10.0.0.1");
+    const AuthDecisionEvent event{TimePoint{},
+                                  d,
+                                  r,
+                                  "/v1/query",
+                                  "curl",
+                                  "",
+                                  401,
+                                  5us,
+                                  "4bf92f3577b34da6a3ce929d0e0e4736"};
+    const json j = auth_event_json(event);
+    CHECK(j["reason"] == "checksum");
+    CHECK(j["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736");
+    // The direct line writer says the same.
+    CHECK(json::parse(auth_event_line(event)) == j);
+    CHECK(auth_event_line(event) == to_audit_line(j));
+
+    const std::vector<std::pair<InvalidKeyReason, std::string>> reasons = {
+        {InvalidKeyReason::unknown, "unknown"},
+        {InvalidKeyReason::malformed, "malformed"},
+        {InvalidKeyReason::conflict, "conflict"},
+        {InvalidKeyReason::grace_ended, "grace_ended"}};
+    for (const auto& [reason, text] : reasons) {
+        d.reason = reason;
+        const AuthDecisionEvent e{TimePoint{}, d, r, "/", "", "", 401, 5us, {}};
+        CHECK(json::parse(auth_event_line(e))["reason"] == text);
+        CHECK_FALSE(json::parse(auth_event_line(e)).contains("trace_id"));
+    }
+    // Allowed and other denials carry no reason.
+    Decision allowed_missing;
+    allowed_missing.code = DecisionCode::missing_key;
+    const AuthDecisionEvent missing{TimePoint{}, allowed_missing, r, "/", "", "", 401, 5us, {}};
+    CHECK_FALSE(json::parse(auth_event_line(missing)).contains("reason"));
 }
