@@ -105,7 +105,10 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
     if (in_begin_ < in_end_ && out_.empty() && size == 1 &&
         (!in_head_ || head_bytes_ < limits_.max_header_bytes)) [[likely]] {
         *ptr = in_[in_begin_++];
-        head_bytes_ += in_head_ ? 1 : 0;
+        if (in_head_) {
+            ++head_bytes_;
+            head_text_ += *ptr;
+        }
         return 1;
     }
     // The library writes "100 Continue" and then reads the body: it must be on the wire.
@@ -129,6 +132,7 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
         if (n == 0)
             return -1;
         head_bytes_ += n;
+        head_text_.append(in_.get() + in_begin_, n);
     }
     std::memcpy(ptr, in_.get() + in_begin_, n);
     in_begin_ += n;
@@ -219,6 +223,7 @@ ConnectionStream::Wait ConnectionStream::wait_for_request(std::chrono::milliseco
 void ConnectionStream::begin_request() {
     in_head_ = true;
     head_bytes_ = 0;
+    head_text_.clear();
     phase_deadline_ = SteadyClock::now() + limits_.header_timeout;
 }
 

@@ -52,6 +52,9 @@ class ConnectionStream final : public httplib::Stream {
     void begin_request();
     /// The head is parsed: from now on reads are body reads.
     void begin_body();
+    /// The bytes read between begin_request() and begin_body(): the raw request head as
+    /// cpp-httplib read it (it reads a head byte by byte, never beyond its empty line).
+    std::string_view raw_head() const { return head_text_; }
     /// Sends everything written so far. False when the connection failed.
     bool flush();
     /// True after a failed read or write.
@@ -99,6 +102,7 @@ class ConnectionStream final : public httplib::Stream {
 
     bool in_head_ = false;
     std::size_t head_bytes_ = 0;
+    std::string head_text_;
     std::chrono::steady_clock::time_point phase_deadline_{};
     mutable bool stop_seen_ = false;
     mutable std::chrono::steady_clock::time_point stop_deadline_{};

@@ -3,6 +3,7 @@
 
 #include "server/ascii.hpp"
 #include "server/direct_request.hpp"
+#include "server/head_parser.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -227,7 +228,19 @@ bool HttpListener::serve_request(Connection& connection) {
     const bool last =
         ++connection.served >= options_.keep_alive_max_requests || stop_requested_.load();
     connection.context.last_request = last;
-    const std::function<void(httplib::Request&)> setup = [&stream](httplib::Request& req) {
+    connection.context.head_problem = 0;
+    // cpp-httplib has parsed the head (and percent-decoded every header value): the fields
+    // the handlers see are read again, raw, by the one strict head reader.
+    const std::function<void(httplib::Request&)> setup = [&stream,
+                                                          &connection](httplib::Request& req) {
+        RequestHead head;
+        const HeadProblem problem = parse_request_head(stream.raw_head(), head);
+        if (problem == HeadProblem::none) {
+            fill_header_map(head, req.headers);
+        } else {
+            connection.context.head_problem = static_cast<int>(problem);
+            req.headers.clear();
+        }
         stream.begin_body();
         strip_request_extras(req);
     };
@@ -250,6 +263,7 @@ std::optional<bool> HttpListener::serve_direct(Connection& connection) {
     stream.consume(head->length);
     direct_requests_.fetch_add(1, std::memory_order_relaxed);
     connection.context.close_after_response = false;
+    connection.context.head_problem = 0;
     const bool last =
         ++connection.served >= options_.keep_alive_max_requests || stop_requested_.load();
     connection.context.last_request = last;

@@ -43,6 +43,9 @@ struct ConnectionContext {
     IpAddress peer;                              ///< the TCP peer, from getpeername()
     bool last_request = false;                   ///< the listener closes after this one and says so
     bool close_after_response = false;           ///< a handler asks to close after this response
+    /// Why the strict head reader refused this request's head (HeadProblem as int; 0: none).
+    /// cpp-httplib parsed it anyway; the handlers answer 400 or 431 without deciding it.
+    int head_problem = 0;
     const std::atomic<bool>* stopping = nullptr; ///< the server is shutting down
 
     /// True once the server is shutting down.

@@ -1,0 +1,211 @@
+// Reading a request head strictly.
+#include "server/head_parser.hpp"
+
+#include "server/ascii.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace keygate {
+namespace {
+
+/// RFC 9110 tchar.
+bool token_char(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool token(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), token_char);
+}
+
+/// A request-target byte: visible ASCII or obs-text, never a space or control byte.
+bool target_byte(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u != 0x7f;
+}
+
+bool space_or_tab(char c) {
+    return c == ' ' || c == '\t';
+}
+
+HeadProblem parse_request_line(std::string_view line, RequestHead& out) {
+    const auto first = line.find(' ');
+    if (first == std::string_view::npos)
+        return HeadProblem::bad_request_line;
+    const auto second = line.find(' ', first + 1);
+    if (second == std::string_view::npos)
+        return HeadProblem::bad_request_line;
+    const std::string_view method = line.substr(0, first);
+    const std::string_view target = line.substr(first + 1, second - first - 1);
+    const std::string_view version = line.substr(second + 1);
+    if (!token(method) || target.empty() || !std::all_of(target.begin(), target.end(), target_byte))
+        return HeadProblem::bad_request_line;
+    if (version.size() != 8 || !version.starts_with("HTTP/") || version[5] < '0' ||
+        version[5] > '9' || version[6] != '.' || version[7] < '0' || version[7] > '9') {
+        return HeadProblem::bad_request_line;
+    }
+    out.method = method;
+    out.target = target;
+    out.version = version;
+    return HeadProblem::none;
+}
+
+HeadProblem parse_field_line(std::string_view line, RequestHead& out) {
+    if (line.size() > k_max_field_line)
+        return HeadProblem::too_large;
+    if (space_or_tab(line.front()))
+        return HeadProblem::obs_fold;
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos)
+        return HeadProblem::bad_field_name;
+    const std::string_view name = line.substr(0, colon);
+    if (!token(name))
+        return HeadProblem::bad_field_name; // also whitespace before the colon
+    std::string_view value = line.substr(colon + 1);
+    for (const char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\t') || u == 0x7f)
+            return HeadProblem::control_byte;
+    }
+    while (!value.empty() && space_or_tab(value.front()))
+        value.remove_prefix(1);
+    while (!value.empty() && space_or_tab(value.back()))
+        value.remove_suffix(1);
+    out.fields.push_back({name, value});
+    return HeadProblem::none;
+}
+
+} // namespace
+
+int head_problem_status(HeadProblem problem) {
+    return problem == HeadProblem::too_large ? 431 : 400;
+}
+
+const char* head_problem_text(HeadProblem problem) {
+    switch (problem) {
+    case HeadProblem::none:
+        return "none";
+    case HeadProblem::incomplete:
+        return "incomplete head";
+    case HeadProblem::bad_line_ending:
+        return "bare CR or LF";
+    case HeadProblem::bad_request_line:
+        return "malformed request line";
+    case HeadProblem::obs_fold:
+        return "obs-fold line";
+    case HeadProblem::bad_field_name:
+        return "malformed field name";
+    case HeadProblem::control_byte:
+        return "control byte in a field value";
+    case HeadProblem::duplicate_content_length:
+        return "Content-Length twice";
+    case HeadProblem::length_and_chunked:
+        return "Content-Length with Transfer-Encoding";
+    case HeadProblem::too_large:
+        return "header line or head too large";
+    }
+    return "unknown";
+}
+
+HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
+    const auto end = bytes.find("\r\n\r\n");
+    if (end == std::string_view::npos) {
+        if (bytes.size() > k_max_head)
+            return HeadProblem::too_large;
+        // A field line already longer than the limit need not wait for the rest.
+        const auto last_break = bytes.rfind('\n');
+        const std::size_t open_line =
+            bytes.size() - (last_break == std::string_view::npos ? 0 : last_break + 1);
+        return open_line > k_max_field_line + 2 ? HeadProblem::too_large
+                                                : HeadProblem::incomplete;
+    }
+    const std::size_t length = end + 4;
+    if (length > k_max_head)
+        return HeadProblem::too_large;
+    const std::string_view head = bytes.substr(0, end + 2); // every line with its CRLF
+    for (std::size_t i = 0; i < head.size(); ++i) {
+        if (head[i] == '\n' && (i == 0 || head[i - 1] != '\r'))
+            return HeadProblem::bad_line_ending;
+        if (head[i] == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n'))
+            return HeadProblem::bad_line_ending;
+    }
+    RequestHead parsed;
+    const auto line_end = head.find("\r\n");
+    if (const HeadProblem p = parse_request_line(head.substr(0, line_end), parsed);
+        p != HeadProblem::none) {
+        return p;
+    }
+    bool content_length = false;
+    bool transfer_encoding = false;
+    for (std::size_t pos = line_end + 2; pos < head.size();) {
+        const auto next = head.find("\r\n", pos);
+        const std::string_view line = head.substr(pos, next - pos);
+        pos = next + 2;
+        if (const HeadProblem p = parse_field_line(line, parsed); p != HeadProblem::none)
+            return p;
+        const std::string_view name = parsed.fields.back().name;
+        if (name.size() == 14 && ascii_iequals(name, "Content-Length")) {
+            if (content_length)
+                return HeadProblem::duplicate_content_length;
+            content_length = true;
+        } else if (name.size() == 17 && ascii_iequals(name, "Transfer-Encoding")) {
+            transfer_encoding = true;
+        }
+    }
+    if (content_length && transfer_encoding)
+        return HeadProblem::length_and_chunked;
+    parsed.length = length;
+    out = std::move(parsed);
+    return HeadProblem::none;
+}
+
+bool header_name_less(std::string_view a, std::string_view b) {
+    const std::size_t n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(ascii_lower(a[i]));
+        const auto y = static_cast<unsigned char>(ascii_lower(b[i]));
+        if (x != y)
+            return x < y;
+    }
+    return a.size() < b.size();
+}
+
+void fill_header_map(const RequestHead& head, httplib::Headers& headers) {
+    std::vector<const HeadField*> order;
+    order.reserve(head.fields.size());
+    for (const HeadField& field : head.fields) {
+        if (!field.value.empty())
+            order.push_back(&field);
+    }
+    // The stable sort keeps fields of one name in arrival order, as emplace() does.
+    std::stable_sort(order.begin(), order.end(), [](const HeadField* a, const HeadField* b) {
+        return header_name_less(a->name, b->name);
+    });
+    headers.clear();
+    for (const HeadField* field : order) {
+        headers.emplace_hint(headers.end(), std::string(field->name), std::string(field->value));
+    }
+}
+
+} // namespace keygate

@@ -1,0 +1,116 @@
+// The strict request-head reader: raw values, RFC 9112's refusals.
+#include "server/head_parser.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using namespace keygate;
+
+namespace {
+
+HeadProblem problem_of(std::string_view bytes) {
+    RequestHead head;
+    return parse_request_head(bytes, head);
+}
+
+} // namespace
+
+TEST_CASE("head parser: a plain head, raw values, empty ones kept", "[head_parser]") {
+    const std::string bytes = "GET /auth/nginx?x=%41 HTTP/1.1\r\n"
+                              "Host: keygate\r\n"
+                              "X-Original-URI:   /v1/datasets/orders%3F/../customers/rows  \r\n"
+                              "X-Empty:\r\n"
+                              "X-Tab:\tv\t\r\n"
+                              "\r\n"
+                              "NEXT";
+    RequestHead head;
+    REQUIRE(parse_request_head(bytes, head) == HeadProblem::none);
+    CHECK(head.method == "GET");
+    CHECK(head.target == "/auth/nginx?x=%41");
+    CHECK(head.version == "HTTP/1.1");
+    CHECK(head.length == bytes.size() - 4);
+    REQUIRE(head.fields.size() == 4);
+    CHECK(head.fields[1].name == "X-Original-URI");
+    CHECK(head.fields[1].value == "/v1/datasets/orders%3F/../customers/rows"); // never decoded
+    CHECK(head.fields[2].value.empty());
+    CHECK(head.fields[3].value == "v");
+
+    httplib::Headers map;
+    fill_header_map(head, map);
+    CHECK(map.size() == 3); // the empty value is left out, as cpp-httplib does
+    CHECK(map.find("x-original-uri")->second == "/v1/datasets/orders%3F/../customers/rows");
+}
+
+TEST_CASE("head parser: same-name fields keep their order in the map", "[head_parser]") {
+    RequestHead head;
+    REQUIRE(parse_request_head("GET / HTTP/1.1\r\nb: 1\r\nA: 2\r\nB: 3\r\na: 4\r\n\r\n", head) ==
+            HeadProblem::none);
+    httplib::Headers map;
+    fill_header_map(head, map);
+    std::string order;
+    for (const auto& [name, value] : map)
+        order += name + "=" + value + ";";
+    CHECK(order == "A=2;a=4;b=1;B=3;");
+}
+
+TEST_CASE("head parser: incomplete heads wait, oversized ones do not", "[head_parser]") {
+    CHECK(problem_of("GET / HTTP/1.1\r\nHost: x\r\n") == HeadProblem::incomplete);
+    CHECK(problem_of("") == HeadProblem::incomplete);
+    // A field line over 8 KiB: 431 before the head is complete.
+    const std::string long_line = "GET / HTTP/1.1\r\nX-Big: " + std::string(9000, 'a');
+    CHECK(problem_of(long_line) == HeadProblem::too_large);
+    CHECK(problem_of(long_line + "\r\n\r\n") == HeadProblem::too_large);
+    CHECK(head_problem_status(HeadProblem::too_large) == 431);
+    // Exactly at the limit is fine.
+    const std::string at_limit =
+        "GET / HTTP/1.1\r\n" + std::string("X-Big: ") + std::string(k_max_field_line - 7, 'a') +
+        "\r\n\r\n";
+    CHECK(problem_of(at_limit) == HeadProblem::none);
+    // A head over 64 KiB of small lines.
+    std::string many = "GET / HTTP/1.1\r\n";
+    while (many.size() <= k_max_head)
+        many += "X-Field: " + std::string(100, 'b') + "\r\n";
+    CHECK(problem_of(many) == HeadProblem::too_large);
+    CHECK(problem_of(many + "\r\n") == HeadProblem::too_large);
+}
+
+TEST_CASE("head parser: RFC 9112's refusals", "[head_parser]") {
+    const auto with = [](std::string_view fields) {
+        return problem_of("GET /auth HTTP/1.1\r\n" + std::string(fields) + "\r\n");
+    };
+    CHECK(with("Host: x\r\n") == HeadProblem::none);
+    CHECK(with("Content-Length: 2\r\nContent-Length: 0\r\n") ==
+          HeadProblem::duplicate_content_length);
+    CHECK(with("Content-Length: 0\r\ncontent-length: 0\r\n") ==
+          HeadProblem::duplicate_content_length);
+    CHECK(with("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n") ==
+          HeadProblem::length_and_chunked);
+    CHECK(with(std::string("X-A: a\0b\r\n", 10)) == HeadProblem::control_byte);
+    CHECK(with("X-A: a\x01" "b\r\n") == HeadProblem::control_byte);
+    CHECK(with("X-A: a\x7f" "b\r\n") == HeadProblem::control_byte);
+    CHECK(with("X-A : a\r\n") == HeadProblem::bad_field_name);
+    CHECK(with("X-A\t: a\r\n") == HeadProblem::bad_field_name);
+    CHECK(with(": a\r\n") == HeadProblem::bad_field_name);
+    CHECK(with("X(A): a\r\n") == HeadProblem::bad_field_name);
+    CHECK(with("no colon\r\n") == HeadProblem::bad_field_name);
+    CHECK(with("X-A: a\r\n folded\r\n") == HeadProblem::obs_fold);
+    CHECK(with("X-A: a\r\n\tfolded\r\n") == HeadProblem::obs_fold);
+    CHECK(with("X-A: a\nX-B: b\r\n") == HeadProblem::bad_line_ending);
+    CHECK(with("X-A: a\rX-B: b\r\n") == HeadProblem::bad_line_ending);
+    CHECK(with("X-A: caf\xC3\xA9\r\n") == HeadProblem::none); // obs-text is allowed
+    CHECK(head_problem_status(HeadProblem::obs_fold) == 400);
+}
+
+TEST_CASE("head parser: the request line", "[head_parser]") {
+    CHECK(problem_of("GET /auth HTTP/1.0\r\n\r\n") == HeadProblem::none);
+    CHECK(problem_of("GET  /auth HTTP/1.1\r\n\r\n") == HeadProblem::bad_request_line);
+    CHECK(problem_of("GET /a b HTTP/1.1\r\n\r\n") == HeadProblem::bad_request_line);
+    CHECK(problem_of("GET /auth HTTP/1.1 \r\n\r\n") == HeadProblem::bad_request_line);
+    CHECK(problem_of("GET /auth HTTP/11\r\n\r\n") == HeadProblem::bad_request_line);
+    CHECK(problem_of("GET /auth\r\n\r\n") == HeadProblem::bad_request_line);
+    CHECK(problem_of("G(T /auth HTTP/1.1\r\n\r\n") == HeadProblem::bad_request_line);
+    CHECK(problem_of(std::string("GET /a\0b HTTP/1.1\r\n\r\n", 22)) ==
+          HeadProblem::bad_request_line);
+    CHECK(problem_of("\r\nGET / HTTP/1.1\r\n\r\n") == HeadProblem::bad_request_line);
+    CHECK(problem_of("GET /auth HTTP/1.1\n\r\n\r\n") == HeadProblem::bad_line_ending);
+}
