@@ -87,7 +87,7 @@ int run_check(const Args& args, std::istream& in, std::ostream& out, std::ostrea
     if (!path.starts_with('/')) {
         return usage_error(err, "check", "--path must start with '/'", k_usage);
     }
-    OriginalUri uri = parse_original_uri(path, UriEncoding::raw);
+    OriginalUri uri = read_original_uri(path);
     const std::optional<std::string> query_key = uri.api_key;
     apply_original_uri(request, std::move(uri));
     request.header_dataset = parsed->value("--dataset");

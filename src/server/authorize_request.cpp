@@ -68,7 +68,7 @@ Result<AuthorizeQuestion> parse_authorize_request(std::string_view body,
     request.conflicting_keys = selection.conflicting;
     request.method = *method ? upper(**method) : std::string("GET");
     const std::string uri = path->value_or("/");
-    apply_original_uri(request, parse_original_uri(uri, UriEncoding::raw));
+    apply_original_uri(request, read_original_uri(uri));
     request.body_dataset = std::move(*dataset);
     request.permission = std::move(*permission);
 

@@ -7,6 +7,7 @@
 #include "server/access_events.hpp"
 #include "server/ascii.hpp"
 #include "server/authorize_request.hpp"
+#include "server/head_parser.hpp"
 #include "server/http_listener.hpp"
 #include "server/key_listing.hpp"
 #include "server/request_mapping.hpp"
@@ -158,7 +159,7 @@ void HttpApi::after_error(const httplib::Request& req, httplib::Response& res) {
         close_after_response(res);
     }
     // nginx turns any auth status but 2xx/401/403 into a 500 (CONTRACT §6).
-    if (req.path == "/auth/nginx" && res.status >= 400 && res.status != 401 && res.status != 403) {
+    if (classify(req) == Endpoint::auth_nginx && res.status >= 400 && res.status != 401 && res.status != 403) {
         res.status = 403;
     }
 }
@@ -171,11 +172,16 @@ void HttpApi::answer_exception(httplib::Response& res) {
 }
 
 HttpApi::Endpoint HttpApi::classify(const httplib::Request& req) {
-    const std::string& path = req.path;
+    // The raw path of the request target: cpp-httplib's req.path is percent-decoded, and
+    // "/auth%2Fnginx" is not an endpoint.
+    const std::string_view target = req.target;
+    const std::string_view path = target.substr(0, target.find('?'));
     if (path == "/auth")
         return Endpoint::auth;
     if (path == "/auth/nginx")
         return Endpoint::auth_nginx;
+    if (path == "/auth/forward")
+        return Endpoint::auth_forward;
     // Envoy's path_prefix puts the client's raw path (and query) after the prefix.
     if (is_envoy_target(req.target))
         return Endpoint::auth_envoy;
@@ -206,6 +212,14 @@ RequestHeaders HttpApi::gather(const httplib::Request& req,
 
 HandlerResponse HttpApi::pre_route(const httplib::Request& req, httplib::Response& res) {
     t_request_start = SteadyClock::now();
+    if (const ConnectionContext* connection = current_connection();
+        connection != nullptr && connection->head_problem != 0) {
+        // The strict head reader refused what cpp-httplib accepted: never decided.
+        const int status = head_problem_status(static_cast<HeadProblem>(connection->head_problem));
+        write_generic_error(res, status);
+        close_after_response(res);
+        return HandlerResponse::Handled;
+    }
     const std::shared_ptr<const KeyStore> snapshot = deps_.keys.snapshot();
     const RequestHeaders headers = gather(req, snapshot);
     if (headers.count > limits_.max_header_count || headers.bytes > limits_.max_header_bytes) {
@@ -288,6 +302,7 @@ void HttpApi::route(const Incoming& in, httplib::Response& res) {
     switch (endpoint) {
     case Endpoint::auth:
     case Endpoint::auth_nginx:
+    case Endpoint::auth_forward:
     case Endpoint::auth_envoy:
         handle_auth(in, res, endpoint);
         return;
@@ -380,7 +395,8 @@ void HttpApi::handle_keys(const Incoming& in, httplib::Response& res) {
     const TimePoint now = deps_.clock();
     constexpr std::string_view prefix = "/v1/keys/";
     constexpr std::string_view usage_suffix = "/usage";
-    const std::string_view path = in.req.path;
+    const std::string_view target = in.req.target;
+    const std::string_view path = target.substr(0, target.find('?'));
     if (path == "/v1/keys" || path == prefix) {
         res.status = 200;
         res.set_content(dump(key_list_json(store, now)), k_json);
@@ -495,7 +511,10 @@ void HttpApi::audit(const Decision& decision, const AuthRequest& request, std::s
                                   headers.request_id.value_or(std::string_view{}),
                                   status,
                                   std::chrono::duration_cast<std::chrono::microseconds>(
-                                      SteadyClock::now() - t_request_start)};
+                                      SteadyClock::now() - t_request_start),
+                                  headers.traceparent
+                                      ? trace_id_of(*headers.traceparent).value_or(std::string_view{})
+                                      : std::string_view{}};
     deps_.audit.record_decision(event);
     if (deps_.operations != nullptr && deps_.operations->metrics != nullptr) {
         deps_.operations->metrics->observe_decision(kind, decision.code,
@@ -507,9 +526,25 @@ void HttpApi::handle_auth(const Incoming& in, httplib::Response& res, Endpoint e
     if (!in.snapshot)
         return write_generic_error(res, 503);
     const Settings& settings = in.snapshot->config().settings;
-    const OriginalTarget target = endpoint == Endpoint::auth_envoy
-                                      ? *original_from_envoy_target(in.req.target, in.req.method)
-                                      : original_from_headers(in.headers);
+    OriginalTarget target;
+    DecisionEndpoint kind = DecisionEndpoint::auth;
+    switch (endpoint) {
+    case Endpoint::auth_envoy:
+        target = *original_from_envoy_target(in.req.target, in.req.method);
+        kind = DecisionEndpoint::auth_envoy;
+        break;
+    case Endpoint::auth_nginx:
+        target = original_from_headers(in.headers, TargetSource::original);
+        kind = DecisionEndpoint::auth_nginx;
+        break;
+    case Endpoint::auth_forward:
+        target = original_from_headers(in.headers, TargetSource::forwarded);
+        kind = DecisionEndpoint::auth_forward;
+        break;
+    default:
+        target = original_from_headers(in.headers, TargetSource::either);
+        break;
+    }
     const AuthRequest request =
         map_auth_request(in.headers, target, peer_address(in.req), settings, in.body);
     const TimePoint now = deps_.clock();
@@ -518,10 +553,7 @@ void HttpApi::handle_auth(const Incoming& in, httplib::Response& res, Endpoint e
         endpoint == Endpoint::auth_nginx ? StatusStyle::nginx : StatusStyle::standard;
     write_decision(res, outcome.decision, outcome.rate ? &*outcome.rate : nullptr, settings.header,
                    style);
-    audit(outcome.decision, request, request.path, in.headers, res.status, now,
-          endpoint == Endpoint::auth_nginx   ? DecisionEndpoint::auth_nginx
-          : endpoint == Endpoint::auth_envoy ? DecisionEndpoint::auth_envoy
-                                             : DecisionEndpoint::auth);
+    audit(outcome.decision, request, request.path, in.headers, res.status, now, kind);
 }
 
 void HttpApi::handle_authorize(const Incoming& in, httplib::Response& res) {

@@ -60,6 +60,7 @@ class HttpApi {
     enum class Endpoint {
         auth,
         auth_nginx,
+        auth_forward,
         auth_envoy,
         authorize,
         healthz,

@@ -55,15 +55,50 @@ void add_single(SingleValue& single, std::string_view value) {
     }
 }
 
-OriginalTarget make_target(std::optional<std::string_view> method,
-                           std::optional<std::string_view> uri) {
-    OriginalTarget target;
-    if (method && !trim(*method).empty())
-        target.method = upper(trim(*method));
-    if (uri && !uri->empty())
-        target.uri = std::string(*uri);
-    target.encoding = UriEncoding::decoded_once;
-    return target;
+/// An HTTP method is a token; anything else cannot be the method an upstream serves.
+bool method_token(std::string_view method) {
+    if (method.empty() || method.size() > 32)
+        return false;
+    for (const char c : method) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '!' ||
+                        c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+                        c == '+' || c == '.' || c == '^' || c == '`' || c == '|' || c == '~';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/// One part (method or URI) of the original target from its header(s).
+struct TargetPart {
+    std::optional<std::string_view> value;
+    bool ambiguous = false;
+};
+
+TargetPart pick_part(const SingleValue& original, const SingleValue& forwarded,
+                     TargetSource source) {
+    switch (source) {
+    case TargetSource::original:
+        return {original.value, original.conflict};
+    case TargetSource::forwarded:
+        return {forwarded.value, forwarded.conflict};
+    case TargetSource::either:
+        break;
+    }
+    if (original.conflict || forwarded.conflict)
+        return {std::nullopt, true};
+    if (original.value && forwarded.value && *original.value != *forwarded.value)
+        return {std::nullopt, true};
+    return {original.value ? original.value : forwarded.value, false};
+}
+
+bool lower_hex(std::string_view text) {
+    for (const char c : text) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return true;
 }
 
 } // namespace
@@ -95,6 +130,10 @@ RequestHeaders gather_request_headers(const httplib::Headers& headers,
             if (equals_lower(name, "user-agent"))
                 out.user_agent = view;
             break;
+        case 11:
+            if (!out.traceparent && equals_lower(name, "traceparent"))
+                out.traceparent = view;
+            break;
         case 12:
             if (equals_lower(name, "content-type"))
                 out.content_type = view;
@@ -107,13 +146,13 @@ RequestHeaders gather_request_headers(const httplib::Headers& headers,
             break;
         case 14:
             if (equals_lower(name, "x-original-uri"))
-                out.original_uri = view;
+                add_single(out.original_uri, view);
             else if (equals_lower(name, "content-length"))
                 out.content_length = view;
             break;
         case 15:
             if (equals_lower(name, "x-forwarded-uri"))
-                out.forwarded_uri = view;
+                add_single(out.forwarded_uri, view);
             else if (equals_lower(name, "x-forwarded-for"))
                 out.has_forwarded_for = true;
             break;
@@ -123,13 +162,13 @@ RequestHeaders gather_request_headers(const httplib::Headers& headers,
             break;
         case 17:
             if (equals_lower(name, "x-original-method"))
-                out.original_method = view;
+                add_single(out.original_method, view);
             else if (equals_lower(name, "transfer-encoding"))
                 out.transfer_encoding = view;
             break;
         case 18:
             if (equals_lower(name, "x-forwarded-method"))
-                out.forwarded_method = view;
+                add_single(out.forwarded_method, view);
             break;
         default:
             break;
@@ -138,11 +177,22 @@ RequestHeaders gather_request_headers(const httplib::Headers& headers,
     return out;
 }
 
-OriginalTarget original_from_headers(const RequestHeaders& headers) {
-    if (headers.original_method || headers.original_uri) {
-        return make_target(headers.original_method, headers.original_uri);
+OriginalTarget original_from_headers(const RequestHeaders& headers, TargetSource source) {
+    const TargetPart method =
+        pick_part(headers.original_method, headers.forwarded_method, source);
+    const TargetPart uri = pick_part(headers.original_uri, headers.forwarded_uri, source);
+    OriginalTarget target;
+    target.ambiguous = method.ambiguous || uri.ambiguous;
+    if (method.value) {
+        if (method_token(*method.value)) {
+            target.method = upper(*method.value);
+        } else {
+            target.ambiguous = true;
+        }
     }
-    return make_target(headers.forwarded_method, headers.forwarded_uri);
+    if (uri.value)
+        target.uri = std::string(*uri.value);
+    return target;
 }
 
 bool is_envoy_target(std::string_view raw_target) {
@@ -159,11 +209,13 @@ std::optional<OriginalTarget> original_from_envoy_target(std::string_view raw_ta
     const std::string_view rest = raw_target.substr(k_envoy_prefix.size());
     OriginalTarget target;
     target.method = upper(method);
-    target.encoding = UriEncoding::raw;
     // "" asks about "/"; "?a=b" (from "/auth/envoy?a=b") parses as the root path with that
     // query.
-    if (!rest.empty())
+    if (rest.starts_with('?')) {
+        target.uri = "/" + std::string(rest);
+    } else if (!rest.empty()) {
         target.uri = std::string(rest);
+    }
     return target;
 }
 
@@ -291,12 +343,39 @@ std::optional<std::string> body_dataset(std::string_view content_type, std::stri
     return it->dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::optional<std::string_view> trace_id_of(std::string_view traceparent) {
+    traceparent = trim(traceparent);
+    // version "-" trace-id "-" parent-id "-" flags; a later version may append fields.
+    if (traceparent.size() < 55 || traceparent[2] != '-' || traceparent[35] != '-' ||
+        traceparent[52] != '-') {
+        return std::nullopt;
+    }
+    const std::string_view version = traceparent.substr(0, 2);
+    const std::string_view trace = traceparent.substr(3, 32);
+    const std::string_view parent = traceparent.substr(36, 16);
+    const std::string_view flags = traceparent.substr(53, 2);
+    if (!lower_hex(version) || version == "ff" || !lower_hex(trace) || !lower_hex(parent) ||
+        !lower_hex(flags)) {
+        return std::nullopt;
+    }
+    if (version == "00" && traceparent.size() != 55)
+        return std::nullopt;
+    if (traceparent.size() > 55 && traceparent[55] != '-')
+        return std::nullopt;
+    if (trace.find_first_not_of('0') == std::string_view::npos ||
+        parent.find_first_not_of('0') == std::string_view::npos) {
+        return std::nullopt;
+    }
+    return trace;
+}
+
 AuthRequest map_auth_request(const RequestHeaders& headers, const OriginalTarget& target,
                              const IpAddress& peer, const Settings& settings,
                              std::string_view body) {
     AuthRequest request;
     request.method = target.method;
-    OriginalUri uri = parse_original_uri(target.uri, target.encoding);
+    request.ambiguous = target.ambiguous;
+    OriginalUri uri = read_original_uri(target.uri);
     std::optional<std::string_view> query_key;
     if (settings.allow_query_key && uri.api_key)
         query_key = *uri.api_key;

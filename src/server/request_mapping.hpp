@@ -3,11 +3,9 @@
 // which client address, which datasets. Pure functions over headers, so that each rule is
 // unit-tested without a socket.
 //
-// Every header value here was already percent-decoded once by cpp-httplib 0.11.4 (it
-// decodes header values while parsing). The original URI from X-Original-URI or
-// X-Forwarded-Uri is therefore parsed with UriEncoding::decoded_once and never decoded a
-// second time (that would turn "%2561" into "a"). The /auth/envoy/ path comes from the raw
-// request target and is decoded once (UriEncoding::raw).
+// Header values are the raw bytes the client sent (the listener reads every head with the
+// strict reader of head_parser.hpp, never percent-decoded), and the original URI is read by
+// the one URI reader (core/uri_reader.hpp), whichever endpoint it came to.
 #include "core/auth_request.hpp"
 #include "core/config.hpp"
 
@@ -34,11 +32,12 @@ struct RequestHeaders {
     std::size_t count = 0;                 ///< number of header fields
     std::size_t bytes = 0;                 ///< names + values + 4 per field (": ", CRLF)
 
+    // The original method and URI: each may be repeated only with the same value.
+    SingleValue original_method;  ///< X-Original-Method
+    SingleValue original_uri;     ///< X-Original-URI
+    SingleValue forwarded_method; ///< X-Forwarded-Method
+    SingleValue forwarded_uri;    ///< X-Forwarded-Uri
     // The last value of each (the one the nearest proxy appended).
-    std::optional<std::string_view> original_method;  ///< X-Original-Method
-    std::optional<std::string_view> original_uri;     ///< X-Original-URI
-    std::optional<std::string_view> forwarded_method; ///< X-Forwarded-Method
-    std::optional<std::string_view> forwarded_uri;    ///< X-Forwarded-Uri
     std::optional<std::string_view> real_ip;          ///< X-Real-IP
     std::optional<std::string_view> content_type;
     std::optional<std::string_view> content_length;
@@ -46,6 +45,7 @@ struct RequestHeaders {
     std::optional<std::string_view> transfer_encoding;
     std::optional<std::string_view> user_agent;
     std::optional<std::string_view> request_id; ///< X-Request-Id
+    std::optional<std::string_view> traceparent; ///< W3C traceparent (the first one)
     bool has_forwarded_for = false;             ///< X-Forwarded-For present
 
     SingleValue key;                         ///< the settings.header header
@@ -60,14 +60,22 @@ RequestHeaders gather_request_headers(const httplib::Headers& headers, std::stri
 /// The original method and URI an auth endpoint is asked about.
 struct OriginalTarget {
     std::string method = "GET"; ///< upper case
-    std::string uri = "/";
-    UriEncoding encoding = UriEncoding::decoded_once;
+    std::string uri = "/";      ///< raw bytes, as the proxy sent them
+    bool ambiguous = false;     ///< row 0: the headers disagree, or the method is no token
 };
 
-/// For /auth and /auth/nginx: the pair X-Original-Method / X-Original-URI (nginx) when either
-/// is present, else X-Forwarded-Method / X-Forwarded-Uri (Traefik), else GET /. The pair is
-/// taken from one proxy only, so a client cannot mix in the other proxy's header.
-OriginalTarget original_from_headers(const RequestHeaders& headers);
+/// Which headers an endpoint takes the original method and URI from (one source each, so
+/// that a header a client sends cannot stand in for the one its proxy sets).
+enum class TargetSource {
+    original,  ///< /auth/nginx: X-Original-Method / X-Original-URI only
+    forwarded, ///< /auth/forward (Traefik, Caddy): X-Forwarded-Method / X-Forwarded-Uri only
+    either,    ///< /auth: X-Original-* else X-Forwarded-*; both present and different: ambiguous
+};
+
+/// The original method and URI from the headers of `source`; neither present: GET /. A
+/// header repeated with different values, or (for `either`) X-Original-* and X-Forwarded-*
+/// of one kind both present and different, makes the target ambiguous.
+OriginalTarget original_from_headers(const RequestHeaders& headers, TargetSource source);
 
 /// True when a raw request target is "/auth/envoy", or starts with "/auth/envoy/" or
 /// "/auth/envoy?".
@@ -107,6 +115,11 @@ std::optional<std::string> header_dataset(const RequestHeaders& headers);
 /// denied rather than a second reader seeing a different dataset). A body that is not a
 /// JSON object names no dataset.
 std::optional<std::string> body_dataset(std::string_view content_type, std::string_view body);
+
+/// The trace id (32 lowercase hex digits) of a W3C `traceparent` value
+/// ("00-<trace id>-<parent id>-<flags>"); nullopt for a malformed one, version ff, or an
+/// all-zero id.
+std::optional<std::string_view> trace_id_of(std::string_view traceparent);
 
 /// The AuthRequest of an auth endpoint: key, original target, client address, datasets.
 AuthRequest map_auth_request(const RequestHeaders& headers, const OriginalTarget& target,

@@ -1,6 +1,7 @@
 // `keygate check`: the server's decision offline, printed as the /v1/authorize JSON object.
 #include "cli/commands.hpp"
 #include "core/digest.hpp"
+#include "core/key_format.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -158,10 +159,15 @@ std::string denied_json(const std::string& id, const std::string& tenant,
            "\"code\":\"" + code + "\",\"detail\":\"" + detail + "\"}\n";
 }
 
-const std::string k_unknown_json =
-    "{\"allowed\":false,\"key_id\":null,\"tenant\":null,\"role\":null,\"rls\":null,"
-    "\"permissions\":null,\"datasets\":null,\"datasets_denied\":null,\"grace_until\":null,"
-    "\"code\":\"INVALID_KEY\",\"detail\":\"Invalid API key\"}\n";
+/// The decision on an INVALID_KEY key, with the reason it is invalid.
+std::string invalid_json(const std::string& reason) {
+    return "{\"allowed\":false,\"key_id\":null,\"tenant\":null,\"role\":null,\"rls\":null,"
+           "\"permissions\":null,\"datasets\":null,\"datasets_denied\":null,\"grace_until\":null,"
+           "\"code\":\"INVALID_KEY\",\"detail\":\"Invalid API key\",\"reason\":\"" +
+           reason + "\"}\n";
+}
+
+const std::string k_unknown_json = invalid_json("unknown");
 
 } // namespace
 
@@ -276,7 +282,7 @@ TEST_CASE("check reports each denial with its code and exits 1", "[cmd_check]") 
         const Run run =
             check({"--config", config, "--key", k_analyst, "--path", "/x?api_key=" + k_viewer});
         CHECK(run.code == k_exit_failed);
-        CHECK(run.out == k_unknown_json);
+        CHECK(run.out == invalid_json("conflict"));
     }
 }
 
@@ -297,7 +303,7 @@ TEST_CASE("check --key - reads the key on stdin", "[cmd_check]") {
     CHECK(check({"--config", config, "--key=-"}, k_analyst + "\r\n").code == k_exit_ok);
     CHECK(check({"--config", config, "--key", "-"}, k_analyst).code == k_exit_ok);
     // Only one line end is removed: what is left is not the key.
-    CHECK(check({"--config", config, "--key", "-"}, k_analyst + "\n\n").out == k_unknown_json);
+    CHECK(check({"--config", config, "--key", "-"}, k_analyst + "\n\n").out == invalid_json("malformed"));
     const Run empty = check({"--config", config, "--key", "-"}, "");
     CHECK(empty.code == k_exit_failed);
     CHECK(empty.out.find("\"code\":\"MISSING_KEY\"") != std::string::npos);
@@ -392,4 +398,25 @@ TEST_CASE("check usage errors exit 2", "[cmd_check]") {
     const Run at = check({"--config", "k.yaml", "--key", "x", "--at", "tomorrow"});
     CHECK(at.code == k_exit_usage);
     CHECK(at.err.starts_with("keygate check: --at: "));
+}
+
+TEST_CASE("check reads --path with the one URI reader: an ambiguous path is row 0",
+          "[cmd_check]") {
+    const ScopedEnv env = clean_environment();
+    TempDir dir;
+    const std::string config = dir.write("keys.yaml", k_config);
+    const Run run = check({"--config", config, "--key", k_analyst, "--path",
+                           "/v1/datasets/orders%3F/../customers/rows"});
+    CHECK(run.code == k_exit_failed);
+    CHECK(run.out.find("\"code\":\"INVALID_REQUEST\",\"detail\":\"Invalid request\"") !=
+          std::string::npos);
+}
+
+TEST_CASE("check names why a key is invalid: a typo of a generated key", "[cmd_check]") {
+    const ScopedEnv env = clean_environment();
+    TempDir dir;
+    const std::string config = dir.write("keys.yaml", k_config);
+    std::string typo = assemble_key("pk", "acme", std::string(30, 'Q'));
+    typo.back() = typo.back() == 'x' ? 'y' : 'x';
+    CHECK(check({"--config", config, "--key", typo}).out == invalid_json("checksum"));
 }

@@ -124,7 +124,7 @@ TEST_CASE("concurrency: decisions, usage, audit and metrics during 100 reloads",
                 if (!usage.admit(*decision.key, now).allowed)
                     decision.code = DecisionCode::rate_limited;
                 const AuthDecisionEvent event{now, decision, request, request.path, "test", "", 200,
-                                              10us};
+                                              10us, {}};
                 audit.record_decision(event);
                 metrics.observe_decision(DecisionEndpoint::auth, decision.code, 10us);
                 ++decisions;

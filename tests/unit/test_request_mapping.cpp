@@ -32,9 +32,9 @@ struct Gathered {
     Gathered& operator=(const Gathered&) = delete;
 };
 
-OriginalTarget target_of(httplib::Headers headers) {
+OriginalTarget target_of(httplib::Headers headers, TargetSource source = TargetSource::either) {
     const Gathered gathered(std::move(headers));
-    return original_from_headers(gathered.view);
+    return original_from_headers(gathered.view, source);
 }
 
 IpAddress client_of(const IpAddress& peer, const std::vector<Cidr>& trusted,
@@ -56,36 +56,85 @@ std::optional<std::string> dataset_of(httplib::Headers headers) {
 
 } // namespace
 
-TEST_CASE("original target: nginx headers first, then Traefik's, else GET /", "[request_mapping]") {
-    const auto nginx = target_of({{"X-Original-Method", "post"},
-                                  {"X-Original-URI", "/v1/query?dataset=orders"},
-                                  {"X-Forwarded-Method", "GET"},
-                                  {"X-Forwarded-Uri", "/other"}});
+TEST_CASE("original target: /auth takes X-Original-*, else X-Forwarded-*, else GET /",
+          "[request_mapping]") {
+    const auto nginx =
+        target_of({{"X-Original-Method", "post"}, {"X-Original-URI", "/v1/query?dataset=orders"}});
     CHECK(nginx.method == "POST");
     CHECK(nginx.uri == "/v1/query?dataset=orders");
-    CHECK(nginx.encoding == UriEncoding::decoded_once);
+    CHECK_FALSE(nginx.ambiguous);
 
     const auto traefik =
         target_of({{"X-Forwarded-Method", "DELETE"}, {"X-Forwarded-Uri", "/v1/x"}});
     CHECK(traefik.method == "DELETE");
     CHECK(traefik.uri == "/v1/x");
+    CHECK_FALSE(traefik.ambiguous);
 
     const auto none = target_of({});
     CHECK(none.method == "GET");
     CHECK(none.uri == "/");
+    CHECK_FALSE(none.ambiguous);
+
+    // Both kinds with the same value: one request, not ambiguous.
+    const auto same = target_of({{"X-Original-URI", "/v1/x"}, {"X-Forwarded-Uri", "/v1/x"}});
+    CHECK_FALSE(same.ambiguous);
+    CHECK(same.uri == "/v1/x");
 }
 
-TEST_CASE("original target: one proxy's pair, never mixed", "[request_mapping]") {
-    // nginx sent only the URI: a client's X-Forwarded-Method must not decide the method.
-    const auto target = target_of({{"X-Original-URI", "/v1/x"}, {"X-Forwarded-Method", "GET"}});
-    CHECK(target.method == "GET");
-    const auto post = target_of({{"X-Original-Method", "POST"}, {"X-Forwarded-Uri", "/admin"}});
-    CHECK(post.method == "POST");
-    CHECK(post.uri == "/");
-    // The last of repeated headers (the one the nearest proxy appended) counts.
-    const auto repeated =
-        target_of({{"X-Original-URI", "/client-sent"}, {"X-Original-URI", "/proxy-set"}});
-    CHECK(repeated.uri == "/proxy-set");
+TEST_CASE("original target: /auth with both kinds disagreeing is ambiguous (row 0)",
+          "[request_mapping]") {
+    // A client behind Traefik adds X-Original-URI for a dataset it may read.
+    CHECK(target_of({{"X-Original-URI", "/v1/datasets/orders/rows"},
+                     {"X-Forwarded-Uri", "/v1/datasets/customers/rows"}})
+              .ambiguous);
+    // ...or X-Original-Method: GET to a DELETE.
+    CHECK(target_of({{"X-Original-Method", "GET"}, {"X-Forwarded-Method", "DELETE"}}).ambiguous);
+    // The other kind alone is taken from the other proxy's header, never mixed into a default.
+    const auto mixed = target_of({{"X-Original-URI", "/v1/x"}, {"X-Forwarded-Method", "PUT"}});
+    CHECK_FALSE(mixed.ambiguous);
+    CHECK(mixed.method == "PUT");
+}
+
+TEST_CASE("original target: one source per endpoint", "[request_mapping]") {
+    const httplib::Headers forged{{"X-Original-Method", "GET"},
+                                  {"X-Original-URI", "/v1/datasets/orders/rows"},
+                                  {"X-Forwarded-Method", "DELETE"},
+                                  {"X-Forwarded-Uri", "/v1/datasets/customers/rows"}};
+    // /auth/nginx: nginx's headers only.
+    const auto nginx = target_of(forged, TargetSource::original);
+    CHECK(nginx.method == "GET");
+    CHECK(nginx.uri == "/v1/datasets/orders/rows");
+    CHECK_FALSE(nginx.ambiguous);
+    // /auth/forward: Traefik's and Caddy's headers only; a client's X-Original-* is ignored.
+    const auto forward = target_of(forged, TargetSource::forwarded);
+    CHECK(forward.method == "DELETE");
+    CHECK(forward.uri == "/v1/datasets/customers/rows");
+    CHECK_FALSE(forward.ambiguous);
+    const auto forward_only_original =
+        target_of({{"X-Original-URI", "/v1/datasets/orders/rows"}}, TargetSource::forwarded);
+    CHECK(forward_only_original.uri == "/");
+    const auto nginx_only_forwarded =
+        target_of({{"X-Forwarded-Method", "DELETE"}}, TargetSource::original);
+    CHECK(nginx_only_forwarded.method == "GET");
+}
+
+TEST_CASE("original target: a header repeated with different values is ambiguous",
+          "[request_mapping]") {
+    for (const TargetSource source :
+         {TargetSource::original, TargetSource::either, TargetSource::forwarded}) {
+        const char* uri_name =
+            source == TargetSource::forwarded ? "X-Forwarded-Uri" : "X-Original-URI";
+        const char* method_name =
+            source == TargetSource::forwarded ? "X-Forwarded-Method" : "X-Original-Method";
+        CHECK(target_of({{uri_name, "/client-sent"}, {uri_name, "/proxy-set"}}, source).ambiguous);
+        CHECK(target_of({{method_name, "GET"}, {method_name, "DELETE"}}, source).ambiguous);
+        const auto same = target_of({{uri_name, "/v1/x"}, {uri_name, "/v1/x"}}, source);
+        CHECK_FALSE(same.ambiguous);
+        CHECK(same.uri == "/v1/x");
+    }
+    // A method that is not a token cannot be what the upstream serves.
+    CHECK(target_of({{"X-Original-Method", "GET /x"}}).ambiguous);
+    CHECK(target_of({{"X-Original-Method", "get"}}).method == "GET");
 }
 
 TEST_CASE("original target: envoy's path after the prefix", "[request_mapping]") {
@@ -94,9 +143,8 @@ TEST_CASE("original target: envoy's path after the prefix", "[request_mapping]")
     REQUIRE(target);
     CHECK(target->method == "PUT");
     CHECK(target->uri == "/v1/datasets/a%2Fb/x?dataset=c");
-    CHECK(target->encoding == UriEncoding::raw);
     CHECK(original_from_envoy_target("/auth/envoy", "GET")->uri == "/");
-    CHECK(original_from_envoy_target("/auth/envoy?dataset=x", "GET")->uri == "?dataset=x");
+    CHECK(original_from_envoy_target("/auth/envoy?dataset=x", "GET")->uri == "/?dataset=x");
     CHECK_FALSE(original_from_envoy_target("/auth/envoyx/y", "GET"));
     CHECK(is_envoy_target("/auth/envoy"));
     CHECK(is_envoy_target("/auth/envoy/x"));
@@ -229,7 +277,7 @@ TEST_CASE("auth request: everything together", "[request_mapping]") {
         {"X-Real-IP", "203.0.113.5"},
         {"Content-Type", "application/json"},
     });
-    const AuthRequest request = map_auth_request(headers.view, original_from_headers(headers.view),
+    const AuthRequest request = map_auth_request(headers.view, original_from_headers(headers.view, TargetSource::either),
                                                  ip("127.0.0.1"), settings, R"({"dataset":"x"})");
     CHECK(request.key == "pk_acme_test0001"); // the query key is ignored: allow_query_key off
     CHECK_FALSE(request.conflicting_keys);
@@ -243,30 +291,63 @@ TEST_CASE("auth request: everything together", "[request_mapping]") {
 
     settings.allow_query_key = true;
     const AuthRequest with_query = map_auth_request(
-        headers.view, original_from_headers(headers.view), ip("127.0.0.1"), settings, {});
+        headers.view, original_from_headers(headers.view, TargetSource::either), ip("127.0.0.1"),
+        settings, {});
     CHECK(with_query.conflicting_keys);
     CHECK_FALSE(with_query.body_dataset);
 }
 
-TEST_CASE("auth request: a header URI is never decoded a second time", "[request_mapping]") {
-    // cpp-httplib already decoded the header once: "%2561" on the wire arrives as "%61".
+TEST_CASE("auth request: header and envoy URIs are raw, decoded once per segment",
+          "[request_mapping]") {
+    // The listener hands over raw header values: "%61" is decoded exactly once.
     const Gathered headers(httplib::Headers{{"X-Original-URI", "/v1/datasets/%61/x?dataset=%61"}});
-    const AuthRequest request = map_auth_request(headers.view, original_from_headers(headers.view),
-                                                 ip("127.0.0.1"), Settings{}, {});
-    CHECK(request.segments == std::vector<std::string>{"v1", "datasets", "%61", "x"});
-    CHECK(request.query_datasets == std::vector<std::string>{"%61"});
+    const AuthRequest request = map_auth_request(
+        headers.view, original_from_headers(headers.view, TargetSource::original),
+        ip("127.0.0.1"), Settings{}, {});
+    CHECK(request.segments == std::vector<std::string>{"v1", "datasets", "a", "x"});
+    CHECK(request.query_datasets == std::vector<std::string>{"a"});
+    CHECK_FALSE(request.ambiguous);
 
-    // The envoy path is raw: decoded exactly once.
+    // "%3F" in a header is a '?' inside a segment, not the start of the query: row 0.
+    const Gathered tricked(
+        httplib::Headers{{"X-Original-URI", "/v1/datasets/orders%3F/../customers/rows"}});
+    CHECK(map_auth_request(tricked.view, original_from_headers(tricked.view, TargetSource::original),
+                           ip("127.0.0.1"), Settings{}, {})
+              .ambiguous);
+
+    // A double encoding decodes to '%': row 0 through the envoy prefix too.
     const Gathered none(httplib::Headers{});
     const AuthRequest envoy = map_auth_request(
         none.view,
         *original_from_envoy_target("/auth/envoy/v1/datasets/%2561/x?dataset=%2561", "GET"),
         ip("127.0.0.1"), Settings{}, {});
-    CHECK(envoy.segments == std::vector<std::string>{"v1", "datasets", "%61", "x"});
-    CHECK(envoy.query_datasets == std::vector<std::string>{"%61"});
+    CHECK(envoy.ambiguous);
+    const AuthRequest envoy_ok = map_auth_request(
+        none.view, *original_from_envoy_target("/auth/envoy/v1/datasets/%6Frders/x", "GET"),
+        ip("127.0.0.1"), Settings{}, {});
+    CHECK(envoy_ok.segments == std::vector<std::string>{"v1", "datasets", "orders", "x"});
 }
 
-TEST_CASE("gathering headers: counts, sizes, last values, any case", "[request_mapping]") {
+TEST_CASE("traceparent: the trace id of a valid header only", "[request_mapping]") {
+    CHECK(trace_id_of("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") ==
+          "4bf92f3577b34da6a3ce929d0e0e4736");
+    CHECK(trace_id_of(" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00 ") ==
+          "4bf92f3577b34da6a3ce929d0e0e4736");
+    // A later version may append fields after a '-'.
+    CHECK(trace_id_of("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra") ==
+          "4bf92f3577b34da6a3ce929d0e0e4736");
+    CHECK_FALSE(trace_id_of("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"));
+    CHECK_FALSE(trace_id_of("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    CHECK_FALSE(trace_id_of("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
+    CHECK_FALSE(trace_id_of("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"));
+    CHECK_FALSE(trace_id_of("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
+    CHECK_FALSE(trace_id_of("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01"));
+    CHECK_FALSE(trace_id_of("00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"));
+    CHECK_FALSE(trace_id_of("00-4bf92f3577b34da6a3ce929d0e0e47\"6-00f067aa0ba902b7-01"));
+    CHECK_FALSE(trace_id_of(""));
+}
+
+TEST_CASE("gathering headers: counts, sizes, repeated values, any case", "[request_mapping]") {
     const Gathered gathered(httplib::Headers{{"x-original-uri", "/first"},
                                              {"X-ORIGINAL-URI", "/second"},
                                              {"Content-Length", "12"},
@@ -279,7 +360,8 @@ TEST_CASE("gathering headers: counts, sizes, last values, any case", "[request_m
     CHECK(h.count == 7);
     CHECK(h.bytes == (14 + 6 + 4) + (14 + 7 + 4) + (14 + 2 + 4) + (10 + 11 + 4) + (12 + 3 + 4) +
                          (7 + 4 + 4) + (15 + 8 + 4));
-    CHECK(h.original_uri == "/second");
+    CHECK(h.original_uri.value == "/first");
+    CHECK(h.original_uri.conflict); // repeated with another value: the target is ambiguous
     CHECK(h.content_length == "12");
     CHECK(h.user_agent == "PowerBI/2.0");
     CHECK(h.request_id == "r-1");
