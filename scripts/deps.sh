@@ -8,7 +8,7 @@ packages=(
     cmake g++ pkg-config
     libyaml-cpp-dev libcpp-httplib-dev libssl-dev libspdlog-dev libfmt-dev
     catch2 nlohmann-json3-dev
-    nginx curl python3 python3-yaml python3-jsonschema
+    nginx caddy curl python3 python3-yaml python3-jsonschema
     prometheus logrotate
 )
 

@@ -355,6 +355,52 @@ e2e_start_example_nginx() {
     e2e_die "nginx did not start"
 }
 
+# True once the Caddy of e2e_start_example_caddy listens on its gateway port, or has exited.
+e2e_example_caddy_up() {
+    kill -0 "$E2E_CADDY_PID" 2>/dev/null || return 0
+    e2e_port_open "$E2E_CADDY_GATEWAY_PORT"
+}
+
+# Starts real Caddy with examples/caddy/Caddyfile as shipped, only its ports changed: the
+# gateway (:8080) on a free port of 127.0.0.1, its data API upstream (127.0.0.1:8000) at
+# UPSTREAM_PORT, keygate (127.0.0.1:8090) at KEYGATE_PORT. Everything lives under
+# $E2E_TMP/caddy (the config is $E2E_TMP/caddy/Caddyfile, Caddy's log caddy.log there).
+# Sets E2E_CADDY_GATEWAY_PORT and E2E_CADDY_PID.
+# Usage: e2e_start_example_caddy SOURCE_DIR UPSTREAM_PORT KEYGATE_PORT
+e2e_start_example_caddy() {
+    local source_dir=$1 upstream_port=$2 keygate_port=$3 attempt
+    local dir=$E2E_TMP/caddy
+    for attempt in 1 2 3; do
+        e2e_pick_port
+        E2E_CADDY_GATEWAY_PORT=$E2E_PORT
+        rm -rf "$dir"
+        mkdir -p "$dir/data" "$dir/config"
+        cp "$source_dir/examples/caddy/Caddyfile" "$dir/Caddyfile"
+        e2e_substitute "$dir/Caddyfile" ":8080 {" "http://127.0.0.1:$E2E_CADDY_GATEWAY_PORT {"
+        e2e_substitute "$dir/Caddyfile" "reverse_proxy 127.0.0.1:8000" \
+            "reverse_proxy 127.0.0.1:$upstream_port"
+        e2e_substitute "$dir/Caddyfile" "forward_auth 127.0.0.1:8090" \
+            "forward_auth 127.0.0.1:$keygate_port"
+        # Caddy keeps state in $XDG_DATA_HOME/caddy and $XDG_CONFIG_HOME/caddy.
+        XDG_DATA_HOME=$dir/data XDG_CONFIG_HOME=$dir/config HOME=$dir \
+            caddy validate --config "$dir/Caddyfile" --adapter caddyfile \
+            >"$dir/validate.log" 2>&1 || {
+            tail -n 5 "$dir/validate.log" >&2
+            e2e_die "caddy validate rejects the example Caddyfile"
+        }
+        e2e_spawn "$dir/caddy.out" "$dir/caddy.log" \
+            env XDG_DATA_HOME="$dir/data" XDG_CONFIG_HOME="$dir/config" HOME="$dir" \
+            caddy run --config "$dir/Caddyfile" --adapter caddyfile
+        E2E_CADDY_PID=$E2E_SPAWNED_PID
+        e2e_wait_until 10 e2e_example_caddy_up || e2e_die "caddy did not listen within 10 s"
+        kill -0 "$E2E_CADDY_PID" 2>/dev/null && return 0
+        e2e_stop_spawned "$E2E_CADDY_PID"
+        e2e_log "caddy exited during start-up (attempt $attempt)"
+        e2e_show_log "$dir/caddy.log" 10
+    done
+    e2e_die "caddy did not start"
+}
+
 # Run as a script (as tests/CMakeLists.txt does with every e2e/*.sh): test the helpers.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     set -uo pipefail
