@@ -3,8 +3,10 @@
 # Traefik nor Envoy is a Debian package, so their configurations are checked as data:
 #   - every YAML file under examples/ (but nginx, another format) parses, and so do
 #     .pre-commit-hooks.yaml and examples/gitops/gitleaks.toml (TOML);
-#   - Traefik (file provider and Kubernetes CRD): ForwardAuth to keygate's /auth, copying
-#     exactly the eight X-Auth-* headers of an allowed answer, trustForwardHeader off;
+#   - Traefik (file provider and Kubernetes CRD): ForwardAuth to keygate's /auth/forward,
+#     passing keygate exactly the request headers it needs (authRequestHeaders: never
+#     X-Original-*), copying exactly the eight X-Auth-* headers of an allowed answer,
+#     trustForwardHeader off;
 #   - Envoy: ext_authz HTTP service with path_prefix /auth/envoy, the key headers allowed,
 #     the X-Auth-* headers passed upstream and removed from client requests before the
 #     check, the error and rate-limit headers passed to the client, failing closed;
@@ -45,6 +47,11 @@ passed = failed = 0
 AUTH_HEADERS = ["X-Auth-Key-Id", "X-Auth-Tenant", "X-Auth-Role", "X-Auth-Permissions",
                 "X-Auth-Datasets", "X-Auth-Datasets-Denied", "X-Auth-RLS",
                 "X-Auth-Key-Grace-Until"]
+# What keygate reads from a ForwardAuth request: the key (X-API-Key or Bearer), the method
+# and URI Traefik sets, the client address, the dataset, and what the audit log records.
+TRAEFIK_REQUEST_HEADERS = ["X-API-Key", "Authorization", "X-Forwarded-Method", "X-Forwarded-Uri",
+                           "X-Forwarded-For", "X-Real-Ip", "X-Dataset", "User-Agent",
+                           "X-Request-Id", "traceparent", "Content-Type"]
 
 
 def check(description, ok, detail=""):
@@ -92,6 +99,17 @@ def doc(*parts, index=0):
 # --- Traefik ---------------------------------------------------------------------------------
 def check_forward_auth(where, fa, address):
     check(f"{where}: ForwardAuth to {address}", fa.get("address") == address, fa.get("address"))
+    check(f"{where}: ForwardAuth asks /auth/forward (X-Forwarded-Method/-Uri only)",
+          str(fa.get("address", "")).endswith("/auth/forward"), fa.get("address"))
+    request_headers = fa.get("authRequestHeaders")
+    check(f"{where}: authRequestHeaders is set (else every client header reaches keygate)",
+          isinstance(request_headers, list) and bool(request_headers), request_headers)
+    names = [str(h).lower() for h in (request_headers or [])]
+    leaked = [h for h in names if h.startswith("x-original-") or h.startswith("x-auth-")]
+    check(f"{where}: authRequestHeaders lets no X-Original-* (or X-Auth-*) through", not leaked, leaked)
+    check(f"{where}: authRequestHeaders are exactly the headers keygate needs",
+          sorted(names) == sorted(h.lower() for h in TRAEFIK_REQUEST_HEADERS)
+          and len(set(names)) == len(names), request_headers)
     check(f"{where}: copies exactly the eight X-Auth-* headers",
           fa.get("authResponseHeaders") == AUTH_HEADERS, fa.get("authResponseHeaders"))
     check(f"{where}: does not trust the client's X-Forwarded-* headers",
@@ -101,7 +119,7 @@ def check_forward_auth(where, fa, address):
 dynamic = doc("traefik", "dynamic.yml")
 http = dynamic.get("http", {})
 check_forward_auth("traefik/dynamic.yml", http.get("middlewares", {}).get("keygate", {}).get("forwardAuth", {}),
-                   "http://keygate:8090/auth")
+                   "http://keygate:8090/auth/forward")
 routers = http.get("routers", {})
 check("traefik/dynamic.yml: every router uses the keygate middleware",
       routers and all("keygate" in r.get("middlewares", []) for r in routers.values()), routers)
@@ -113,7 +131,29 @@ middleware = next((d for d in crds if d.get("kind") == "Middleware"), {})
 check("traefik/kubernetes: a traefik.io/v1alpha1 Middleware",
       middleware.get("apiVersion") == "traefik.io/v1alpha1")
 check_forward_auth("traefik/kubernetes/middleware.yaml", middleware.get("spec", {}).get("forwardAuth", {}),
-                   "http://keygate.data.svc.cluster.local:8090/auth")
+                   "http://keygate.data.svc.cluster.local:8090/auth/forward")
+# Any other ForwardAuth in the examples (a new file, a second middleware) follows the same rules.
+def forward_auths(node, trail=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "forwardAuth" and isinstance(v, dict):
+                yield trail, v
+            else:
+                yield from forward_auths(v, f"{trail}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from forward_auths(v, f"{trail}[{i}]")
+
+
+found = [(rel(path), trail, fa) for path, ds in sorted(parsed.items()) for d in ds
+         for trail, fa in forward_auths(d)]
+check("the examples hold the two ForwardAuth middlewares checked above", len(found) >= 2, found)
+for where, trail, fa in found:
+    names = [str(h).lower() for h in (fa.get("authRequestHeaders") or [])]
+    check(f"{where}{trail}: asks /auth/forward, with authRequestHeaders and no X-Original-*",
+          str(fa.get("address", "")).endswith("/auth/forward") and bool(names)
+          and not any(h.startswith("x-original-") for h in names), fa)
+
 route = next((d for d in crds if d.get("kind") == "IngressRoute"), {})
 check("traefik/kubernetes: the IngressRoute uses the Middleware",
       any(m.get("name") == "keygate" for r in route.get("spec", {}).get("routes", [])

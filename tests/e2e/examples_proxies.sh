@@ -2,9 +2,12 @@
 # The Traefik, Envoy and ingress-nginx examples fit what keygate really answers. The
 # proxies are not Debian packages, so this test plays their part with curl, sending what
 # each one sends, and compares keygate's answers with the header lists of the examples:
-#   - Traefik ForwardAuth (/auth with X-Forwarded-Method/-Uri, X-Real-Ip): the decision uses
-#     them, and every X-Auth-* header of an allowed answer is in authResponseHeaders (and
-#     every listed header occurs in some answer);
+#   - Traefik ForwardAuth (the example's address, /auth/forward, with the client headers its
+#     authRequestHeaders let through, then X-Forwarded-Method/-Uri, X-Real-Ip as Traefik
+#     sets them): the decision uses them, a client's X-Original-* changes nothing (filtered
+#     out, and not read by /auth/forward even when sent), and every X-Auth-* header of an
+#     allowed answer is in authResponseHeaders (and every listed header occurs in some
+#     answer);
 #   - Envoy ext_authz (/auth/envoy/<path>, the original method): every X-Auth-* header of an
 #     allowed answer passes allowed_upstream_headers, its rate-limit headers and Sunset pass
 #     allowed_client_headers_on_success, and every header of a denial (401, 403, 429) that
@@ -42,7 +45,12 @@ def write(name, names):
         f.write("".join(n.lower() + "\n" for n in names))
 
 traefik = yaml.safe_load(open(os.path.join(ex, "traefik", "dynamic.yml")))
-write("traefik.list", traefik["http"]["middlewares"]["keygate"]["forwardAuth"]["authResponseHeaders"])
+forward_auth = traefik["http"]["middlewares"]["keygate"]["forwardAuth"]
+write("traefik.list", forward_auth["authResponseHeaders"])
+write("traefik-request.list", forward_auth.get("authRequestHeaders") or [])
+from urllib.parse import urlsplit
+with open(os.path.join(out, "traefik.endpoint"), "w") as f:
+    f.write(urlsplit(forward_auth["address"]).path)
 
 envoy = yaml.safe_load(open(os.path.join(ex, "envoy", "envoy.yaml")))
 hcm = envoy["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
@@ -137,12 +145,25 @@ record_auth_headers() {
 }
 
 # --- Traefik ForwardAuth --------------------------------------------------------------------
-traefik() { # KEY METHOD URI [CURL ARGS...]: what Traefik's ForwardAuth sends to /auth
-    local key=$1 method=$2 uri=$3
+TRAEFIK_ENDPOINT=$(<"$E2E_TMP/traefik.endpoint")
+e2e_expect_eq "traefik: the example's ForwardAuth asks /auth/forward" /auth/forward "$TRAEFIK_ENDPOINT"
+e2e_check "traefik: the example has authRequestHeaders" test -s "$E2E_TMP/traefik-request.list"
+
+# KEY METHOD URI [CLIENT HEADER...]: what Traefik's ForwardAuth sends keygate: of the
+# client's headers only those in authRequestHeaders, then the X-Forwarded-* headers Traefik
+# sets itself (its entry point sets X-Real-Ip; TRAEFIK_CLIENT_IP is the client's address).
+traefik() {
+    local key=$1 method=$2 uri=$3 header ip=${TRAEFIK_CLIENT_IP:-198.51.100.20}
     shift 3
-    e2e_request -H "X-API-Key: $key" -H "X-Forwarded-Method: $method" -H "X-Forwarded-Uri: $uri" \
+    local client=("$@") args=(-H "Accept:" -H "User-Agent:")
+    [[ -n $key ]] && client=("X-API-Key: $key" "${client[@]}")
+    client+=("User-Agent: PowerBI/2.0" "X-Real-Ip: $ip")
+    for header in "${client[@]}"; do
+        covered "${header%%:*}" traefik-request.list && args+=(-H "$header")
+    done
+    e2e_request "${args[@]}" -H "X-Forwarded-Method: $method" -H "X-Forwarded-Uri: $uri" \
         -H "X-Forwarded-Proto: https" -H "X-Forwarded-Host: data.example.com" \
-        -H "X-Forwarded-For: 198.51.100.20" -H "X-Real-Ip: 198.51.100.20" "$@" "$K/auth"
+        -H "X-Forwarded-For: $ip" "$K$TRAEFIK_ENDPOINT"
 }
 
 traefik "$KEY_VIEWER" GET "/v1/datasets/orders/rows?limit=5"
@@ -176,10 +197,26 @@ e2e_expect_eq "traefik: INSUFFICIENT_PERMISSION" INSUFFICIENT_PERMISSION "$(e2e_
 traefik "$KEY_VIEWER" GET /v1/datasets/customers/rows
 e2e_expect_eq "traefik: X-Forwarded-Uri counts (the dataset in the path)" \
     "Not authorized for dataset 'customers'" "$(e2e_header X-Auth-Error-Detail)"
-traefik "$KEY_OFFICE" GET /v1/datasets/orders/rows -H "X-Real-Ip: 203.0.113.7"
+TRAEFIK_CLIENT_IP=203.0.113.7 traefik "$KEY_OFFICE" GET /v1/datasets/orders/rows
 e2e_expect_eq "traefik: X-Real-Ip from a trusted Traefik is the client address" 200 "$E2E_STATUS"
 traefik "$KEY_OFFICE" GET /v1/datasets/orders/rows
 e2e_expect_eq "traefik: another client address is refused" IP_NOT_ALLOWED "$(e2e_header X-Auth-Error-Code)"
+traefik "$KEY_VIEWER" GET /v1/datasets/customers/rows "X-Original-URI: /v1/datasets/orders/rows" \
+    "X-Original-Method: GET"
+e2e_expect_eq "traefik: a client's X-Original-URI does not get it customers" \
+    "Not authorized for dataset 'customers'" "$(e2e_header X-Auth-Error-Detail)"
+traefik "$KEY_VIEWER" POST /v1/datasets/orders/rows "X-Original-Method: GET"
+e2e_expect_eq "traefik: a client's X-Original-Method does not make a write a read" \
+    INSUFFICIENT_PERMISSION "$(e2e_header X-Auth-Error-Code)"
+e2e_check_not "traefik: authRequestHeaders let no X-Original-* through" \
+    grep -qi '^x-original-' "$E2E_TMP/traefik-request.list"
+# A Traefik without authRequestHeaders passes the client's X-Original-* on: /auth/forward
+# still decides from X-Forwarded-Method/-Uri alone.
+e2e_request -H "X-API-Key: $KEY_VIEWER" -H "X-Original-URI: /v1/datasets/orders/rows" \
+    -H "X-Original-Method: GET" -H "X-Forwarded-Method: GET" \
+    -H "X-Forwarded-Uri: /v1/datasets/customers/rows" "$K$TRAEFIK_ENDPOINT"
+e2e_expect_eq "traefik: /auth/forward reads no X-Original-URI even when it arrives" \
+    DATASET_FORBIDDEN "$(e2e_header X-Auth-Error-Code)"
 traefik "" GET /v1/query
 e2e_expect_eq "traefik: no key is 401 with the JSON body Traefik passes on" \
     '401 {"detail":"API key required","code":"MISSING_KEY"}' "$E2E_STATUS $E2E_BODY"

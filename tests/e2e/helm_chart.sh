@@ -10,6 +10,10 @@
 #     balanced (else only inside them), every included template is defined, and every
 #     .Values path a template reads exists in values.yaml;
 #   - no manifest mounts anything with subPath (the key file would never update);
+#   - the Traefik Middleware, rendered with values.yaml (a small renderer that knows only
+#     that template's actions and fails on any other), asks /auth/forward and passes keygate
+#     exactly the headers it needs (authRequestHeaders, with traefikMiddleware.keyHeader;
+#     never X-Original-*);
 #   - the container template sets what CONTRACT §4 and the chart promise (serve only,
 #     KEYGATE_CONFIG, KEYGATE_LISTEN, audit to stdout, probes, hardening);
 #   - the sidecar's exec probe command, taken from the template, passes against a running
@@ -148,6 +152,7 @@ BAD = [
     ("a sidecar listening on a pod IP", {"sidecar": {"listenHost": "10.0.0.5"}}),
     ("a trusted proxy list with a hostname", {"trustedProxies": "ingress.local"}),
     ("terminationGracePeriodSeconds below keygate's 10 s", {"terminationGracePeriodSeconds": 5}),
+    ("a Traefik key header that is not a header name", {"traefikMiddleware": {"keyHeader": "X API Key"}}),
 ]
 for description, override in BAD:
     check(f"values.schema.json rejects {description}", bool(errors_of(merge(values, override))))
@@ -347,6 +352,76 @@ middleware = texts.get(os.path.join(chart, "templates", "traefik-middleware.yaml
 for header in ("X-Auth-Key-Id", "X-Auth-Tenant", "X-Auth-Role", "X-Auth-Permissions",
                "X-Auth-Datasets", "X-Auth-Datasets-Denied", "X-Auth-RLS", "X-Auth-Key-Grace-Until"):
     check(f"the Traefik Middleware copies {header}", f"- {header}\n" in middleware)
+
+
+
+# The Middleware as helm would render it (release "kg" in namespace "data", values.yaml with
+# traefikMiddleware.enabled and a renamed key header). Only the actions this template uses
+# are known; any other one fails the check, so a changed template is rendered or refused,
+# never guessed.
+def render_middleware(text, vals, release="kg", namespace="data"):
+    fullname = f"{release}-keygate"
+    tm = vals.get("traefikMiddleware", {})
+    unknown = []
+
+    def action(m):
+        body = m.group(1).strip().strip("-").strip()
+        if re.fullmatch(r'if and \(eq \.Values\.mode "standalone"\) \.Values\.traefikMiddleware\.enabled', body):
+            return "" if vals.get("mode") == "standalone" and tm.get("enabled") else "\0SKIP"
+        if body == "end":
+            return ""
+        if body == 'default (include "keygate.fullname" .) .Values.traefikMiddleware.name':
+            return tm.get("name") or fullname
+        if body == ".Release.Namespace":
+            return namespace
+        if body == 'include "keygate.labels" . | nindent 4':
+            return "\n    app.kubernetes.io/name: keygate"
+        if body == ".Values.traefikMiddleware.keyHeader | quote":
+            return json.dumps(str(tm.get("keyHeader")))
+        pm = re.fullmatch(r'printf "([^"]*)" \(include "keygate\.fullname" \.\) \.Release\.Namespace '
+                          r'\(int \.Values\.service\.port\) \| quote', body)
+        if pm:
+            return json.dumps(pm.group(1) % (fullname, namespace, int(vals["service"]["port"])))
+        unknown.append(body)
+        return ""
+
+    out = re.sub(r"\{\{(.*?)\}\}", action, text, flags=re.S)
+    if "\0SKIP" in out:
+        return None, unknown
+    return out, unknown
+
+
+middleware_values = merge(values, {"traefikMiddleware": {"enabled": True, "keyHeader": "X-Data-Key"}})
+rendered, unknown = render_middleware(middleware, middleware_values)
+check("the Traefik Middleware template uses only actions the test can render", not unknown, unknown)
+try:
+    mw = yaml.safe_load(rendered) if rendered else {}
+    check("the rendered Traefik Middleware parses", isinstance(mw, dict) and mw.get("kind") == "Middleware", rendered)
+except yaml.YAMLError as e:
+    mw = {}
+    check("the rendered Traefik Middleware parses", False, f"{e}\n{rendered}")
+fa = (mw or {}).get("spec", {}).get("forwardAuth", {})
+check("the rendered Middleware asks the release's Service at /auth/forward",
+      fa.get("address") == "http://kg-keygate.data.svc:8090/auth/forward", fa.get("address"))
+check("the rendered Middleware does not trust the client's X-Forwarded-*", fa.get("trustForwardHeader") is False)
+request_headers = [str(h).lower() for h in (fa.get("authRequestHeaders") or [])]
+check("the rendered Middleware has authRequestHeaders (else every client header reaches keygate)",
+      bool(request_headers), fa)
+check("the rendered Middleware lets no X-Original-* through",
+      not [h for h in request_headers if h.startswith("x-original-")], request_headers)
+check("the rendered Middleware passes exactly the headers keygate needs, with traefikMiddleware.keyHeader",
+      sorted(request_headers) == sorted(h.lower() for h in [
+          "X-Data-Key", "Authorization", "X-Forwarded-Method", "X-Forwarded-Uri", "X-Forwarded-For",
+          "X-Real-Ip", "X-Dataset", "User-Agent", "X-Request-Id", "traceparent", "Content-Type"]),
+      request_headers)
+check("the rendered Middleware copies exactly the eight X-Auth-* headers",
+      fa.get("authResponseHeaders") == ["X-Auth-Key-Id", "X-Auth-Tenant", "X-Auth-Role",
+                                        "X-Auth-Permissions", "X-Auth-Datasets", "X-Auth-Datasets-Denied",
+                                        "X-Auth-RLS", "X-Auth-Key-Grace-Until"], fa.get("authResponseHeaders"))
+check("values.yaml: the Middleware's key header defaults to X-API-Key",
+      values.get("traefikMiddleware", {}).get("keyHeader") == "X-API-Key")
+disabled, _ = render_middleware(middleware, values)
+check("no Middleware unless traefikMiddleware.enabled", disabled is None)
 
 readme = open(os.path.join(chart, "README.md"), encoding="utf-8").read()
 check("README.md explains why subPath never updates", "subPath" in readme and "..data" in readme)
