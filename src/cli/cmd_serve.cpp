@@ -16,9 +16,10 @@
 #include "server/admission_control.hpp"
 #include "server/keygate_server.hpp"
 
-#include <atomic>
+#include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <spdlog/spdlog.h>
 
@@ -90,6 +91,7 @@ int run_serve(const Args& args) {
     if (const auto state_dir = env("KEYGATE_STATE_DIR"); state_dir && !state_dir->empty()) {
         options.state_dir = *state_dir;
     }
+    options.shutdown_delay = settings->shutdown_delay;
     if (settings->keep_alive_timeout) {
         options.server.listener.keep_alive_timeout =
             std::chrono::ceil<std::chrono::seconds>(*settings->keep_alive_timeout);
@@ -98,11 +100,28 @@ int run_serve(const Args& args) {
     // Before any other thread exists, so that every thread inherits the blocked mask and
     // only the signal thread takes the signals.
     std::signal(SIGPIPE, SIG_IGN);
-    std::atomic<bool> stop_requested{false};
-    std::atomic<ServeRuntime*> live{nullptr};
+    // The runtime once it started; SIGTERM/SIGINT before that are counted and replayed.
+    std::mutex live_mutex;
+    ServeRuntime* live = nullptr;
+    int early_stops = 0;
+    const auto shut_down = [&](ServeRuntime& runtime, const char* name) {
+        switch (runtime.shut_down()) {
+        case ShutdownDrain::Step::draining:
+            spdlog::info("{} received: not ready; serving for {}, then stopping (another "
+                         "SIGTERM stops now)",
+                         name, format_duration(settings->shutdown_delay));
+            return;
+        case ShutdownDrain::Step::stopping:
+            spdlog::info("{} received: stopping", name);
+            return;
+        case ShutdownDrain::Step::stopped:
+            return;
+        }
+    };
     std::optional<ShutdownSignals> signals;
     signals.emplace([&](int signo) {
-        ServeRuntime* runtime = live.load();
+        const std::lock_guard lock(live_mutex);
+        ServeRuntime* runtime = live;
         if (signo == SIGHUP) {
             spdlog::info("SIGHUP received: reloading {}", settings->config_path);
             if (runtime != nullptr) runtime->reload("sighup");
@@ -113,9 +132,13 @@ int run_serve(const Args& args) {
             if (runtime != nullptr) runtime->reopen_audit();
             return;
         }
-        spdlog::info("{} received: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
-        stop_requested.store(true);
-        if (runtime != nullptr) runtime->stop();
+        const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
+        if (runtime == nullptr) {
+            spdlog::info("{} received while starting", name);
+            ++early_stops;
+            return;
+        }
+        shut_down(*runtime, name);
     });
 
     ServeRuntime runtime(std::move(options));
@@ -130,14 +153,21 @@ int run_serve(const Args& args) {
     for (const Diagnostic& d : diagnostics.items) {
         spdlog::warn("{}", format_diagnostic(settings->config_path, d));
     }
-    live.store(&runtime);
-    if (stop_requested.load()) runtime.stop();
+    {
+        const std::lock_guard lock(live_mutex);
+        live = &runtime;
+        for (int i = 0; i < std::min(early_stops, 2); ++i)
+            shut_down(runtime, "SIGTERM");
+    }
 
     ListenAddress bound = settings->listen;
     bound.port = runtime.port();
     spdlog::info("listening on {}", bound.to_string());
     const bool ok = runtime.run();
-    live.store(nullptr);
+    {
+        const std::lock_guard lock(live_mutex);
+        live = nullptr;
+    }
     // Join the signal thread before `runtime` is destroyed: it may still be inside
     // runtime.stop() (which made run() return) or about to call into it.
     signals.reset();

@@ -7,9 +7,12 @@
 
 namespace keygate::cli {
 
-ServeRuntime::ServeRuntime(RuntimeOptions options) : options_(std::move(options)) {}
+ServeRuntime::ServeRuntime(RuntimeOptions options)
+    : options_(std::move(options)),
+      drain_(options_.shutdown_delay, [this] { stop(); }) {}
 
 ServeRuntime::~ServeRuntime() {
+    drain_.finish(); // joins its timer thread, which may be calling stop()
     if (watcher_) watcher_->stop();
     if (writer_) writer_->stop();
 }
@@ -57,6 +60,7 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         return metrics_.render(scrape);
     };
     operations_.status = [this] { return status_json(); };
+    operations_.draining = [this] { return drain_.draining(); };
     operations_.access_event = [this](nlohmann::ordered_json event) {
         audit_->write_event(AuditEventKind::access, std::move(event));
     };

@@ -10,6 +10,7 @@
 #include "infra/file_watcher.hpp"
 #include "infra/key_set_holder.hpp"
 #include "infra/metrics.hpp"
+#include "infra/shutdown_drain.hpp"
 #include "infra/state_store.hpp"
 #include "infra/usage_tracker.hpp"
 #include "server/admission_control.hpp"
@@ -29,6 +30,8 @@ struct RuntimeOptions {
     int listen_port = 8090;
     std::string audit_destination = "stdout";    ///< KEYGATE_AUDIT_LOG
     std::optional<std::string> state_dir;        ///< KEYGATE_STATE_DIR
+    /// KEYGATE_SHUTDOWN_DELAY: how long shut_down() keeps serving, not ready, before stop().
+    std::chrono::milliseconds shutdown_delay{0};
     ServerOptions server;
     std::chrono::milliseconds watch_debounce{150};
     std::optional<std::chrono::milliseconds> reload_interval; ///< else settings.reload_interval
@@ -56,6 +59,14 @@ public:
 
     /// Stops accepting; run() returns once requests in flight are done. Thread-safe.
     void stop();
+
+    /// A shutdown signal (CONTRACT §10): the first makes /readyz answer 503 at once and
+    /// calls stop() after the shutdown delay (at once for a zero delay); one during the delay
+    /// calls stop() now. Thread-safe, after start() returned true.
+    ShutdownDrain::Step shut_down() { return drain_.request(); }
+
+    /// True once shut_down() was called.
+    bool draining() const { return drain_.draining(); }
 
     /// Re-reads the key file now (SIGHUP). Thread-safe.
     ReloadOutcome reload(std::string_view trigger);
@@ -87,6 +98,9 @@ private:
     std::unique_ptr<FileWatcher> watcher_;
     std::unique_ptr<StateStore> state_;
     OperationsHooks operations_;
+    // Before server_: the endpoints ask it (draining) until server_ is gone. The destructor
+    // finishes its delay first, while the server it stops still exists.
+    ShutdownDrain drain_;
     std::unique_ptr<KeygateServer> server_;
     int port_ = 0;
 };

@@ -127,6 +127,12 @@ Result<ServeSettings> resolve_serve_settings(const ServeFlags& flags, const EnvL
         }
         settings.keep_alive_timeout = *timeout;
     }
+    if (auto text = env_value(env, "KEYGATE_SHUTDOWN_DELAY")) {
+        auto delay = parse_duration(*text);
+        if (!delay)
+            return fail("KEYGATE_SHUTDOWN_DELAY: " + delay.error().message);
+        settings.shutdown_delay = *delay;
+    }
     settings.hash_pepper = env_value(env, "KEYGATE_HASH_PEPPER");
     auto log = parse_log_settings(env_value(env, "KEYGATE_LOG_LEVEL"),
                                   env_value(env, "KEYGATE_LOG_FORMAT"));

@@ -320,7 +320,11 @@ void HttpApi::route(const Incoming& in, httplib::Response& res) {
     case Endpoint::readyz:
         if (req.method != "GET" && req.method != "HEAD")
             return method_not_allowed(res, "GET, HEAD");
-        if (deps_.keys.ready()) {
+        if (deps_.operations != nullptr && deps_.operations->draining &&
+            deps_.operations->draining()) {
+            res.status = 503;
+            res.set_content(R"({"status":"draining"})", k_json);
+        } else if (deps_.keys.ready()) {
             res.status = 200;
             res.set_content(R"({"status":"ready"})", k_json);
         } else {

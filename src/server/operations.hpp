@@ -22,6 +22,9 @@ struct OperationsHooks {
     std::function<void(nlohmann::ordered_json)> access_event;    ///< POST /v1/audit, per event
     /// GET /v1/keys/{id}/usage: the usage JSON of a key of the current snapshot.
     std::function<nlohmann::ordered_json(const ResolvedKey&)> key_usage;
+    /// GET /readyz: true once shutdown began (CONTRACT §10); /readyz then answers 503
+    /// {"status":"draining"} while requests are still served. Unset: never draining.
+    std::function<bool()> draining;
 };
 
 } // namespace keygate

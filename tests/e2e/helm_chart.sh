@@ -147,6 +147,8 @@ BAD = [
     ("port 0", {"port": 0}),
     ("a port as a string", {"port": "8090"}),
     ("a bad grace period", {"gracePeriod": "5 minutes"}),
+    ("a bad shutdown delay", {"shutdownDelay": "5"}),
+    ("an empty shutdown delay", {"shutdownDelay": ""}),
     ("a bad log level", {"log": {"level": "verbose"}}),
     ("a relative audit log path", {"auditLog": "audit.log"}),
     ("a sidecar listening on a pod IP", {"sidecar": {"listenHost": "10.0.0.5"}}),
@@ -328,6 +330,7 @@ for description, needle in [
     ("sets KEYGATE_CONFIG", "name: KEYGATE_CONFIG"),
     ("sets KEYGATE_LISTEN", "name: KEYGATE_LISTEN"),
     ("sets KEYGATE_AUDIT_LOG", "name: KEYGATE_AUDIT_LOG"),
+    ("sets KEYGATE_SHUTDOWN_DELAY", "name: KEYGATE_SHUTDOWN_DELAY"),
     ("can set KEYGATE_TRUSTED_PROXIES", "name: KEYGATE_TRUSTED_PROXIES"),
     ("can set KEYGATE_STATE_DIR", "name: KEYGATE_STATE_DIR"),
     ("can take API_KEY_ADMIN from a Secret", "name: API_KEY_ADMIN"),
@@ -339,6 +342,9 @@ for description, needle in [
     ("the state dir is an emptyDir", "emptyDir:"),
 ]:
     check(f"container template {description}", needle in helpers)
+check("values.yaml: a 5s shutdown delay by default", values.get("shutdownDelay") == "5s")
+check("values.yaml: terminationGracePeriodSeconds above shutdownDelay + 10 s",
+      values.get("terminationGracePeriodSeconds", 0) > 5 + 10)
 check("values.yaml: the sidecar listens on 127.0.0.1 by default",
       values.get("sidecar", {}).get("listenHost") == "127.0.0.1")
 deployment = texts[os.path.join(chart, "templates", "deployment.yaml")]

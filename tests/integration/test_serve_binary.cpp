@@ -319,3 +319,135 @@ TEST_CASE("keygate serve runs the shipped example: keys.example.yaml with env.ex
     process.signal(SIGTERM);
     CHECK(process.wait_exit() == 0);
 }
+
+namespace {
+
+/// True when a TCP connection to 127.0.0.1:`port` is accepted (refused: false).
+bool accepts_connections(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    const bool connected =
+        ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    return connected;
+}
+
+/// The whole content of a file ("" if it cannot be read).
+std::string file_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+} // namespace
+
+TEST_CASE("keygate serve drains on SIGTERM: not ready at once, serving for "
+          "KEYGATE_SHUTDOWN_DELAY, then refusing, finishing in-flight requests, exit 0",
+          "[binary][shutdown]") {
+    using Clock = std::chrono::steady_clock;
+    const TempDir dir;
+    const std::string keys = dir.write("keys.yaml", test_key_file());
+    const std::string audit = (dir.path / "audit.log").string();
+    ServeProcess process({"--config", keys, "--listen", "127.0.0.1:0"},
+                         {{"KEYGATE_SHUTDOWN_DELAY", "2s"}, {"KEYGATE_AUDIT_LOG", audit}});
+    const int port = process.wait_listening();
+    REQUIRE(round_trip(port, http_request("GET", "/readyz")).status == 200);
+    const auto auth = [](const std::string& key, const std::string& agent) {
+        return http_request("GET", "/auth", {{"X-API-Key", key}, {"User-Agent", agent}});
+    };
+    // A keep-alive connection opened before the signal keeps being served during the delay.
+    RawClient kept(port);
+    REQUIRE(kept.send(http_request("GET", "/healthz")));
+    REQUIRE(kept.read_response());
+
+    const auto signalled = Clock::now();
+    process.signal(SIGTERM);
+    std::optional<HttpResponse> readyz;
+    const bool not_ready = eventually(
+        [&] {
+            readyz = round_trip(port, http_request("GET", "/readyz"));
+            return readyz->status == 503;
+        },
+        100ms);
+    INFO(process.stderr_text());
+    REQUIRE(not_ready);
+    CHECK(Clock::now() - signalled < 100ms);
+    CHECK(readyz->body == R"({"status":"draining"})");
+    CHECK(round_trip(port, http_request("GET", "/healthz")).status == 200);
+
+    // The delay: every request is still answered, on new and kept connections.
+    CHECK(round_trip(port, auth(k_bi_key, "drain-allow-new")).status == 200);
+    CHECK(round_trip(port, auth(k_unknown_key, "drain-deny-new")).status == 401);
+    REQUIRE(kept.send(auth(k_bi_key, "drain-allow-kept")));
+    const auto on_kept = kept.read_response();
+    REQUIRE(on_kept);
+    CHECK(on_kept->status == 200);
+    std::this_thread::sleep_until(signalled + 1s);
+    CHECK(round_trip(port, auth(k_analyst_key, "drain-allow-late")).status == 200);
+
+    // A request in flight when the delay ends: its body is still on its way.
+    RawClient in_flight(port);
+    const std::string body = R"({"dataset": "orders", "permission": "read"})";
+    std::string request = http_request("POST", "/v1/authorize",
+                                       {{"X-API-Key", k_bi_key}, {"User-Agent", "drain-in-flight"}},
+                                       body);
+    const std::size_t split = request.size() - 10;
+    REQUIRE(in_flight.send(std::string_view(request).substr(0, split)));
+    CHECK(process.wait_exit(200ms) == std::nullopt); // still serving
+
+    const bool refused = eventually([&] { return !accepts_connections(port); }, 5s);
+    const auto refused_after = Clock::now() - signalled;
+    REQUIRE(refused);
+    CHECK(refused_after >= 1900ms);
+    REQUIRE(in_flight.send(std::string_view(request).substr(split)));
+    const auto finished = in_flight.read_response();
+    REQUIRE(finished);
+    CHECK(finished->status == 200);
+    CHECK(finished->body.find(R"("allowed":true)") != std::string::npos);
+
+    const auto code = process.wait_exit(12s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK(Clock::now() - signalled < 12s);
+    CHECK(process.stderr_text().find("SIGTERM received: not ready") != std::string::npos);
+
+    // Every decision made during the delay is in the audit file, flushed before the exit.
+    const std::string lines = file_text(audit);
+    for (const char* agent : {"drain-allow-new", "drain-deny-new", "drain-allow-kept",
+                              "drain-allow-late", "drain-in-flight"}) {
+        INFO(agent);
+        CHECK(lines.find(std::string("\"user_agent\":\"") + agent + "\"") != std::string::npos);
+    }
+}
+
+TEST_CASE("keygate serve: a second SIGTERM cuts the shutdown delay short", "[binary][shutdown]") {
+    const TempDir dir;
+    const std::string keys = dir.write("keys.yaml", test_key_file());
+    ServeProcess process({"--config", keys, "--listen", "127.0.0.1:0"},
+                         {{"KEYGATE_SHUTDOWN_DELAY", "1m"}});
+    const int port = process.wait_listening();
+    const auto started = std::chrono::steady_clock::now();
+    process.signal(SIGTERM);
+    REQUIRE(eventually(
+        [&] { return round_trip(port, http_request("GET", "/readyz")).status == 503; }, 1s));
+    process.signal(SIGTERM);
+    const auto code = process.wait_exit(10s);
+    INFO(process.stderr_text());
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK(std::chrono::steady_clock::now() - started < 10s);
+}
+
+TEST_CASE("keygate serve: KEYGATE_SHUTDOWN_DELAY must be a duration", "[binary][shutdown]") {
+    const TempDir dir;
+    const std::string keys = dir.write("keys.yaml", test_key_file());
+    ServeProcess process({"--config", keys, "--listen", "127.0.0.1:0"},
+                         {{"KEYGATE_SHUTDOWN_DELAY", "soon"}});
+    CHECK(process.wait_exit() == 2);
+    CHECK(process.stderr_text().find("KEYGATE_SHUTDOWN_DELAY: ") != std::string::npos);
+}

@@ -136,6 +136,8 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
     - name: KEYGATE_TRUSTED_PROXIES
       value: {{ $v.trustedProxies | quote }}
     {{- end }}
+    - name: KEYGATE_SHUTDOWN_DELAY
+      value: {{ $v.shutdownDelay | quote }}
     {{- if $v.gracePeriod }}
     - name: KEYGATE_GRACE_PERIOD
       value: {{ $v.gracePeriod | quote }}
