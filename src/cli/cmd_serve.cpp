@@ -1,5 +1,5 @@
-// `keygate serve [--config PATH] [--listen HOST:PORT] [--env-file PATH]`: load the key set,
-// then answer auth subrequests until SIGTERM/SIGINT.
+// `keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]`: load the
+// key set, then answer auth subrequests until SIGTERM/SIGINT (and its shutdown delay).
 #include "cli/cli_args.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve_runtime.hpp"
@@ -27,7 +27,7 @@ namespace keygate::cli {
 namespace {
 
 constexpr std::string_view k_usage =
-    "keygate serve [--config PATH] [--listen HOST:PORT] [--env-file PATH]";
+    "keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]";
 
 /// Prints every diagnostic as "PATH:LINE:COL: severity: MESSAGE" on stderr.
 void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) {
@@ -85,6 +85,7 @@ int run_serve(const Args& args) {
     options.sources = std::move(sources);
     options.listen_host = settings->listen.host;
     options.listen_port = settings->listen.port;
+    options.listen_unix = settings->listen.unix_path;
     if (const auto audit = env("KEYGATE_AUDIT_LOG"); audit && !audit->empty()) {
         options.audit_destination = *audit;
     }
@@ -161,7 +162,8 @@ int run_serve(const Args& args) {
     }
 
     ListenAddress bound = settings->listen;
-    bound.port = runtime.port();
+    if (!bound.unix_path)
+        bound.port = runtime.port();
     spdlog::info("listening on {}", bound.to_string());
     const bool ok = runtime.run();
     {

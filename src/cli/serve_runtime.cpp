@@ -76,12 +76,20 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     server_ = std::make_unique<KeygateServer>(
         options_.server,
         HttpApiDeps{keys_, *audit_, &admission_, options_.clock, &operations_});
-    const auto port = server_->bind(options_.listen_host, options_.listen_port);
-    if (!port) {
-        error = port.error().message;
-        return false;
+    if (options_.listen_unix) {
+        const auto bound = server_->bind_unix(*options_.listen_unix);
+        if (!bound) {
+            error = bound.error().message;
+            return false;
+        }
+    } else {
+        const auto port = server_->bind(options_.listen_host, options_.listen_port);
+        if (!port) {
+            error = port.error().message;
+            return false;
+        }
+        port_ = *port;
     }
-    port_ = *port;
 
     FileWatcher::Options watch;
     watch.debounce = options_.watch_debounce;

@@ -28,6 +28,8 @@ struct RuntimeOptions {
     KeySetSources sources;
     std::string listen_host = "127.0.0.1";
     int listen_port = 8090;
+    /// Set: listen on this Unix socket instead of listen_host:listen_port.
+    std::optional<std::string> listen_unix;
     std::string audit_destination = "stdout";    ///< KEYGATE_AUDIT_LOG
     std::optional<std::string> state_dir;        ///< KEYGATE_STATE_DIR
     /// KEYGATE_SHUTDOWN_DELAY: how long shut_down() keeps serving, not ready, before stop().
@@ -51,7 +53,7 @@ public:
     /// starts the watcher. On failure returns false with the diagnostics and/or `error`.
     bool start(Diagnostics& diagnostics, std::string& error);
 
-    /// The bound port (after start).
+    /// The bound port (after start; 0 on a Unix socket).
     int port() const { return port_; }
 
     /// Serves until stop(); then stops the watcher, saves state and drains the audit log.

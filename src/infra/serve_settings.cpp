@@ -28,6 +28,8 @@ Result<int> parse_port(std::string_view text) {
 } // namespace
 
 std::string ListenAddress::to_string() const {
+    if (unix_path)
+        return "unix:" + *unix_path;
     const bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
@@ -35,6 +37,15 @@ std::string ListenAddress::to_string() const {
 Result<ListenAddress> parse_listen_address(std::string_view text) {
     const std::string shown(text);
     ListenAddress address;
+    // "unix:8090" stays what it always was: a host named "unix", port 8090.
+    if (text.starts_with("unix:") &&
+        (text.size() == 5 || text.find_first_not_of("0123456789", 5) != std::string_view::npos)) {
+        const std::string_view path = text.substr(5);
+        if (path.empty())
+            return fail("invalid listen address '" + shown + "' (expected unix:/PATH)");
+        address.unix_path = std::string(path);
+        return address;
+    }
     std::string_view port_text;
     if (text.starts_with('[')) {
         const auto close = text.find(']');

@@ -15,17 +15,21 @@
 
 namespace keygate {
 
-/// A listen address: a host (name, IPv4 or IPv6 without brackets) and a port (0: any free).
+/// A listen address: a host (name, IPv4 or IPv6 without brackets) and a port (0: any free),
+/// or the path of a Unix domain socket.
 struct ListenAddress {
     std::string host = "127.0.0.1";
     int port = 8090;
+    /// Set: listen on this Unix socket (host and port unused).
+    std::optional<std::string> unix_path;
 
-    /// "HOST:PORT", or "[v6]:PORT" for an IPv6 host.
+    /// "HOST:PORT", "[v6]:PORT" for an IPv6 host, or "unix:PATH".
     std::string to_string() const;
 };
 
-/// Parses "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces, 0.0.0.0). The port is
-/// decimal 0–65535.
+/// Parses "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces, 0.0.0.0) or "unix:PATH" (a Unix
+/// domain socket: any path but one of digits only, as "unix:8090" is host "unix", port 8090).
+/// The port is decimal 0–65535.
 Result<ListenAddress> parse_listen_address(std::string_view text);
 
 /// Parses KEYGATE_TRUSTED_PROXIES: comma-separated CIDRs or addresses (blanks and empty

@@ -1,6 +1,7 @@
 // The listener: bind with a real backlog, our own connection loop, a clean stop.
 #include "server/http_listener.hpp"
 
+#include "http/unix_socket.hpp"
 #include "server/ascii.hpp"
 #include "server/direct_request.hpp"
 #include "server/head_parser.hpp"
@@ -54,6 +55,16 @@ Endpoint endpoint_of(const sockaddr_storage& storage) {
         std::memcpy(out.address.bytes.data(), &v6.sin6_addr, 16);
         ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
         out.port = ntohs(v6.sin6_port);
+    } else if (storage.ss_family == AF_UNIX) {
+        // A Unix socket peer has no address: it is in the pod (the file's mode decides who
+        // may connect), so it counts as loopback for trusted_proxies and ip_allowlist.
+        out.address.bytes[10] = 0xff;
+        out.address.bytes[11] = 0xff;
+        out.address.bytes[12] = 127;
+        out.address.bytes[15] = 1;
+        out.text = "127.0.0.1";
+        out.port = 0;
+        return out;
     }
     out.text = text;
     return out;
@@ -154,6 +165,15 @@ Result<int> HttpListener::bind(const std::string& host, int port) {
     return bound;
 }
 
+Result<void> HttpListener::bind_unix(const std::string& path) {
+    auto fd = listen_unix_socket(path, options_.backlog);
+    if (!fd)
+        return Unexpected<Error>(fd.error());
+    svr_sock_.store(*fd);
+    unix_path_ = path;
+    return {};
+}
+
 bool HttpListener::run() {
     run_started_.store(true);
     bool ok = true;
@@ -198,6 +218,9 @@ void HttpListener::close_listening_socket() {
     if (sock != INVALID_SOCKET) {
         ::shutdown(sock, SHUT_RDWR);
         ::close(sock);
+        // Only after closing our own socket: the path may belong to a newer process later.
+        if (!unix_path_.empty())
+            remove_unix_socket(unix_path_);
     }
 }
 

@@ -99,6 +99,10 @@ class HttpListener : public httplib::Server {
     /// Binds `host`:`port` (0: any free port) and listens with the configured backlog.
     /// Returns the bound port.
     Result<int> bind(const std::string& host, int port);
+    /// Listens on a Unix domain socket at `path` instead (listen_unix_socket(): mode 0660, a
+    /// stale socket file replaced); the file is removed when the listening socket closes.
+    /// A peer on it counts as 127.0.0.1 (ConnectionContext::peer).
+    Result<void> bind_unix(const std::string& path);
 
     /// Accepts connections until stop(); then finishes the requests in flight, closes idle
     /// connections and returns. False when accepting failed.
@@ -163,6 +167,7 @@ class HttpListener : public httplib::Server {
     std::atomic<std::uint64_t> handoffs_{0};
     std::atomic<std::uint64_t> direct_requests_{0};
     DirectHandler direct_handler_;
+    std::string unix_path_; ///< set by bind_unix(): the socket file to remove
 };
 
 } // namespace keygate

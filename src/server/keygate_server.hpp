@@ -22,6 +22,8 @@ class KeygateServer {
 
     /// Binds `host`:`port` (0: any free port) and returns the bound port.
     Result<int> bind(const std::string& host, int port) { return listener_.bind(host, port); }
+    /// Listens on a unix socket at `path` instead (mode 0660, removed on exit).
+    Result<void> bind_unix(const std::string& path) { return listener_.bind_unix(path); }
     /// Serves until stop(); finishes requests in flight before returning. False when
     /// accepting failed.
     bool run() { return listener_.run(); }

@@ -148,6 +148,7 @@ BAD = [
     ("a port as a string", {"port": "8090"}),
     ("a bad grace period", {"gracePeriod": "5 minutes"}),
     ("a bad shutdown delay", {"shutdownDelay": "5"}),
+    ("a relative unix socket directory", {"sidecar": {"unixSocket": {"enabled": True, "mountPath": "run/keygate"}}}),
     ("an empty shutdown delay", {"shutdownDelay": ""}),
     ("a bad log level", {"log": {"level": "verbose"}}),
     ("a relative audit log path", {"auditLog": "audit.log"}),
@@ -340,6 +341,9 @@ for description, needle in [
     ("listens on 0.0.0.0 standalone", '"0.0.0.0"'),
     ("mounts the key directory read-only", "readOnly: true"),
     ("the state dir is an emptyDir", "emptyDir:"),
+    ("can listen on a Unix socket (sidecar.unixSocket)", 'printf "unix:%s"'),
+    ("shares the socket in the emptyDir keygate-socket", "- name: keygate-socket"),
+    ("probes the Unix socket by exec (httpGet cannot)", 'printf "[[ -S %s ]]"'),
 ]:
     check(f"container template {description}", needle in helpers)
 check("values.yaml: a 5s shutdown delay by default", values.get("shutdownDelay") == "5s")

@@ -27,6 +27,19 @@ TEST_CASE("listen addresses", "[serve_settings]") {
     REQUIRE(any);
     CHECK(any->host == "0.0.0.0");
 
+    auto unix_socket = parse_listen_address("unix:/run/keygate/keygate.sock");
+    REQUIRE(unix_socket);
+    CHECK(unix_socket->unix_path == "/run/keygate/keygate.sock");
+    CHECK(unix_socket->to_string() == "unix:/run/keygate/keygate.sock");
+    CHECK_FALSE(v4->unix_path);
+    auto relative = parse_listen_address("unix:keygate.sock");
+    REQUIRE(relative);
+    CHECK(relative->unix_path == "keygate.sock");
+    auto host_named_unix = parse_listen_address("unix:8090");
+    REQUIRE(host_named_unix);
+    CHECK_FALSE(host_named_unix->unix_path);
+    CHECK(host_named_unix->to_string() == "unix:8090");
+
     const auto bad = [](std::string_view text, const std::string& message) {
         const auto parsed = parse_listen_address(text);
         REQUIRE_FALSE(parsed);
@@ -42,6 +55,7 @@ TEST_CASE("listen addresses", "[serve_settings]") {
         "invalid listen address '::1:8090': write an IPv6 host in brackets, as [::1]:8090");
     bad("[::1]8090", "invalid listen address '[::1]8090' (expected [IPV6]:PORT)");
     bad("[127.0.0.1]:80", "invalid listen address '[127.0.0.1]:80': not an IPv6 address");
+    bad("unix:", "invalid listen address 'unix:' (expected unix:/PATH)");
 }
 
 TEST_CASE("trusted proxies from the environment", "[serve_settings]") {
@@ -107,6 +121,15 @@ TEST_CASE("serve settings: the environment, and flags over it", "[serve_settings
     REQUIRE(from_flags);
     CHECK(from_flags->config_path == "flag.yaml");
     CHECK(from_flags->listen.to_string() == "[::1]:0");
+
+    flags.listen = "unix:/tmp/flag.sock";
+    const auto on_socket = resolve_serve_settings(flags, env);
+    REQUIRE(on_socket);
+    CHECK(on_socket->listen.unix_path == "/tmp/flag.sock");
+    const auto socket_from_env =
+        resolve_serve_settings({}, environment_from_map({{"KEYGATE_LISTEN", "unix:/run/k.sock"}}));
+    REQUIRE(socket_from_env);
+    CHECK(socket_from_env->listen.to_string() == "unix:/run/k.sock");
     CHECK(env_file_path(flags, env) == "flag.env");
 }
 

@@ -86,8 +86,17 @@ pod's IP), sidecar.listenHost (default 127.0.0.1: only the pod's own containers)
 sidecar. Context: dict "ctx" CONTEXT "sidecar" BOOL.
 */}}
 {{- define "keygate.listen" -}}
+{{- if and .sidecar .ctx.Values.sidecar.unixSocket.enabled -}}
+{{- include "keygate.socketPath" .ctx | printf "unix:%s" -}}
+{{- else -}}
 {{- $host := ternary .ctx.Values.sidecar.listenHost "0.0.0.0" .sidecar -}}
 {{- printf "%s:%d" $host (int .ctx.Values.port) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Unix socket of sidecar.unixSocket. Context: CONTEXT. */}}
+{{- define "keygate.socketPath" -}}
+{{- printf "%s/keygate.sock" (trimSuffix "/" .Values.sidecar.unixSocket.mountPath) -}}
 {{- end -}}
 
 {{/*
@@ -107,6 +116,7 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
 {{- $ctx := .ctx -}}
 {{- $v := $ctx.Values -}}
 {{- $sidecar := .sidecar -}}
+{{- $unix := and $sidecar $v.sidecar.unixSocket.enabled -}}
 {{- $fullname := include "keygate.fullname" $ctx -}}
 - name: keygate
   image: {{ include "keygate.image" $ctx | quote }}
@@ -117,10 +127,12 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
   # Only "serve": the image's default CMD passes --config and --listen flags, which would
   # win over KEYGATE_CONFIG and KEYGATE_LISTEN below.
   args: ["serve"]
+  {{- if not $unix }}
   ports:
     - name: keygate
       containerPort: {{ int $v.port }}
       protocol: TCP
+  {{- end }}
   env:
     - name: KEYGATE_CONFIG
       value: {{ printf "%s/%s" (trimSuffix "/" $v.keys.mountPath) $v.keys.fileName | quote }}
@@ -173,7 +185,23 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
     - name: {{ printf "%s-state" $fullname | trunc 63 | trimSuffix "-" }}
       mountPath: {{ $v.stateDir.mountPath | quote }}
     {{- end }}
-  {{- if and $sidecar (ne $v.sidecar.listenHost "0.0.0.0") }}
+    {{- if $unix }}
+    # Shared with the proxy container, which mounts the same volume at the same path.
+    - name: keygate-socket
+      mountPath: {{ $v.sidecar.unixSocket.mountPath | quote }}
+    {{- end }}
+  {{- if $unix }}
+  # kubelet cannot send HTTP over a Unix socket (and the image has no client for one):
+  # both probes check that keygate's socket is there (values.yaml, sidecar.unixSocket).
+  livenessProbe:
+    exec:
+      command: {{ list "bash" "-c" (printf "[[ -S %s ]]" (include "keygate.socketPath" $ctx)) | toJson }}
+    {{- toYaml $v.probes.liveness | nindent 4 }}
+  readinessProbe:
+    exec:
+      command: {{ list "bash" "-c" (printf "[[ -S %s ]]" (include "keygate.socketPath" $ctx)) | toJson }}
+    {{- toYaml $v.probes.readiness | nindent 4 }}
+  {{- else if and $sidecar (ne $v.sidecar.listenHost "0.0.0.0") }}
   livenessProbe:
     exec:
       command: {{ include "keygate.execProbeCommand" (dict "port" $v.port "path" "/healthz" "timeout" $v.probes.liveness.timeoutSeconds) }}
@@ -222,6 +250,13 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
 - name: {{ printf "%s-state" $fullname | trunc 63 | trimSuffix "-" }}
   emptyDir:
     sizeLimit: {{ .Values.stateDir.sizeLimit | quote }}
+{{- end }}
+{{- if and (eq .Values.mode "sidecar") .Values.sidecar.unixSocket.enabled }}
+# keygate's Unix socket (sidecar.unixSocket): mount it in the proxy container too.
+- name: keygate-socket
+  emptyDir:
+    medium: Memory
+    sizeLimit: 1Mi
 {{- end }}
 {{- end -}}
 
