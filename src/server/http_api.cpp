@@ -5,10 +5,9 @@
 #include "core/key_mask.hpp"
 #include "infra/decision_json.hpp"
 #include "server/access_events.hpp"
-#include "server/ascii.hpp"
+#include "http/ascii.hpp"
 #include "server/authorize_request.hpp"
-#include "server/head_parser.hpp"
-#include "server/http_listener.hpp"
+#include "http/connection_context.hpp"
 #include "server/key_listing.hpp"
 #include "server/request_mapping.hpp"
 
@@ -19,7 +18,6 @@
 namespace keygate {
 namespace {
 
-using HandlerResponse = httplib::Server::HandlerResponse;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* k_json = "application/json";
@@ -28,35 +26,25 @@ const std::string k_default_key_header = "X-API-Key";
 /// When the current request started, for the audit event's latency.
 thread_local SteadyClock::time_point t_request_start{};
 
-/// Methods whose body cpp-httplib reads (and whose body handlers it routes).
-bool library_reads_body(const std::string& method) {
-    return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
-}
-
 /// Ends the connection after this response, and tells the client so.
-void close_after_response(httplib::Response& res) {
-    ConnectionContext* connection = current_connection();
-    if (connection == nullptr)
-        return;
-    // On the last request cpp-httplib writes "Connection: close" itself.
-    if (!connection->last_request && !res.has_header("Connection")) {
-        res.set_header("Connection", "close");
-    }
-    connection->close_after_response = true;
+void close_after_response(httplib::Response& /*res*/) {
+    // The front end writes "Connection: close" when it closes.
+    if (http::ConnectionContext* connection = http::current_connection())
+        connection->close_after_response = true;
 }
 
 /// While the server stops, a request in flight is answered and its connection closed.
 void close_if_stopping(httplib::Response& res) {
-    const ConnectionContext* connection = current_connection();
+    const http::ConnectionContext* connection = http::current_connection();
     if (connection != nullptr && connection->server_stopping())
         close_after_response(res);
 }
 
 IpAddress peer_address(const httplib::Request& req) {
-    if (const ConnectionContext* connection = current_connection())
+    if (const http::ConnectionContext* connection = http::current_connection())
         return connection->peer;
-    // Outside HttpListener (a plain httplib::Server): the library's own getpeername()
-    // result. Never the REMOTE_ADDR header, which a client can send too.
+    // Outside the front end (a direct call in a test): the request's own address field.
+    // Never a REMOTE_ADDR header, which a client can send.
     return parse_ip(req.remote_addr).value_or(IpAddress{});
 }
 
@@ -77,6 +65,8 @@ std::pair<const char*, const char*> generic_error(int status) {
         return {"RANGE_NOT_SATISFIABLE", "Range not satisfiable"};
     case 431:
         return {"HEADERS_TOO_LARGE", "Request headers too large"};
+    case 501:
+        return {"NOT_IMPLEMENTED", "Not implemented"};
     case 503:
         return {"NOT_READY", "No key set loaded"};
     default:
@@ -99,37 +89,29 @@ void method_not_allowed(httplib::Response& res, const char* allow) {
 HttpApi::HttpApi(HttpApiDeps deps, HttpApiLimits limits)
     : deps_(std::move(deps)), limits_(limits) {}
 
-void HttpApi::install(httplib::Server& server) {
-    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-        return pre_route(req, res);
-    });
-    const auto with_body = [this](const httplib::Request& req, httplib::Response& res,
-                                  const httplib::ContentReader& reader) {
-        read_body_and_dispatch(req, res, reader);
-    };
-    // Only requests with a body reach the router (pre_route answers the rest), so this
-    // one regex runs only for them.
-    server.Post(".*", with_body);
-    server.Put(".*", with_body);
-    server.Patch(".*", with_body);
-    server.Delete(".*", with_body);
-
-    server.set_error_handler(httplib::Server::HandlerWithResponse(
-        [this](const httplib::Request& req, httplib::Response& res) {
-            after_error(req, res);
-            return HandlerResponse::Handled;
-        }));
-    server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                    std::exception_ptr) { answer_exception(res); });
+bool HttpApi::answers_on_loop(const httplib::Request& req) const {
+    switch (classify(req)) {
+    case Endpoint::auth:
+    case Endpoint::auth_nginx:
+    case Endpoint::auth_forward:
+    case Endpoint::auth_envoy:
+    case Endpoint::authorize:
+        // Decisions are quick and never block, unless the audit sink does: a decision
+        // waits for room in the audit queue rather than go unaudited. While the sink is
+        // blocked they wait on the pool, so that the loop goes on serving the probes
+        // (/readyz says 503) and every other connection.
+        return !audit_blocked(deps_.operations);
+    case Endpoint::healthz:
+    case Endpoint::readyz:
+        return true; // probes: quick, never blocking
+    default:
+        return false; // admin, metrics, audit posts: a pool thread
+    }
 }
 
-void HttpApi::answer_without_body(const httplib::Request& req, httplib::Response& res) {
+void HttpApi::answer(const httplib::Request& req, httplib::Response& res) {
     try {
-        if (pre_route(req, res) == HandlerResponse::Unhandled) {
-            // Only a request with a body is left unhandled; the caller sends none here.
-            write_generic_error(res, 400);
-            close_after_response(res);
-        }
+        pre_route(req, res);
     } catch (...) {
         answer_exception(res);
     }
@@ -140,26 +122,13 @@ void HttpApi::answer_without_body(const httplib::Request& req, httplib::Response
 }
 
 void HttpApi::after_error(const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 416 && res.body.empty()) {
-        // cpp-httplib answers a malformed Range header with 416 before routing, and
-        // nginx forwards the client's Range on auth subrequests: answer the request
-        // as if it had none. The Request object is not const (only this callback's
-        // view of it), so clearing its ranges is well-defined.
-        auto& request = const_cast<httplib::Request&>(req);
-        strip_request_extras(request);
-        res = httplib::Response{};
-        if (pre_route(req, res) == HandlerResponse::Unhandled) {
-            write_generic_error(res, 416); // a body we will not read
-            close_after_response(res);
-        }
-    } else if (res.body.empty()) {
-        // cpp-httplib's own error (unparsable request line or headers, URI too long):
-        // what is left on the connection cannot be trusted.
+    if (res.body.empty()) {
         write_generic_error(res, res.status);
         close_after_response(res);
     }
     // nginx turns any auth status but 2xx/401/403 into a 500 (CONTRACT §6).
-    if (classify(req) == Endpoint::auth_nginx && res.status >= 400 && res.status != 401 && res.status != 403) {
+    if (classify(req) == Endpoint::auth_nginx && res.status >= 400 && res.status != 401 &&
+        res.status != 403) {
         res.status = 403;
     }
 }
@@ -210,85 +179,38 @@ RequestHeaders HttpApi::gather(const httplib::Request& req,
                                                         : k_default_key_header);
 }
 
-HandlerResponse HttpApi::pre_route(const httplib::Request& req, httplib::Response& res) {
+void HttpApi::pre_route(const httplib::Request& req, httplib::Response& res) {
     t_request_start = SteadyClock::now();
-    if (const ConnectionContext* connection = current_connection();
-        connection != nullptr && connection->head_problem != 0) {
-        // The strict head reader refused what cpp-httplib accepted: never decided.
-        const int status = head_problem_status(static_cast<HeadProblem>(connection->head_problem));
-        write_generic_error(res, status);
+    if (const http::ConnectionContext* connection = http::current_connection();
+        connection != nullptr && connection->refusal_status != 0) {
+        // The front end refused the request before it could be read whole (a malformed
+        // head, a body it will not read): never decided.
+        const int status = connection->refusal_status;
+        const std::string_view why = connection->refusal_why;
+        // The framing's reasons are sentences ("Invalid Content-Length"); the strict head
+        // reader's are log texts: those get the generic detail.
+        if (!why.empty() && why.front() >= 'A' && why.front() <= 'Z') {
+            write_error(res, status, generic_error(status).first, std::string(why));
+        } else {
+            write_generic_error(res, status);
+        }
         close_after_response(res);
-        return HandlerResponse::Handled;
+        return;
     }
     const std::shared_ptr<const KeyStore> snapshot = deps_.keys.snapshot();
     const RequestHeaders headers = gather(req, snapshot);
     if (headers.count > limits_.max_header_count || headers.bytes > limits_.max_header_bytes) {
         write_generic_error(res, 431);
         close_after_response(res);
-        return HandlerResponse::Handled;
-    }
-
-    // Body framing. cpp-httplib 0.11.4 reads a POST without Content-Length until the
-    // client closes, does not cap chunked bodies and skips an oversized body byte by
-    // byte: decide here, before it reads anything.
-    const auto& transfer_encoding = headers.transfer_encoding;
-    const auto& content_length = headers.content_length;
-    if (transfer_encoding && (content_length || !ascii_iequals(*transfer_encoding, "chunked"))) {
-        write_error(res, 400, "BAD_REQUEST", "Unsupported Transfer-Encoding");
-        close_after_response(res);
-        return HandlerResponse::Handled;
+        return;
     }
     if (headers.content_encoding && !ascii_iequals(*headers.content_encoding, "identity")) {
         write_error(res, 415, "UNSUPPORTED_MEDIA_TYPE", "Content-Encoding is not supported");
         close_after_response(res);
-        return HandlerResponse::Handled;
-    }
-    std::size_t declared = 0;
-    if (content_length) {
-        const auto* end = content_length->data() + content_length->size();
-        const auto [ptr, ec] = std::from_chars(content_length->data(), end, declared);
-        if (content_length->empty() || ec == std::errc::invalid_argument || ptr != end) {
-            write_error(res, 400, "BAD_REQUEST", "Invalid Content-Length");
-            close_after_response(res);
-            return HandlerResponse::Handled;
-        }
-        if (ec == std::errc::result_out_of_range || declared > limits_.max_body_bytes) {
-            write_generic_error(res, 413);
-            close_after_response(res);
-            return HandlerResponse::Handled;
-        }
-    }
-    const bool has_body = transfer_encoding.has_value() || declared > 0;
-    if (has_body && library_reads_body(req.method))
-        return HandlerResponse::Unhandled;
-    // A GET (or HEAD, OPTIONS) body is never read: the connection cannot be reused.
-    if (has_body)
-        close_after_response(res);
-    dispatch(Incoming{req, headers, snapshot, {}}, res);
-    return HandlerResponse::Handled;
-}
-
-void HttpApi::read_body_and_dispatch(const httplib::Request& req, httplib::Response& res,
-                                     const httplib::ContentReader& reader) {
-    std::string body;
-    bool too_large = false;
-    const bool complete = reader([&](const char* data, std::size_t length) {
-        if (body.size() + length > limits_.max_body_bytes) {
-            too_large = true;
-            return false;
-        }
-        body.append(data, length);
-        return true;
-    });
-    if (!complete) {
-        res.headers.clear();
-        write_generic_error(res, too_large ? 413 : 400);
-        close_after_response(res);
         return;
     }
-    const std::shared_ptr<const KeyStore> snapshot = deps_.keys.snapshot();
-    const RequestHeaders headers = gather(req, snapshot);
-    dispatch(Incoming{req, headers, snapshot, body}, res);
+    // The front end has read the body whole (Content-Length or chunked) within the limits.
+    dispatch(Incoming{req, headers, snapshot, req.body}, res);
 }
 
 void HttpApi::dispatch(const Incoming& in, httplib::Response& res) {
@@ -324,6 +246,9 @@ void HttpApi::route(const Incoming& in, httplib::Response& res) {
             deps_.operations->draining()) {
             res.status = 503;
             res.set_content(R"({"status":"draining"})", k_json);
+        } else if (audit_blocked(deps_.operations)) {
+            res.status = 503;
+            res.set_content(R"({"status":"audit blocked"})", k_json);
         } else if (deps_.keys.ready()) {
             res.status = 200;
             res.set_content(R"({"status":"ready"})", k_json);

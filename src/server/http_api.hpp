@@ -1,5 +1,5 @@
 #pragma once
-// keygate's endpoints on one httplib::Server (CONTRACT §6): /auth, /auth/nginx,
+// keygate's endpoints (CONTRACT §6), served by the http front end (src/http/): /auth, /auth/nginx,
 // /auth/envoy/..., POST /v1/authorize, /healthz, /readyz, /metrics, the admin endpoints
 // (/v1/status, /v1/reload, /v1/keys...) and POST /v1/audit; plus the request hardening
 // every endpoint shares (header and body limits, JSON errors, no exception text out).
@@ -45,15 +45,15 @@ class HttpApi {
   public:
     HttpApi(HttpApiDeps deps, HttpApiLimits limits);
 
-    /// Installs the pre-routing, body, error and exception handlers on `server`. Requests
-    /// without a body are answered from the pre-routing handler (no regex routing per
-    /// request); requests with one are read, capped, by a content-reader handler.
-    void install(httplib::Server& server);
-    /// Answers a request without a body exactly as the handlers install() registers would,
-    /// for a caller that read the request itself (the listener's event loop): pre-routing,
-    /// an exception as the exception handler answers it, status 200 when none was set, and
-    /// the error handler for a status of 400 or more.
-    void answer_without_body(const httplib::Request& req, httplib::Response& res);
+    /// Answers one request the front end has read whole (head and body): every endpoint,
+    /// the request limits, an exception as a generic 500, status 200 when none was set, a
+    /// JSON body on every error. Also answers the front end's refusals
+    /// (http::ConnectionContext::refusal_status). Thread-safe; never throws.
+    void answer(const httplib::Request& req, httplib::Response& res);
+    /// True for the requests answered on the front end's event loop: the probes, and the
+    /// decisions (/auth*, /v1/authorize) unless the audit sink is blocked (a decision then
+    /// waits for it on the pool). The rest (admin, /metrics, POST /v1/audit) run on the pool.
+    bool answers_on_loop(const httplib::Request& req) const;
 
   private:
     /// The endpoint a request is for.
@@ -83,14 +83,13 @@ class HttpApi {
     };
 
     static Endpoint classify(const httplib::Request& req);
-    /// The error handler: cpp-httplib's own errors get a JSON body, a malformed Range is
-    /// ignored, /auth/nginx never answers other than 200, 401 or 403.
+    /// After an error status: a JSON body when none was written; /auth/nginx never answers
+    /// other than 200, 401 or 403.
     void after_error(const httplib::Request& req, httplib::Response& res);
     /// The exception handler: a generic 500 that never quotes the exception.
     static void answer_exception(httplib::Response& res);
-    httplib::Server::HandlerResponse pre_route(const httplib::Request& req, httplib::Response& res);
-    void read_body_and_dispatch(const httplib::Request& req, httplib::Response& res,
-                                const httplib::ContentReader& reader);
+    /// The refusal, the request limits, then dispatch().
+    void pre_route(const httplib::Request& req, httplib::Response& res);
     void dispatch(const Incoming& in, httplib::Response& res);
     void route(const Incoming& in, httplib::Response& res);
     void handle_auth(const Incoming& in, httplib::Response& res, Endpoint endpoint);

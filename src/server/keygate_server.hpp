@@ -1,8 +1,8 @@
 #pragma once
-// keygate's HTTP server: one listener (HttpListener) serving the endpoints (HttpApi).
+// keygate's HTTP server: the front end (http::Listener) serving the endpoints (HttpApi).
 #include "core/result.hpp"
+#include "http/listener.hpp"
 #include "server/http_api.hpp"
-#include "server/http_listener.hpp"
 
 #include <string>
 
@@ -10,7 +10,7 @@ namespace keygate {
 
 /// Connection handling and request limits of the server.
 struct ServerOptions {
-    ListenerOptions listener;
+    http::ListenerOptions listener;
     HttpApiLimits limits; ///< its max_body_bytes also caps what the listener reads
 };
 
@@ -27,18 +27,18 @@ class KeygateServer {
     /// Serves until stop(); finishes requests in flight before returning. False when
     /// accepting failed.
     bool run() { return listener_.run(); }
-    /// Stops accepting and wakes idle connections. Thread-safe, idempotent.
+    /// Stops accepting and winds down. Thread-safe, idempotent.
     void stop() { listener_.stop(); }
-    /// The listener, for its pool statistics.
-    const HttpListener& listener() const { return listener_; }
+    /// The listener, for its counters.
+    const http::Listener& listener() const { return listener_; }
 
   private:
-    static ListenerOptions listener_options(const ServerOptions& options);
+    static http::ListenerOptions listener_options(const ServerOptions& options);
 
-    // The endpoints outlive the listener: its destructor joins connection threads that
-    // may still be inside a handler.
+    // The endpoints outlive the listener: its destructor joins pool threads that may still
+    // be inside a handler.
     HttpApi api_;
-    HttpListener listener_;
+    http::Listener listener_;
 };
 
 } // namespace keygate

@@ -25,6 +25,14 @@ struct OperationsHooks {
     /// GET /readyz: true once shutdown began (CONTRACT §10); /readyz then answers 503
     /// {"status":"draining"} while requests are still served. Unset: never draining.
     std::function<bool()> draining;
+    /// GET /readyz answers 503 while this says the audit log is blocked (decisions wait for
+    /// it). Unset: never blocked.
+    std::function<bool()> audit_blocked;
 };
+
+/// Whether the hooks report a blocked audit log (false without hooks or callback).
+inline bool audit_blocked(const OperationsHooks* hooks) {
+    return hooks != nullptr && hooks->audit_blocked && hooks->audit_blocked();
+}
 
 } // namespace keygate

@@ -2,7 +2,7 @@
 #include "server/request_mapping.hpp"
 
 #include "core/json_depth.hpp"
-#include "server/ascii.hpp"
+#include "http/ascii.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>

@@ -179,7 +179,7 @@ class TestServer {
 
     int port() const { return port_; }
     KeygateServer& server() { return *server_; }
-    const HttpListener& listener() const { return server_->listener(); }
+    const http::Listener& listener() const { return server_->listener(); }
     const MemoryAuditSink& audit() const { return audit_; }
     bool run_result() const { return run_result_; }
 
@@ -323,6 +323,8 @@ class RawClient {
 
     /// Shuts the connection down in both directions (a blocked send() returns).
     void shutdown_now() { ::shutdown(fd_, SHUT_RDWR); }
+    /// Ends the sending side only (a half-close): responses can still be read.
+    void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
     /// True when the server closes the connection (EOF) within `timeout`.
     bool closed_by_server(std::chrono::milliseconds timeout = 3s) {

@@ -49,10 +49,7 @@ TEST_CASE("pipelined requests are all answered, in order", "[server][connections
 }
 
 TEST_CASE("64 concurrent connections are all served", "[server][connections]") {
-    const bool event_loop = GENERATE(true, false);
-    INFO("event loop " << event_loop);
     TestServerConfig config; // starts with 2 threads
-    config.options.listener.event_loop = event_loop;
     const TestServer server(config);
     std::vector<std::unique_ptr<RawClient>> clients;
     for (int i = 0; i < 64; ++i)
@@ -64,14 +61,9 @@ TEST_CASE("64 concurrent connections are all served", "[server][connections]") {
         REQUIRE(res);
         CHECK(res->status == 200);
     }
-    if (event_loop) {
-        // Every connection is still open, on the loop, holding no worker.
-        CHECK(server.listener().loop_counters().connections == 64);
-        CHECK(server.listener().pool().peak_threads() <= 2);
-    } else {
-        // Every connection is still open and holds a worker: the pool grew to hold them all.
-        CHECK(server.listener().pool().peak_threads() >= 64);
-    }
+    // Every connection is still open, on the loop, holding no worker.
+    CHECK(server.listener().counters().connections == 64);
+    CHECK(server.listener().pool().peak_threads() <= 2);
     for (auto& client : clients)
         REQUIRE(client->send(k_denied_request));
     for (auto& client : clients) {
@@ -83,7 +75,7 @@ TEST_CASE("64 concurrent connections are all served", "[server][connections]") {
 
 TEST_CASE("a client that never finishes its headers delays no one", "[server][connections]") {
     TestServerConfig config;
-    config.options.listener.stream.header_timeout = 500ms;
+    config.options.listener.read_timeout = 500ms;
     const TestServer server(config);
     RawClient slow(server.port());
     REQUIRE(slow.send("GET /auth HTTP/1.1\r\nHost: k\r\nX-Partial: "));
@@ -138,33 +130,9 @@ TEST_CASE("idle keep-alive connections end after the keep-alive timeout", "[serv
     CHECK(client.closed_by_server(3s));
 }
 
-TEST_CASE("a full pool takes workers back from idle keep-alive connections",
-          "[server][connections]") {
-    TestServerConfig config;
-    // Connections on threads from the start (on the loop an idle connection holds none).
-    config.options.listener.event_loop = false;
-    config.options.listener.threads.min_threads = 1;
-    config.options.listener.threads.max_threads = 4;
-    const TestServer server(config);
-    std::vector<std::unique_ptr<RawClient>> idle;
-    for (int i = 0; i < 4; ++i) {
-        idle.push_back(std::make_unique<RawClient>(server.port()));
-        REQUIRE(idle.back()->send(k_allowed_request));
-        REQUIRE(idle.back()->read_response());
-    }
-    const auto started = SteadyClock::now();
-    const auto res = round_trip(server.port(), k_allowed_request);
-    CHECK(res.status == 200);
-    CHECK(SteadyClock::now() - started < 3s);
-}
-
 TEST_CASE("stop: requests in flight finish, idle connections close, run returns",
           "[server][connections]") {
-    const bool event_loop = GENERATE(true, false);
-    INFO("event loop " << event_loop);
-    TestServerConfig config;
-    config.options.listener.event_loop = event_loop;
-    TestServer server(config);
+    TestServer server;
     RawClient idle(server.port());
     REQUIRE(idle.send(k_allowed_request));
     REQUIRE(idle.read_response());
@@ -172,17 +140,11 @@ TEST_CASE("stop: requests in flight finish, idle connections close, run returns"
     RawClient in_flight(server.port());
     const std::string request = k_allowed_request;
     REQUIRE(in_flight.send(request.substr(0, 20)));
-    // Both connections are being served (one idle, one mid-request) before the stop: on
-    // threads; or the idle one on the loop and the one mid-request moved to a thread.
-    if (event_loop) {
-        REQUIRE(eventually([&] {
-            const LoopCounters loop = server.listener().loop_counters();
-            return loop.connections == 1 && loop.handoffs == 1 &&
-                   server.listener().pool().busy_threads() == 1;
-        }));
-    } else {
-        REQUIRE(eventually([&] { return server.listener().pool().busy_threads() >= 2; }));
-    }
+    // Both connections are on the loop (one idle, one mid-request), holding no thread.
+    REQUIRE(eventually([&] {
+        return server.listener().counters().connections == 2 &&
+               server.listener().pool().busy_threads() == 0;
+    }));
 
     const auto stop_started = SteadyClock::now();
     std::thread stopper([&] { server.server().stop(); });

@@ -1,5 +1,5 @@
 // The strict request-head reader: raw values, RFC 9112's refusals.
-#include "server/head_parser.hpp"
+#include "http/head_parser.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

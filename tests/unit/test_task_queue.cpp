@@ -1,5 +1,5 @@
 // The elastic pool: grows when every worker is busy, shrinks back, drains on shutdown.
-#include "server/task_queue.hpp"
+#include "http/task_queue.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>

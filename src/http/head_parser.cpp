@@ -1,7 +1,7 @@
 // Reading a request head strictly.
-#include "server/head_parser.hpp"
+#include "http/head_parser.hpp"
 
-#include "server/ascii.hpp"
+#include "http/ascii.hpp"
 
 #include <algorithm>
 #include <string>

@@ -1,5 +1,5 @@
 // The elastic pool behind the listener.
-#include "server/task_queue.hpp"
+#include "http/task_queue.hpp"
 
 #include <algorithm>
 #include <spdlog/spdlog.h>

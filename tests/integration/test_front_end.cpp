@@ -1,0 +1,192 @@
+// The front end (src/http/): the event loop owns every connection. Slow clients hold no
+// thread and delay no one; decisions run on the loop, the rest on the pool; a request
+// reaches its handler only once it is here whole.
+#include "server_harness.hpp"
+
+#include <sys/resource.h>
+
+using namespace keygate;
+using namespace keygate::testing;
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+const std::string k_allowed = http_request("GET", "/auth/nginx", {{"X-API-Key", k_bi_key}});
+const std::string k_denied = http_request("GET", "/auth/nginx", {{"X-API-Key", k_unknown_key}});
+
+/// Raises the descriptor limit to its hard limit; returns the soft limit now.
+rlim_t raise_descriptor_limit() {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    return limit.rlim_cur;
+}
+
+/// Milliseconds one request on a new connection takes to be answered.
+double answer_ms(int port, const std::string& request, int expected_status) {
+    const auto started = SteadyClock::now();
+    const HttpResponse res = round_trip(port, request);
+    const double ms =
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
+    CHECK(res.status == expected_status);
+    return ms;
+}
+
+} // namespace
+
+TEST_CASE("1 000 slow connections delay no endpoint's answer to another client by 100 ms",
+          "[server][front-end]") {
+    // Each slow connection costs two descriptors here (client and server side).
+    const rlim_t descriptors = raise_descriptor_limit();
+    const std::size_t slow_count = std::min<std::size_t>(1000, (descriptors - 200) / 2);
+    INFO("descriptor limit " << descriptors);
+    REQUIRE(slow_count == 1000);
+
+    TestServerConfig config;
+    config.options.listener.read_timeout = 20s; // the slow heads stay open for the test
+    const TestServer server(config);
+    std::vector<std::unique_ptr<RawClient>> slow;
+    slow.reserve(slow_count);
+    for (std::size_t i = 0; i < slow_count; ++i)
+        slow.push_back(std::make_unique<RawClient>(server.port()));
+    REQUIRE(eventually([&] { return server.listener().counters().connections == slow_count; },
+                       10s));
+
+    // One header byte a second on each slow connection, for the whole test.
+    std::atomic<bool> done{false};
+    std::thread trickler([&] {
+        const std::string head = "GET /auth/nginx HTTP/1.1\r\nHost: k\r\nX-Slow: abcdefghijklmnop";
+        for (std::size_t at = 0; !done.load() && at < head.size(); ++at) {
+            for (auto& client : slow)
+                client->send(head.substr(at, 1));
+            for (int i = 0; i < 10 && !done.load(); ++i)
+                std::this_thread::sleep_for(100ms);
+        }
+    });
+
+    const std::string authorize = http_request(
+        "POST", "/v1/authorize", {{"X-API-Key", k_bi_key}, {"Content-Type", "application/json"}},
+        R"({"path":"/v1/datasets/orders/rows","method":"GET"})");
+    struct Probe {
+        const char* name;
+        std::string request;
+        int status;
+    };
+    const std::vector<Probe> probes = {
+        {"/healthz", http_request("GET", "/healthz", {}), 200},
+        {"/readyz", http_request("GET", "/readyz", {}), 200},
+        {"/auth/nginx", k_allowed, 200},
+        {"/auth (401)", k_denied, 401},
+        {"/v1/authorize", authorize, 200},
+        // Pool endpoints (the test server has no operations hooks: 404, but on the pool).
+        {"/metrics", http_request("GET", "/metrics", {}), 404},
+        {"/v1/keys", http_request("GET", "/v1/keys", {{"X-API-Key", k_admin_key}}), 200},
+    };
+    std::this_thread::sleep_for(1500ms); // the slow connections have started their heads
+    for (int round = 0; round < 3; ++round) {
+        for (const Probe& probe : probes) {
+            INFO(probe.name << ", round " << round);
+            CHECK(answer_ms(server.port(), probe.request, probe.status) < 100.0);
+        }
+    }
+    // The slow connections are all still open, and none holds a thread.
+    CHECK(server.listener().counters().connections >= slow_count);
+    CHECK(server.listener().pool().peak_threads() <= 2);
+    done = true;
+    trickler.join();
+}
+
+TEST_CASE("decisions run on the loop, admin and metrics on the pool", "[server][front-end]") {
+    const TestServer server;
+    RawClient client(server.port());
+    REQUIRE(client.send(k_allowed));
+    REQUIRE(client.read_response()->status == 200);
+    CHECK(server.listener().counters().on_pool == 0);
+    REQUIRE(client.send(http_request("GET", "/v1/keys", {{"X-API-Key", k_admin_key}})));
+    REQUIRE(client.read_response()->status == 200);
+    CHECK(server.listener().counters().on_pool == 1);
+}
+
+TEST_CASE("pipelined requests for the loop and the pool are answered in order",
+          "[server][front-end]") {
+    const TestServer server;
+    RawClient client(server.port());
+    const std::string keys = http_request("GET", "/v1/keys", {{"X-API-Key", k_admin_key}});
+    REQUIRE(client.send(k_allowed + keys + k_denied + keys + http_request("GET", "/healthz", {})));
+    const int expected[] = {200, 200, 401, 200, 200};
+    for (const int status : expected) {
+        const auto res = client.read_response(3s);
+        REQUIRE(res);
+        CHECK(res->status == status);
+    }
+}
+
+TEST_CASE("a body that arrives slowly holds no thread", "[server][front-end]") {
+    const TestServer server;
+    RawClient slow(server.port());
+    const std::string body = R"({"path":"/v1/datasets/orders/rows","method":"GET"})";
+    const std::string request =
+        http_request("POST", "/v1/authorize", {{"X-API-Key", k_bi_key}}, body);
+    REQUIRE(slow.send(request.substr(0, request.size() - 10)));
+    std::this_thread::sleep_for(200ms);
+    CHECK(server.listener().pool().busy_threads() == 0);
+    CHECK(answer_ms(server.port(), k_allowed, 200) < 100.0);
+    CHECK(server.audit().records().size() == 1); // the slow request is not decided yet
+    REQUIRE(slow.send(request.substr(request.size() - 10)));
+    const auto res = slow.read_response(2s);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body.find(R"("allowed":true)") != std::string::npos);
+}
+
+TEST_CASE("a client that never reads its answers delays no one", "[server][front-end]") {
+    const TestServer server;
+    RawClient greedy(server.port());
+    // Thousands of pipelined auth requests whose answers are never read fill the socket
+    // buffers: the loop waits for the socket to take them, serving everyone else.
+    std::string burst;
+    for (int i = 0; i < 200; ++i)
+        burst += k_denied;
+    std::thread sender([&] {
+        for (int i = 0; i < 1000; ++i) {
+            if (!greedy.send(burst))
+                break;
+        }
+    });
+    std::this_thread::sleep_for(300ms);
+    CHECK(answer_ms(server.port(), k_denied, 401) < 100.0);
+    CHECK(server.listener().pool().busy_threads() == 0);
+    greedy.shutdown_now();
+    sender.join();
+}
+
+TEST_CASE("a connection that never completes its head is closed after the read timeout",
+          "[server][front-end]") {
+    TestServerConfig config;
+    config.options.listener.read_timeout = 500ms;
+    const TestServer server(config);
+    RawClient silent(server.port());
+    RawClient partial(server.port());
+    REQUIRE(partial.send("GET /auth/nginx HTTP/1.1\r\nHost: k\r\n"));
+    CHECK_FALSE(silent.closed_by_server(300ms));
+    CHECK(silent.closed_by_server(2s));
+    CHECK(partial.closed_by_server(2s));
+    CHECK(eventually([&] { return server.listener().counters().connections == 0; }));
+    CHECK(server.listener().counters().timed_out >= 2);
+    CHECK(answer_ms(server.port(), k_allowed, 200) < 100.0);
+}
+
+TEST_CASE("a client that half-closes after its request still gets the answer",
+          "[server][front-end]") {
+    const TestServer server;
+    RawClient client(server.port());
+    REQUIRE(client.send(k_allowed));
+    client.shutdown_write();
+    const auto res = client.read_response(2s);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(client.closed_by_server(2s));
+}
