@@ -20,7 +20,13 @@ ServeRuntime::~ServeRuntime() {
 bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     writer_ = std::make_unique<AuditWriter>(
         AuditWriterOptions{options_.audit_destination, 65'536, AuditOverflow::block},
-        [](const std::string& message) { spdlog::error("{}", message); });
+        [](AuditReportLevel level, const std::string& message) {
+            switch (level) {
+            case AuditReportLevel::info: spdlog::info("{}", message); break;
+            case AuditReportLevel::warning: spdlog::warn("{}", message); break;
+            case AuditReportLevel::error: spdlog::error("{}", message); break;
+            }
+        });
     if (!writer_->start(error)) return false;
     alerts_ = std::make_unique<AlertDetector>(AlertSettings{});
     audit_ = std::make_unique<AuditLog>(*writer_, metrics_, *alerts_);
@@ -57,9 +63,13 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         scrape.now = options_.clock();
         scrape.config = reloader_->status().metrics;
         scrape.audit_write_failures = writer_->stats().write_failures.load();
+        const AuditWriterHealth audit = writer_->health();
+        scrape.audit_queue_depth = audit.queue_depth;
+        scrape.audit_blocked_seconds = audit.blocked_seconds;
         return metrics_.render(scrape);
     };
     operations_.status = [this] { return status_json(); };
+    operations_.audit_blocked = [this] { return writer_->health().blocked; };
     operations_.draining = [this] { return drain_.draining(); };
     operations_.access_event = [this](nlohmann::ordered_json event) {
         audit_->write_event(AuditEventKind::access, std::move(event));

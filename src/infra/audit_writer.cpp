@@ -11,19 +11,29 @@
 namespace keygate {
 
 AuditWriter::AuditWriter(AuditWriterOptions options, FailureReporter report)
-    : options_(std::move(options)), report_(std::move(report)) {}
+    : options_(std::move(options)), report_(std::move(report)), stall_(options_.blocked_after),
+      output_(options_.write_call,
+              AuditOutputHooks{[this] { stall_.begin_write(AuditStallDetector::Clock::now()); },
+                               [this] { write_progressed(); }}) {}
 
 AuditWriter::~AuditWriter() { stop(); }
 
+void AuditWriter::report(AuditReportLevel level, const std::string& message) const {
+    if (report_) report_(level, message);
+}
+
+void AuditWriter::account(const AuditWriteResult& result) {
+    stats_.written.fetch_add(result.written, std::memory_order_relaxed);
+    stats_.write_failures.fetch_add(result.lost, std::memory_order_relaxed);
+}
+
 bool AuditWriter::open_destination(std::string& error) {
     if (options_.destination == "stdout" || options_.destination.empty()) {
-        fd_ = STDOUT_FILENO;
-        owns_fd_ = false;
+        account(output_.attach(STDOUT_FILENO, false));
         return true;
     }
     if (options_.destination == "stderr") {
-        fd_ = STDERR_FILENO;
-        owns_fd_ = false;
+        account(output_.attach(STDERR_FILENO, false));
         return true;
     }
     const int fd = ::open(options_.destination.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -32,9 +42,7 @@ bool AuditWriter::open_destination(std::string& error) {
         error = "cannot open audit log '" + options_.destination + "': " + std::strerror(errno);
         return false;
     }
-    if (owns_fd_ && fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-    owns_fd_ = true;
+    account(output_.attach(fd, true));
     return true;
 }
 
@@ -42,7 +50,44 @@ bool AuditWriter::start(std::string& error) {
     if (!open_destination(error)) return false;
     running_ = true;
     thread_ = std::thread([this] { run(); });
+    watchdog_ = std::thread([this] { watch(); });
     return true;
+}
+
+AuditWriterHealth AuditWriter::health() const {
+    AuditWriterHealth health;
+    {
+        const std::lock_guard lock(mutex_);
+        health.queue_depth = queue_.size() + in_flight_;
+    }
+    health.blocked = stall_.blocked();
+    health.blocked_seconds = stall_.blocked_seconds(AuditStallDetector::Clock::now());
+    return health;
+}
+
+void AuditWriter::write_progressed() {
+    const auto episode = stall_.end_write(AuditStallDetector::Clock::now());
+    if (!episode) return;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*episode).count();
+    report(AuditReportLevel::info, "audit log '" + options_.destination +
+                                       "' takes writes again after being blocked for " +
+                                       std::to_string(ms / 1000) + "." +
+                                       std::to_string(ms % 1000 / 100) + " s");
+}
+
+void AuditWriter::watch() {
+    std::unique_lock lock(watch_mutex_);
+    while (!watch_stop_) {
+        watch_wake_.wait_for(lock, options_.watch_period, [&] { return watch_stop_; });
+        if (watch_stop_) break;
+        if (!stall_.check(AuditStallDetector::Clock::now())) continue;
+        const AuditWriterHealth now = health();
+        report(AuditReportLevel::warning,
+               "audit log '" + options_.destination + "' is blocked: a write has not completed for " +
+                   std::to_string(options_.blocked_after.count()) + " ms, " +
+                   std::to_string(now.queue_depth) +
+                   " lines wait; decisions wait for it and /readyz answers 503");
+    }
 }
 
 void AuditWriter::write(std::string line) {
@@ -105,45 +150,29 @@ void AuditWriter::stop() {
     }
     has_room_.notify_all();
     drained_.notify_all();
-    if (owns_fd_ && fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    {
+        std::lock_guard lock(watch_mutex_);
+        watch_stop_ = true;
+    }
+    watch_wake_.notify_all();
+    if (watchdog_.joinable()) watchdog_.join();
+    account(output_.close()); // one last try at a line cut by a failed write
 }
 
 void AuditWriter::write_batch(std::deque<std::string>& batch) {
-    std::string buffer;
-    for (auto& line : batch) {
-        buffer += line;
-        buffer += '\n';
-    }
-    // One write(2) per batch of whole lines; O_APPEND keeps them whole in a shared file.
-    std::size_t done = 0;
-    bool failed = false;
-    while (done < buffer.size()) {
-        const auto n = ::write(fd_, buffer.data() + done, buffer.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            failed = true;
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (!failed) {
-        stats_.written.fetch_add(batch.size(), std::memory_order_relaxed);
-        if (failing_ && report_) report_("audit log writes succeed again");
+    // One write(2) per batch of whole lines; O_APPEND keeps them whole in a shared file, and
+    // AuditOutput finishes a line cut by a failed write before any other.
+    const AuditWriteResult result = output_.write(batch);
+    account(result);
+    if (result.error == 0) {
+        if (failing_) report(AuditReportLevel::info, "audit log writes succeed again");
         failing_ = false;
         return;
     }
-    // Count the lines that did not make it whole (a partial line counts as lost).
-    std::size_t whole = 0, offset = 0;
-    for (const auto& line : batch) {
-        offset += line.size() + 1;
-        if (offset <= done) ++whole;
-    }
-    stats_.written.fetch_add(whole, std::memory_order_relaxed);
-    stats_.write_failures.fetch_add(batch.size() - whole, std::memory_order_relaxed);
-    if (!failing_ && report_) {
-        report_("audit log write failed (" + std::string(std::strerror(errno)) +
-                "): lines are counted in keygate_audit_write_failures_total");
+    if (!failing_) {
+        report(AuditReportLevel::error,
+               "audit log write failed (" + std::string(std::strerror(result.error)) +
+                   "): lines are counted in keygate_audit_write_failures_total");
     }
     failing_ = true;
 }
@@ -163,7 +192,7 @@ void AuditWriter::run() {
         has_room_.notify_all();
         if (reopen) {
             std::string error;
-            if (!open_destination(error) && report_) report_(error);
+            if (!open_destination(error)) report(AuditReportLevel::error, error);
         }
         if (!batch.empty()) write_batch(batch);
         batch.clear();

@@ -2,6 +2,11 @@
 // The audit log's writer: JSON lines to stdout, stderr or a file, from a bounded queue, by
 // one writer thread, so that lines are whole, never interleaved, and the request path never
 // waits on the disk. Nothing is dropped by default; any drop or write failure is counted.
+// A destination that stops taking writes is watched (AuditStallDetector): a warning, the
+// health() figures behind /metrics and /readyz.
+#include "infra/audit_output.hpp"
+#include "infra/audit_stall.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -30,7 +35,24 @@ struct AuditWriterOptions {
     /// once per window instead of once per request: each wake-up is a context switch on the
     /// request path's core. Lines reach the destination at most this much later.
     std::chrono::microseconds batch_window{1'000};
+    /// A write outstanding this long makes the writer "blocked" (see audit_stall.hpp).
+    std::chrono::milliseconds blocked_after{500};
+    /// How often the watchdog looks (the warning comes at most this long after
+    /// blocked_after).
+    std::chrono::milliseconds watch_period{100};
+    /// The write(2) to call; empty: ::write (tests pass a failing one).
+    AuditWriteCall write_call{};
 };
+
+/// How the writer is doing, for /metrics and /readyz.
+struct AuditWriterHealth {
+    std::size_t queue_depth = 0;  ///< lines queued or being written, not yet written
+    bool blocked = false;         ///< a write has been outstanding for blocked_after
+    double blocked_seconds = 0.0; ///< time spent blocked since start, the current episode too
+};
+
+/// How serious a report of the writer is.
+enum class AuditReportLevel { info, warning, error };
 
 /// Counters of the sink, read by /metrics.
 struct AuditWriterStats {
@@ -41,8 +63,10 @@ struct AuditWriterStats {
 /// A thread-safe line sink with its own writer thread.
 class AuditWriter {
 public:
-    /// Called once per failure episode with a message for the operational log (never a line).
-    using FailureReporter = std::function<void(const std::string& message)>;
+    /// Called with a message for the operational log (never a line): once per failure
+    /// episode (error) and its end (info), once per blocked episode (warning) and its end
+    /// (info, with how long it lasted).
+    using FailureReporter = std::function<void(AuditReportLevel level, const std::string& message)>;
 
     explicit AuditWriter(AuditWriterOptions options, FailureReporter report = {});
     ~AuditWriter();
@@ -69,19 +93,31 @@ public:
     /// The sink's counters.
     const AuditWriterStats& stats() const { return stats_; }
 
+    /// Queue depth and blocked state now. Thread-safe.
+    AuditWriterHealth health() const;
+
 private:
     void run();
+    void watch();
     bool open_destination(std::string& error);
     void write_batch(std::deque<std::string>& batch);
+    void account(const AuditWriteResult& result);
+    void report(AuditReportLevel level, const std::string& message) const;
+    void write_progressed();
 
     AuditWriterOptions options_;
     FailureReporter report_;
     AuditWriterStats stats_;
-    int fd_ = -1;
-    bool owns_fd_ = false;
+    AuditStallDetector stall_;
+    AuditOutput output_;
     bool failing_ = false; ///< inside a failure episode (reported once)
 
-    std::mutex mutex_;
+    std::mutex watch_mutex_;
+    std::condition_variable watch_wake_;
+    bool watch_stop_ = false;
+    std::thread watchdog_;
+
+    mutable std::mutex mutex_;
     std::condition_variable has_lines_;
     std::condition_variable has_room_;
     std::condition_variable window_end_; ///< ends the batch window early (stop, reopen, full)

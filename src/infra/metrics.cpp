@@ -184,6 +184,13 @@ std::string Metrics::render(const Scrape& scrape) const {
     header(out, "keygate_audit_write_failures_total", "counter",
            "Audit lines lost to write errors or drops.");
     sample(out, "keygate_audit_write_failures_total", scrape.audit_write_failures);
+    header(out, "keygate_audit_queue_depth", "gauge",
+           "Audit lines queued or being written, not yet written.");
+    sample(out, "keygate_audit_queue_depth", scrape.audit_queue_depth);
+    header(out, "keygate_audit_blocked_seconds_total", "counter",
+           "Seconds the audit writer spent blocked on its destination (an episode in progress "
+           "included).");
+    out += "keygate_audit_blocked_seconds_total " + number(scrape.audit_blocked_seconds) + "\n";
     header(out, "keygate_rate_limited_total", "counter", "Requests refused by a rate limit.");
     sample(out, "keygate_rate_limited_total", rate_limited_.load(std::memory_order_relaxed));
     header(out, "keygate_alerts_total", "counter", "Suspicious-activity alerts, by type.");

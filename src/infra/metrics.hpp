@@ -63,6 +63,8 @@ public:
         TimePoint now{};
         ConfigMetrics config;
         std::uint64_t audit_write_failures = 0;
+        std::uint64_t audit_queue_depth = 0;  ///< lines queued, not yet written
+        double audit_blocked_seconds = 0.0;   ///< time the audit writer spent blocked
     };
     /// The Prometheus text exposition (version 0.0.4) of every metric.
     std::string render(const Scrape& scrape) const;

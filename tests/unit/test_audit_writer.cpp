@@ -3,12 +3,17 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 using namespace keygate;
@@ -65,7 +70,7 @@ TEST_CASE("audit sink: 8 threads lose no line and interleave none", "[audit]") {
 TEST_CASE("audit sink: a full disk is counted, writes go on", "[audit]") {
     std::vector<std::string> reports;
     AuditWriter sink({"/dev/full", 1024, AuditOverflow::block},
-                   [&](const std::string& m) { reports.push_back(m); });
+                   [&](AuditReportLevel, const std::string& m) { reports.push_back(m); });
     std::string error;
     REQUIRE(sink.start(error));
     for (int i = 0; i < 10; ++i) sink.write("{\"n\":" + std::to_string(i) + "}");
@@ -154,4 +159,178 @@ TEST_CASE("audit sink: the batch window delays no flush and no stop", "[audit]")
     CHECK(read_lines(full_path).size() == 10);
     fs::remove(path);
     fs::remove(full_path);
+}
+
+namespace {
+
+/// The reports of a writer, kept thread-safe (the watchdog reports from its own thread).
+struct Reports {
+    std::mutex mutex;
+    std::vector<std::pair<AuditReportLevel, std::string>> list;
+    AuditWriter::FailureReporter reporter() {
+        return [this](AuditReportLevel level, const std::string& message) {
+            const std::lock_guard lock(mutex);
+            list.emplace_back(level, message);
+        };
+    }
+    std::size_t count(AuditReportLevel level, const std::string& part) {
+        const std::lock_guard lock(mutex);
+        std::size_t n = 0;
+        for (const auto& [l, m] : list) n += l == level && m.find(part) != std::string::npos;
+        return n;
+    }
+};
+
+/// Polls `condition` every 10 ms for up to `timeout`.
+template <typename Condition> bool within(std::chrono::milliseconds timeout, Condition condition) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+}
+
+} // namespace
+
+TEST_CASE("audit sink: a pipe nobody reads is reported blocked within 1 s, then recovered",
+          "[audit]") {
+    using Clock = std::chrono::steady_clock;
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    REQUIRE(::fcntl(fds[1], F_SETPIPE_SZ, 4096) >= 4096); // fills after a few lines
+    Reports reports;
+    AuditWriter sink({"/dev/fd/" + std::to_string(fds[1]), 1024, AuditOverflow::block},
+                     reports.reporter());
+    std::string error;
+    REQUIRE(sink.start(error));
+    ::close(fds[1]); // the writer opened its own descriptor of the pipe
+    const auto started = Clock::now();
+    for (int i = 0; i < 100; ++i)
+        sink.write(nlohmann::json{{"n", i}, {"pad", std::string(500, 'x')}}.dump());
+
+    REQUIRE(within(std::chrono::milliseconds(1500),
+                   [&] { return reports.count(AuditReportLevel::warning, "is blocked") == 1; }));
+    CHECK(Clock::now() - started < std::chrono::seconds(1));
+    const AuditWriterHealth blocked = sink.health();
+    CHECK(blocked.blocked);
+    CHECK(blocked.queue_depth > 0);
+    CHECK(blocked.blocked_seconds >= 0.5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // The episode in progress counts, and is reported once.
+    CHECK(sink.health().blocked_seconds >= blocked.blocked_seconds + 0.25);
+    CHECK(reports.count(AuditReportLevel::warning, "is blocked") == 1);
+
+    // The reader comes back: everything arrives whole, the episode ends and is reported.
+    std::string received;
+    std::thread reader([&] {
+        char buffer[4096];
+        for (;;) {
+            const auto n = ::read(fds[0], buffer, sizeof buffer);
+            if (n <= 0) break;
+            received.append(buffer, static_cast<std::size_t>(n));
+        }
+    });
+    sink.flush();
+    const AuditWriterHealth after = sink.health();
+    CHECK_FALSE(after.blocked);
+    CHECK(after.queue_depth == 0);
+    CHECK(after.blocked_seconds >= 0.8);
+    CHECK(reports.count(AuditReportLevel::info, "takes writes again after being blocked for") == 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(sink.health().blocked_seconds == after.blocked_seconds); // no longer growing
+    sink.stop();
+    reader.join();
+    ::close(fds[0]);
+    CHECK(sink.stats().written.load() == 100);
+    CHECK(sink.stats().write_failures.load() == 0);
+    std::size_t lines = 0;
+    for (std::size_t at = 0, end; (end = received.find('\n', at)) != std::string::npos; at = end + 1) {
+        CHECK(nlohmann::json::parse(received.substr(at, end - at))["n"] == lines);
+        ++lines;
+    }
+    CHECK(lines == 100);
+}
+
+namespace {
+
+/// A write(2) to a real file that takes at most `budget` more bytes, then fails with ENOSPC
+/// (a disk filling up partway through a line); a negative budget means no limit.
+struct FillingDisk {
+    std::atomic<long> budget{-1};
+    AuditWriteCall call() {
+        return [this](int fd, const char* data, std::size_t size) -> long {
+            const long left = budget.load();
+            if (left == 0) {
+                errno = ENOSPC;
+                return -1;
+            }
+            const std::size_t take = left < 0 ? size : std::min(size, static_cast<std::size_t>(left));
+            const auto n = ::write(fd, data, take);
+            if (n > 0 && left > 0) budget -= n;
+            return static_cast<long>(n);
+        };
+    }
+};
+
+} // namespace
+
+TEST_CASE("audit sink: a write cut mid-line finishes that line before any other", "[audit]") {
+    const auto path = temp_file("cut.log");
+    fs::remove(path);
+    FillingDisk disk;
+    AuditWriterOptions options{path.string(), 1024, AuditOverflow::block};
+    options.write_call = disk.call();
+    Reports reports;
+    AuditWriter sink(options, reports.reporter());
+    std::string error;
+    REQUIRE(sink.start(error));
+    sink.write(R"({"n":1})");
+    sink.flush();
+    disk.budget = 10; // the disk fills 10 bytes into line 2
+    sink.write(R"({"n":2,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})");
+    sink.flush();
+    sink.write(R"({"n":3})"); // full: lost, and must not be glued to line 2's start
+    sink.flush();
+    CHECK(reports.count(AuditReportLevel::error, "No space left on device") == 1);
+    disk.budget = -1; // space again
+    sink.write(R"({"n":4})");
+    sink.stop();
+    const auto lines = read_lines(path);
+    REQUIRE(lines.size() == 3);
+    CHECK(nlohmann::json::parse(lines[0])["n"] == 1);
+    CHECK(nlohmann::json::parse(lines[1])["n"] == 2); // finished, whole
+    CHECK(nlohmann::json::parse(lines[2])["n"] == 4);
+    CHECK(sink.stats().written.load() == 3);
+    CHECK(sink.stats().write_failures.load() == 1); // line 3
+    CHECK(reports.count(AuditReportLevel::info, "succeed again") == 1);
+    fs::remove(path);
+}
+
+TEST_CASE("audit sink: a line cut before a rotation is given up, the new file starts clean",
+          "[audit]") {
+    const auto path = temp_file("cut-rotate.log");
+    const auto rotated = temp_file("cut-rotate.log.1");
+    fs::remove(path);
+    fs::remove(rotated);
+    FillingDisk disk;
+    AuditWriterOptions options{path.string(), 1024, AuditOverflow::block};
+    options.write_call = disk.call();
+    AuditWriter sink(options);
+    std::string error;
+    REQUIRE(sink.start(error));
+    disk.budget = 5;
+    sink.write(R"({"n":1,"pad":"xxxxxxxxxxxxxxxxxxxx"})");
+    sink.flush();
+    fs::rename(path, rotated);
+    sink.reopen(); // the old file is still full: its fragment cannot be finished
+    sink.write(R"({"n":2})");
+    sink.flush();
+    disk.budget = -1;
+    sink.write(R"({"n":3})");
+    sink.stop();
+    CHECK(read_lines(path) == std::vector<std::string>{R"({"n":3})"});
+    CHECK(sink.stats().write_failures.load() == 2); // the cut line and line 2 (disk full)
+    fs::remove(path);
+    fs::remove(rotated);
 }

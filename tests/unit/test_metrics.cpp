@@ -18,6 +18,8 @@ TEST_CASE("metrics: decisions, histogram and counters render as Prometheus text"
     scrape.config.last_reload_successful = false;
     scrape.config.last_success_at = *parse_timestamp("2025-01-01T00:00:01Z");
     scrape.audit_write_failures = 7;
+    scrape.audit_queue_depth = 12;
+    scrape.audit_blocked_seconds = 2.5;
     const std::string text = m.render(scrape);
     const auto has = [&](const std::string& line) {
         INFO(line);
@@ -38,6 +40,10 @@ TEST_CASE("metrics: decisions, histogram and counters render as Prometheus text"
     has("keygate_config_reloads_total{result=\"failure\"} 1");
     has("keygate_audit_events_total{event=\"auth\"} 1");
     has("keygate_audit_write_failures_total 7");
+    has("# TYPE keygate_audit_queue_depth gauge");
+    has("keygate_audit_queue_depth 12");
+    has("# TYPE keygate_audit_blocked_seconds_total counter");
+    has("keygate_audit_blocked_seconds_total 2.5");
     has("keygate_rate_limited_total 1");
     has("keygate_alerts_total{type=\"new_ip\"} 1");
     has("keygate_keys{state=\"active\"} 0");
