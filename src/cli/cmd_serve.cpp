@@ -93,6 +93,10 @@ int run_serve(const Args& args) {
         options.state_dir = *state_dir;
     }
     options.shutdown_delay = settings->shutdown_delay;
+    if (settings->read_timeout) {
+        options.server.listener.read_timeout =
+            std::chrono::ceil<std::chrono::milliseconds>(*settings->read_timeout);
+    }
     if (settings->keep_alive_timeout) {
         options.server.listener.keep_alive_timeout =
             std::chrono::ceil<std::chrono::seconds>(*settings->keep_alive_timeout);

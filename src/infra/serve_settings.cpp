@@ -138,6 +138,14 @@ Result<ServeSettings> resolve_serve_settings(const ServeFlags& flags, const EnvL
         }
         settings.keep_alive_timeout = *timeout;
     }
+    if (auto text = env_value(env, "KEYGATE_READ_TIMEOUT")) {
+        auto timeout = parse_duration(*text);
+        if (!timeout || *timeout < std::chrono::milliseconds(100)) {
+            return fail("KEYGATE_READ_TIMEOUT: " +
+                        (timeout ? std::string("must be at least 100ms") : timeout.error().message));
+        }
+        settings.read_timeout = *timeout;
+    }
     if (auto text = env_value(env, "KEYGATE_SHUTDOWN_DELAY")) {
         auto delay = parse_duration(*text);
         if (!delay)

@@ -53,6 +53,9 @@ struct ServeSettings {
     /// KEYGATE_KEEPALIVE_TIMEOUT: how long an idle client connection is kept (default 75s,
     /// longer than nginx's upstream keepalive_timeout of 60s).
     std::optional<Duration> keep_alive_timeout;
+    /// KEYGATE_READ_TIMEOUT: a request's head must arrive whole this long after its first
+    /// byte, its body as long again (default 5s); else the connection is closed.
+    std::optional<Duration> read_timeout;
     /// KEYGATE_SHUTDOWN_DELAY: after SIGTERM/SIGINT, how long /readyz answers 503 while
     /// requests are still served, before the listener stops accepting (CONTRACT §10).
     Duration shutdown_delay{0};

@@ -81,6 +81,7 @@ TEST_CASE("serve settings: defaults", "[serve_settings]") {
     CHECK_FALSE(settings->trusted_proxies);
     CHECK_FALSE(settings->hash_pepper);
     CHECK_FALSE(settings->keep_alive_timeout);
+    CHECK_FALSE(settings->read_timeout);
     CHECK(settings->shutdown_delay == Duration(0));
     CHECK(settings->log.level == spdlog::level::info);
     CHECK(settings->log.format == LogFormat::text);
@@ -96,6 +97,7 @@ TEST_CASE("serve settings: the environment, and flags over it", "[serve_settings
         {"KEYGATE_LOG_LEVEL", "DEBUG"},
         {"KEYGATE_LOG_FORMAT", "json"},
         {"KEYGATE_KEEPALIVE_TIMEOUT", "120s"},
+        {"KEYGATE_READ_TIMEOUT", "2s"},
         {"KEYGATE_SHUTDOWN_DELAY", "5s"},
         {"KEYGATE_ENV_FILE", "/run/keygate.env"},
     });
@@ -110,6 +112,7 @@ TEST_CASE("serve settings: the environment, and flags over it", "[serve_settings
     CHECK(from_env->log.level == spdlog::level::debug);
     CHECK(from_env->log.format == LogFormat::json);
     CHECK(from_env->keep_alive_timeout == Duration(120s));
+    CHECK(from_env->read_timeout == Duration(2s));
     CHECK(from_env->shutdown_delay == Duration(5s));
     CHECK(env_file_path({}, env) == "/run/keygate.env");
 
@@ -155,6 +158,8 @@ TEST_CASE("serve settings: errors name the flag or variable", "[serve_settings]"
           "KEYGATE_LOG_FORMAT: unknown format 'xml' (expected text or json)");
     CHECK(error_of({}, {{"KEYGATE_KEEPALIVE_TIMEOUT", "500ms"}}) ==
           "KEYGATE_KEEPALIVE_TIMEOUT: must be at least 1s");
+    CHECK(error_of({}, {{"KEYGATE_READ_TIMEOUT", "10ms"}}) ==
+          "KEYGATE_READ_TIMEOUT: must be at least 100ms");
     CHECK(error_of({}, {{"KEYGATE_SHUTDOWN_DELAY", "later"}})
               .starts_with("KEYGATE_SHUTDOWN_DELAY: "));
 }
