@@ -66,6 +66,13 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         const AuditWriterHealth audit = writer_->health();
         scrape.audit_queue_depth = audit.queue_depth;
         scrape.audit_blocked_seconds = audit.blocked_seconds;
+        if (server_) {
+            const http::ListenerCounters listener = server_->listener().counters();
+            scrape.connections = listener.connections;
+            scrape.accept_errors = listener.accept_errors;
+            scrape.connection_timeouts = listener.timed_out;
+            scrape.refused_requests = listener.refused;
+        }
         return metrics_.render(scrape);
     };
     operations_.status = [this] { return status_json(); };

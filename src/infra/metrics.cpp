@@ -191,6 +191,18 @@ std::string Metrics::render(const Scrape& scrape) const {
            "Seconds the audit writer spent blocked on its destination (an episode in progress "
            "included).");
     out += "keygate_audit_blocked_seconds_total " + number(scrape.audit_blocked_seconds) + "\n";
+    header(out, "keygate_connections", "gauge", "Client connections open now.");
+    sample(out, "keygate_connections", scrape.connections);
+    header(out, "keygate_accept_errors_total", "counter",
+           "accept() failures: out of descriptors (EMFILE, ENFILE) or memory.");
+    sample(out, "keygate_accept_errors_total", scrape.accept_errors);
+    header(out, "keygate_connection_timeouts_total", "counter",
+           "Connections closed because a request head or body, or a response, took too long.");
+    sample(out, "keygate_connection_timeouts_total", scrape.connection_timeouts);
+    header(out, "keygate_requests_refused_total", "counter",
+           "Requests refused before any endpoint read them (malformed or oversized heads, "
+           "bodies over the limit).");
+    sample(out, "keygate_requests_refused_total", scrape.refused_requests);
     header(out, "keygate_rate_limited_total", "counter", "Requests refused by a rate limit.");
     sample(out, "keygate_rate_limited_total", rate_limited_.load(std::memory_order_relaxed));
     header(out, "keygate_alerts_total", "counter", "Suspicious-activity alerts, by type.");

@@ -65,6 +65,10 @@ public:
         std::uint64_t audit_write_failures = 0;
         std::uint64_t audit_queue_depth = 0;  ///< lines queued, not yet written
         double audit_blocked_seconds = 0.0;   ///< time the audit writer spent blocked
+        std::uint64_t connections = 0;        ///< client connections open now
+        std::uint64_t accept_errors = 0;      ///< accept() failures (EMFILE, ENFILE, ...)
+        std::uint64_t connection_timeouts = 0; ///< connections closed for a read/write timeout
+        std::uint64_t refused_requests = 0;   ///< requests refused before any handler (400/431...)
     };
     /// The Prometheus text exposition (version 0.0.4) of every metric.
     std::string render(const Scrape& scrape) const;
