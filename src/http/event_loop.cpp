@@ -126,19 +126,20 @@ bool client_wants_close(const RequestHead& head) {
     return close || !keep_alive; // HTTP/1.0 closes unless asked otherwise
 }
 
-/// The method and target of a request line that ends within `bytes`, for a refusal's
-/// answer (an /auth/nginx refusal is answered 403). Empty when there is none.
+/// The method and target of the request line at the start of `bytes`, as far as it goes
+/// (complete or not, ending in CRLF or a bare LF), for a refusal's answer: an /auth/nginx
+/// refusal is answered 403. Left empty when there is not even a method and a space.
 void read_request_line(std::string_view bytes, httplib::Request& req) {
-    const auto end = bytes.find("\r\n");
-    const std::string_view line = bytes.substr(0, std::min(end, k_max_field_line));
+    std::string_view line = bytes.substr(0, bytes.find('\n'));
+    if (line.ends_with('\r'))
+        line.remove_suffix(1);
     const auto first = line.find(' ');
-    if (first == std::string_view::npos || end == std::string_view::npos)
+    if (first == std::string_view::npos)
         return;
-    const auto second = line.find(' ', first + 1);
-    if (second == std::string_view::npos)
-        return;
+    std::string_view target = line.substr(first + 1);
+    target = target.substr(0, target.find(' '));
     req.method = std::string(line.substr(0, first));
-    req.target = std::string(line.substr(first + 1, second - first - 1));
+    req.target = std::string(target);
     req.path = req.target.substr(0, req.target.find('?'));
 }
 
@@ -160,7 +161,9 @@ struct Listener::Connection {
     ConnectionContext context;
     std::string remote_text;
     int remote_port = 0;
-    std::string in;       ///< received and not consumed yet
+    std::string in;            ///< received; the first `consumed` bytes are read already
+    std::size_t consumed = 0;  ///< of `in`
+    std::size_t chunk_pos = 0; ///< a chunked body: where its next chunk starts in buffered()
     std::string out;      ///< to send
     std::size_t sent = 0; ///< of `out`
     HeadScan scan;
@@ -174,6 +177,29 @@ struct Listener::Connection {
     std::size_t lingered = 0;
     SteadyClock::time_point deadline;
     std::uint32_t watched = 0; ///< the epoll events asked for now
+    bool registered = true;    ///< in the epoll set (taken out while nothing is wanted)
+
+    /// The bytes received and not read yet.
+    std::string_view buffered() const {
+        return std::string_view(in).substr(consumed);
+    }
+    /// Marks the first `n` buffered bytes read. Compacts now and then, never per request,
+    /// so that a pipelined burst costs no quadratic copying.
+    void consume(std::size_t n) {
+        consumed += n;
+        if (consumed >= in.size()) {
+            in.clear();
+            consumed = 0;
+        } else if (consumed >= 64 * 1024 && consumed * 2 >= in.size()) {
+            in.erase(0, consumed);
+            consumed = 0;
+        }
+    }
+    /// Drops everything buffered.
+    void drop_buffer() {
+        in.clear();
+        consumed = 0;
+    }
 };
 
 /// The loop's state; lives on the stack of run().
@@ -206,9 +232,33 @@ class Listener::Loop {
         event.data.fd = fd;
         return ::epoll_ctl(epoll_fd_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event) == 0;
     }
+    /// Watches `c` for `events`; with none, takes it out of epoll altogether (EPOLLERR and
+    /// EPOLLHUP are reported even for an empty mask, and level-triggered they would spin).
     void want(Connection& c, std::uint32_t events) {
-        if (c.watched != events && watch(c.fd, events, false))
-            c.watched = events;
+        if (c.watched == events && c.registered == (events != 0))
+            return;
+        if (events == 0) {
+            if (c.registered)
+                ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+            c.registered = false;
+        } else if (watch(c.fd, events, !c.registered)) {
+            c.registered = true;
+        }
+        c.watched = events;
+    }
+    /// Bytes `c` may hold unread before the loop stops reading from its socket: a whole
+    /// head, or the body being read (and a head after it).
+    std::size_t read_cap(const Connection& c) const {
+        std::size_t cap = k_max_head + k_read_chunk;
+        if (c.state == Connection::State::body)
+            cap += c.framing.kind == BodyFraming::Kind::length ? c.framing.length
+                                                                : l_.options_.max_body_bytes;
+        return cap;
+    }
+    /// Reads on only while the buffer is under its cap (and the client has not closed).
+    void update_interest(Connection& c) {
+        if (c.state == Connection::State::head || c.state == Connection::State::body)
+            want(c, !c.peer_closed && c.buffered().size() < read_cap(c) ? std::uint32_t{EPOLLIN} : std::uint32_t{0});
     }
 
     void accept_all(SteadyClock::time_point now);
@@ -218,6 +268,10 @@ class Listener::Loop {
     /// Moves a connection on as far as its buffered bytes allow.
     void advance(Connection& c, SteadyClock::time_point now);
     void advance_requests(Connection& c, SteadyClock::time_point now);
+    bool pending_has(const Connection& c) const {
+        return std::find(pending_.begin(), pending_.end(), std::make_pair(c.fd, c.id)) !=
+               pending_.end();
+    }
     void start_request(Connection& c, std::string_view head_bytes, const RequestHead& head,
                        SteadyClock::time_point now);
     void dispatch(Connection& c, SteadyClock::time_point now);
@@ -307,14 +361,12 @@ void Listener::Loop::accept_all(SteadyClock::time_point now) {
 }
 
 bool Listener::Loop::receive(Connection& c) {
-    for (;;) {
+    const std::size_t cap = read_cap(c);
+    while (c.buffered().size() < cap) {
         const ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
         if (n > 0) {
             c.in.append(scratch_.data(), static_cast<std::size_t>(n));
             if (static_cast<std::size_t>(n) < scratch_.size())
-                return true;
-            // Enough for any head and body: let the framing look before reading on.
-            if (c.in.size() > k_max_head + l_.options_.max_body_bytes)
                 return true;
             continue;
         }
@@ -324,6 +376,7 @@ bool Listener::Loop::receive(Connection& c) {
             return true;
         return false; // closed by the client, or reset
     }
+    return true; // enough for now: update_interest() stops reading until it is read
 }
 
 void Listener::Loop::on_event(Connection& c, std::uint32_t events, SteadyClock::time_point now) {
@@ -353,16 +406,13 @@ void Listener::Loop::on_event(Connection& c, std::uint32_t events, SteadyClock::
     case Connection::State::head:
     case Connection::State::body:
         if (!receive(c)) {
-            // The client has closed its side (or reset): a request it sent whole is still
-            // answered (a client may half-close after sending), then the connection ends.
+            // The client has closed its side (or reset): the requests it sent whole are
+            // still answered (a client may half-close after sending), then it ends.
             c.peer_closed = true;
             want(c, 0);
-            advance(c, now);
-            if (c.state == Connection::State::head || c.state == Connection::State::body)
-                close(c);
-            return;
         }
-        return advance(c, now);
+        advance(c, now);
+        return;
     }
 }
 
@@ -371,38 +421,49 @@ void Listener::Loop::advance(Connection& c, SteadyClock::time_point now) {
     c.advancing = true;
     advance_requests(c, now);
     c.advancing = false;
+    // A half-closed client with no whole request left: nothing more will come.
+    if (c.peer_closed &&
+        (c.state == Connection::State::head || c.state == Connection::State::body) &&
+        !pending_has(c)) {
+        close(c);
+        return;
+    }
+    update_interest(c);
 }
 
 void Listener::Loop::advance_requests(Connection& c, SteadyClock::time_point now) {
     int answered = 0;
     while (c.state == Connection::State::head || c.state == Connection::State::body) {
         if (c.state == Connection::State::head && answered++ >= k_requests_per_turn &&
-            !c.in.empty()) {
+            !c.buffered().empty()) {
             pending_.push_back({c.fd, c.id}); // the rest next turn
             return;
         }
         if (c.state == Connection::State::head) {
             if (c.scan.scanned == 0) {
                 // Empty lines before a request line are ignored (RFC 9112 2.2).
+                std::string_view rest = c.buffered();
                 std::size_t skip = 0;
-                while (skip + 1 < c.in.size() && c.in[skip] == '\r' && c.in[skip + 1] == '\n')
+                while (skip + 1 < rest.size() && rest[skip] == '\r' && rest[skip + 1] == '\n')
                     skip += 2;
-                c.in.erase(0, skip);
-                if (c.in.empty())
+                c.consume(skip);
+                rest = c.buffered();
+                // Nothing, or the CR of an empty line whose LF is still on its way.
+                if (rest.empty() || rest == "\r")
                     return;
                 // The first byte of a request: its head must be whole within the read
                 // timeout from now (a connection's first request: from the accept).
                 if (c.served > 0)
                     c.deadline = now + l_.options_.read_timeout;
             }
-            const HeadScanResult scan = scan_head(c.in, c.scan);
+            const HeadScanResult scan = scan_head(c.buffered(), c.scan);
             if (scan.end == HeadEnd::incomplete)
                 return;
             if (scan.end == HeadEnd::refused)
                 return refuse(c, head_problem_status(scan.problem),
                               head_problem_text(scan.problem), now);
             RequestHead head;
-            const std::string_view bytes(c.in.data(), scan.length);
+            const std::string_view bytes = c.buffered().substr(0, scan.length);
             if (const HeadProblem problem = parse_request_head(bytes, head);
                 problem != HeadProblem::none) {
                 return refuse(c, head_problem_status(problem), head_problem_text(problem), now);
@@ -411,7 +472,9 @@ void Listener::Loop::advance_requests(Connection& c, SteadyClock::time_point now
             start_request(c, bytes, head, now);
             if (c.state != Connection::State::body)
                 return; // refused (its buffer is dropped)
-            c.in.erase(0, scan.length);
+            c.consume(scan.length);
+            c.chunk_pos = 0;
+            c.request.body.clear();
             continue;
         }
         // State body.
@@ -420,23 +483,27 @@ void Listener::Loop::advance_requests(Connection& c, SteadyClock::time_point now
             dispatch(c, now);
             continue;
         case BodyFraming::Kind::length:
-            if (c.in.size() < c.framing.length)
+            if (c.buffered().size() < c.framing.length)
                 return;
-            c.request.body.assign(c.in, 0, c.framing.length);
-            c.in.erase(0, c.framing.length);
+            c.request.body.assign(c.buffered().substr(0, c.framing.length));
+            c.consume(c.framing.length);
             dispatch(c, now);
             continue;
         case BodyFraming::Kind::chunked: {
-            std::size_t consumed = 0;
-            switch (decode_chunked(c.in, l_.options_.max_body_bytes, c.request.body, consumed)) {
+            switch (decode_chunked(c.buffered(), l_.options_.max_body_bytes, c.request.body,
+                                   c.chunk_pos)) {
             case ChunkedEnd::incomplete:
+                // Framing (sizes, extensions, trailers) may not outgrow the body itself.
+                if (c.buffered().size() > l_.options_.max_body_bytes + k_max_head)
+                    return refuse(c, 413, "Request body too large", now);
                 return;
             case ChunkedEnd::invalid:
                 return refuse(c, 400, "Invalid chunked body", now);
             case ChunkedEnd::too_large:
                 return refuse(c, 413, "Request body too large", now);
             case ChunkedEnd::complete:
-                c.in.erase(0, consumed);
+                c.consume(c.chunk_pos);
+                c.chunk_pos = 0;
                 dispatch(c, now);
                 continue;
             }
@@ -456,6 +523,10 @@ void Listener::Loop::start_request(Connection& c, std::string_view head_bytes,
     fill_header_map(head, req.headers);
     req.remote_addr = c.remote_text;
     req.remote_port = c.remote_port;
+    if (head.version != "HTTP/1.1" && head.version != "HTTP/1.0") {
+        refuse(c, 505, "HTTP version not supported", now);
+        return;
+    }
     c.client_close = client_wants_close(head);
     c.framing = body_framing(head, l_.options_.max_body_bytes);
     if (c.framing.status != 0) {
@@ -466,7 +537,8 @@ void Listener::Loop::start_request(Connection& c, std::string_view head_bytes,
     c.state = Connection::State::body;
     c.deadline = now + l_.options_.read_timeout;
     if (c.framing.expect_continue && c.framing.kind != BodyFraming::Kind::none &&
-        c.in.size() - head.length < c.framing.length + (c.framing.kind == BodyFraming::Kind::chunked)) {
+        c.buffered().size() - head.length <
+            c.framing.length + (c.framing.kind == BodyFraming::Kind::chunked ? 1 : 0)) {
         // The client waits for this before it sends the body.
         const ssize_t n = ::send(c.fd, k_continue.data(), k_continue.size(),
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -544,7 +616,7 @@ void Listener::Loop::refuse(Connection& c, int status, const char* why,
     l_.refused_.fetch_add(1, std::memory_order_relaxed);
     httplib::Request req;
     if (c.state == Connection::State::head)
-        read_request_line(c.in, req);
+        read_request_line(c.buffered(), req);
     else
         req = std::move(c.request);
     req.remote_addr = c.remote_text;
@@ -565,7 +637,7 @@ void Listener::Loop::refuse(Connection& c, int status, const char* why,
     }
     std::string bytes;
     frame(c, req, c.context, res, bytes);
-    c.in.clear();
+    c.drop_buffer();
     c.request = httplib::Request{};
     respond(c, std::move(bytes), true, now);
 }
@@ -579,7 +651,7 @@ void Listener::Loop::respond(Connection& c, std::string bytes, bool close,
     } else {
         c.out += bytes;
     }
-    c.close_after_write = close || c.peer_closed;
+    c.close_after_write = close;
     c.state = Connection::State::writing;
     c.deadline = now + l_.options_.write_timeout;
     flush(c, now);
@@ -604,22 +676,23 @@ void Listener::Loop::flush(Connection& c, SteadyClock::time_point now) {
     }
     c.out.clear();
     c.sent = 0;
-    if (c.peer_closed)
-        return close(c);
     if (c.close_after_write)
-        return linger(c, now);
+        return c.peer_closed ? close(c) : linger(c, now);
     c.state = Connection::State::head;
     c.scan = {};
     c.deadline = now + std::chrono::milliseconds(l_.options_.keep_alive_timeout);
-    want(c, EPOLLIN);
-    if (!c.in.empty() && !c.advancing)
-        advance(c, now); // a pipelined request
+    if (c.advancing)
+        return; // advance() goes on with the pipelined rest
+    if (!c.buffered().empty() || c.peer_closed)
+        advance(c, now); // a pipelined request, or the end of a half-closed connection
+    else
+        update_interest(c);
 }
 
 void Listener::Loop::linger(Connection& c, SteadyClock::time_point now) {
     ::shutdown(c.fd, SHUT_WR);
     c.state = Connection::State::linger;
-    c.in.clear();
+    c.drop_buffer();
     c.in.shrink_to_fit();
     c.deadline = now + (stopping_ ? std::min<SteadyClock::duration>(k_linger, 100ms) : k_linger);
     want(c, EPOLLIN);
@@ -668,7 +741,7 @@ void Listener::Loop::sweep(SteadyClock::time_point now) {
         auto deadline = c->deadline;
         if (stopping_ && c->state != Connection::State::writing)
             deadline = std::min(deadline, stop_deadline_);
-        if (stopping_ && c->state == Connection::State::head && c->in.empty())
+        if (stopping_ && c->state == Connection::State::head && c->buffered().empty())
             deadline = now; // idle: nothing to finish
         if (now >= deadline)
             expired.push_back(fd);
@@ -676,7 +749,7 @@ void Listener::Loop::sweep(SteadyClock::time_point now) {
     for (const int fd : expired) {
         Connection& c = *connections_[fd];
         if (c.state != Connection::State::linger &&
-            !(stopping_ && c.state == Connection::State::head && c.in.empty())) {
+            !(stopping_ && c.state == Connection::State::head && c.buffered().empty())) {
             l_.timed_out_.fetch_add(1, std::memory_order_relaxed);
         }
         close(c);

@@ -67,7 +67,17 @@ BodyFraming body_framing(const RequestHead& head, std::size_t max_body) {
     BodyFraming out;
     const std::string_view expect = field_value(head, "Expect");
     out.expect_continue = ascii_iequals(expect, "100-continue") && head.version == "HTTP/1.1";
-    if (has_field(head, "Transfer-Encoding")) {
+    std::size_t encodings = 0;
+    for (const HeadField& field : head.fields)
+        encodings += ascii_iequals(field.name, "Transfer-Encoding") ? 1 : 0;
+    if (encodings > 1) {
+        // Two fields combine to "chunked, x" (or "x, chunked"): a proxy that reads the last
+        // one would frame the body differently (RFC 9112 6.3).
+        out.status = 400;
+        out.why = "Transfer-Encoding given twice";
+        return out;
+    }
+    if (encodings == 1) {
         // The parser has refused Transfer-Encoding together with Content-Length.
         if (!ascii_iequals(field_value(head, "Transfer-Encoding"), "chunked")) {
             out.status = 501;
@@ -101,57 +111,103 @@ BodyFraming body_framing(const RequestHead& head, std::size_t max_body) {
     return out;
 }
 
+namespace {
+
+/// A chunk-size or trailer line must hold no CR, LF, NUL or other control byte but tab:
+/// a proxy that ends lines at a bare LF would otherwise frame the body differently.
+bool clean_line(std::string_view line) {
+    for (const char c : line) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\t') || u == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+bool token_byte(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+/// A trailer field line: a token name directly followed by ':', a clean value.
+bool trailer_line(std::string_view line) {
+    const auto colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos)
+        return false;
+    for (const char c : line.substr(0, colon)) {
+        if (!token_byte(c))
+            return false;
+    }
+    return clean_line(line);
+}
+
+constexpr std::size_t k_max_trailers = 64 * 1024;
+
+} // namespace
+
 ChunkedEnd decode_chunked(std::string_view bytes, std::size_t max_body, std::string& body,
-                          std::size_t& consumed) {
-    body.clear();
-    std::size_t pos = 0;
+                          std::size_t& pos) {
     for (;;) {
         const auto line_end = bytes.find("\r\n", pos);
-        if (line_end == std::string_view::npos)
-            return bytes.size() - pos > k_max_chunk_line ? ChunkedEnd::invalid
-                                                         : ChunkedEnd::incomplete;
+        if (line_end == std::string_view::npos) {
+            const std::string_view open = bytes.substr(pos);
+            if (open.size() > k_max_chunk_line || !clean_line(open.substr(0, open.size() - (open.ends_with('\r') ? 1 : 0))))
+                return ChunkedEnd::invalid;
+            return ChunkedEnd::incomplete;
+        }
         if (line_end - pos > k_max_chunk_line)
             return ChunkedEnd::invalid;
         const std::string_view line = bytes.substr(pos, line_end - pos);
+        if (!clean_line(line))
+            return ChunkedEnd::invalid;
         std::size_t digits = 0;
         while (digits < line.size() && is_hex(line[digits]))
             ++digits;
         if (digits == 0 || digits > 8)
             return ChunkedEnd::invalid;
-        // After the size: nothing, or extensions after optional whitespace and ';'.
+        // After the size: nothing, or extensions: optional whitespace, then ';'.
         std::size_t rest = digits;
         while (rest < line.size() && (line[rest] == ' ' || line[rest] == '\t'))
             ++rest;
-        if (rest < line.size() && line[rest] != ';')
+        if (rest < line.size() ? line[rest] != ';' : rest != digits)
             return ChunkedEnd::invalid;
         std::size_t size = 0;
         std::from_chars(line.data(), line.data() + digits, size, 16);
-        pos = line_end + 2;
         if (size == 0) {
-            // Trailer fields until an empty line; dropped.
+            // Trailer fields until an empty line; checked, then dropped.
+            std::size_t at = line_end + 2;
             for (;;) {
-                const auto trailer_end = bytes.find("\r\n", pos);
-                if (trailer_end == std::string_view::npos)
-                    return bytes.size() - pos > k_max_field_line ? ChunkedEnd::invalid
-                                                                 : ChunkedEnd::incomplete;
-                if (trailer_end - pos > k_max_field_line)
+                if (at - line_end > k_max_trailers)
                     return ChunkedEnd::invalid;
-                const bool empty = trailer_end == pos;
-                pos = trailer_end + 2;
-                if (empty) {
-                    consumed = pos;
+                const auto trailer_end = bytes.find("\r\n", at);
+                if (trailer_end == std::string_view::npos) {
+                    const std::string_view open = bytes.substr(at);
+                    if (open.size() > k_max_field_line ||
+                        !clean_line(open.substr(0, open.size() - (open.ends_with('\r') ? 1 : 0))))
+                        return ChunkedEnd::invalid;
+                    return ChunkedEnd::incomplete;
+                }
+                if (trailer_end - at > k_max_field_line)
+                    return ChunkedEnd::invalid;
+                const std::string_view trailer = bytes.substr(at, trailer_end - at);
+                at = trailer_end + 2;
+                if (trailer.empty()) {
+                    pos = at;
                     return ChunkedEnd::complete;
                 }
+                if (!trailer_line(trailer))
+                    return ChunkedEnd::invalid;
             }
         }
         if (body.size() + size > max_body)
             return ChunkedEnd::too_large;
-        if (bytes.size() - pos < size + 2)
+        const std::size_t data = line_end + 2;
+        if (bytes.size() - data < size + 2)
             return ChunkedEnd::incomplete;
-        if (bytes.substr(pos + size, 2) != "\r\n")
+        if (bytes.substr(data + size, 2) != "\r\n")
             return ChunkedEnd::invalid;
-        body.append(bytes.substr(pos, size));
-        pos += size + 2;
+        body.append(bytes.substr(data, size));
+        pos = data + size + 2; // resumes here when more bytes arrive
     }
 }
 

@@ -53,10 +53,13 @@ BodyFraming body_framing(const RequestHead& head, std::size_t max_body);
 /// What decode_chunked() found.
 enum class ChunkedEnd { incomplete, complete, invalid, too_large };
 
-/// Decodes a chunked body at the start of `bytes` into `body` (extensions and trailers are
-/// read and dropped). On complete, `consumed` is its length on the wire. A decoded body over
-/// `max_body` is too_large; chunk-size lines over 1 KiB or malformed ones are invalid.
+/// Decodes a chunked body at the start of `bytes` into `body`, incrementally: `pos` is where
+/// the next chunk starts (0 at first); call again with the same `body` and `pos` when more
+/// bytes have arrived. Chunk extensions and trailers are checked (no control bytes, no bare
+/// CR or LF, trailer names are tokens) and dropped. On complete, `pos` is the body's length
+/// on the wire. A decoded body over `max_body` is too_large; a chunk-size line over 1 KiB,
+/// trailers over 64 KiB or anything malformed is invalid.
 ChunkedEnd decode_chunked(std::string_view bytes, std::size_t max_body, std::string& body,
-                          std::size_t& consumed);
+                          std::size_t& pos);
 
 } // namespace keygate::http

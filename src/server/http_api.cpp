@@ -67,6 +67,8 @@ std::pair<const char*, const char*> generic_error(int status) {
         return {"HEADERS_TOO_LARGE", "Request headers too large"};
     case 501:
         return {"NOT_IMPLEMENTED", "Not implemented"};
+    case 505:
+        return {"HTTP_VERSION_NOT_SUPPORTED", "HTTP version not supported"};
     case 503:
         return {"NOT_READY", "No key set loaded"};
     default:

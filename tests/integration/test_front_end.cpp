@@ -190,3 +190,90 @@ TEST_CASE("a client that half-closes after its request still gets the answer",
     CHECK(res->status == 200);
     CHECK(client.closed_by_server(2s));
 }
+
+TEST_CASE("framing a proxy could read differently is refused, and the connection closed",
+          "[server][front-end]") {
+    const TestServer server;
+    const std::string chunked_head =
+        "POST /v1/authorize HTTP/1.1\r\nHost: k\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string next = "GET /healthz HTTP/1.1\r\nHost: k\r\n\r\n";
+    struct Case {
+        const char* name;
+        std::string bytes;
+        int status;
+    };
+    const std::vector<Case> cases = {
+        {"Transfer-Encoding twice",
+         "POST /healthz HTTP/1.1\r\nHost: k\r\nTransfer-Encoding: chunked\r\n"
+         "Transfer-Encoding: gzip\r\n\r\n0\r\n\r\n" + next,
+         400},
+        {"bare LF in a chunk extension", chunked_head + "1;a\nb\r\nA\r\n0\r\n\r\n" + next, 400},
+        {"bare CR in a chunk extension", chunked_head + "1;a\rb\r\nA\r\n0\r\n\r\n" + next, 400},
+        {"NUL in a chunk extension",
+         chunked_head + std::string("1;a\0b\r\nA\r\n0\r\n\r\n", 17) + next, 400},
+        {"whitespace after a chunk size without ';'", chunked_head + "1 \r\nA\r\n0\r\n\r\n" + next,
+         400},
+        {"bare LF in a trailer", chunked_head + "0\r\nX\nGET /smuggled HTTP/1.1\r\n\r\n", 400},
+        {"a trailer that is no field", chunked_head + "0\r\n bad : x\r\n\r\n" + next, 400},
+        {"chunk framing larger than any body",
+         [&] {
+             std::string body = chunked_head;
+             for (int i = 0; i < 1200; ++i)
+                 body += "1;" + std::string(1000, 'e') + "\r\nA\r\n";
+             return body;
+         }(),
+         413},
+        {"HTTP/2.0 in a request line", "GET /healthz HTTP/2.0\r\nHost: k\r\n\r\n", 505},
+        {"/auth/nginx with a 9 KB target", "GET /auth/nginx?" + std::string(9000, 'a') +
+                                               " HTTP/1.1\r\nHost: k\r\n\r\n", 403},
+        {"/auth/nginx with bare LF lines", "GET /auth/nginx HTTP/1.1\nHost: k\n\n", 403},
+    };
+    for (const Case& c : cases) {
+        INFO(c.name);
+        RawClient client(server.port());
+        REQUIRE(client.send(c.bytes));
+        const auto res = client.read_response(3s);
+        REQUIRE(res);
+        CHECK(res->status == c.status);
+        CHECK(res->header("Connection") == "close");
+        CHECK(client.closed_by_server());
+    }
+    // A well-formed chunked body with an extension and a trailer is read.
+    RawClient good(server.port());
+    REQUIRE(good.send(chunked_head + "2;ext=1\r\n{}\r\n0\r\nX-Trailer: ok\r\n\r\n" + next));
+    const auto first = good.read_response(3s);
+    REQUIRE(first);
+    CHECK(first->status == 401); // the body was read whole; the request has no key
+    const auto second = good.read_response(3s);
+    REQUIRE(second);
+    CHECK(second->status == 200);
+}
+
+TEST_CASE("a half-closed client gets an answer to every request it sent whole",
+          "[server][front-end]") {
+    const TestServer server;
+    RawClient client(server.port());
+    std::string burst;
+    for (int i = 0; i < 200; ++i)
+        burst += http_request("GET", "/healthz", {});
+    REQUIRE(client.send(burst + "GET /heal"));
+    client.shutdown_write();
+    for (int i = 0; i < 200; ++i) {
+        const auto res = client.read_response(3s);
+        REQUIRE(res);
+        CHECK(res->status == 200);
+    }
+    CHECK(client.closed_by_server(2s));
+}
+
+TEST_CASE("an empty line between requests may arrive in two parts", "[server][front-end]") {
+    const TestServer server;
+    RawClient client(server.port());
+    REQUIRE(client.send(http_request("GET", "/healthz", {}) + "\r"));
+    REQUIRE(client.read_response()->status == 200);
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(client.send("\n" + http_request("GET", "/healthz", {})));
+    const auto res = client.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 200);
+}
