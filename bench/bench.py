@@ -120,6 +120,11 @@ def bench_auth(args, binary: Path) -> None:
             f"{n.cpu_us_per_request:.2f} (nginx return 200, access log on)",
             f"ratio {ratio:.2f}x, target <= 1.5x: {verdict(ratio <= 1.5)}")
         row("auth", "  every round, keygate:nginx", every)
+        ratios = sorted(a.cpu_us_per_request / b.cpu_us_per_request
+                        for a, b in zip(runs["keygate"], runs["log"]))
+        median = ratios[len(ratios) // 2]
+        row("auth", f"  median ratio of the {len(ratios)} rounds", f"{median:.2f}x", "",
+            f"target <= 1.5x: {verdict(median <= 1.5)}")
         ratio2 = k.cpu_us_per_request / n2.cpu_us_per_request
         row("auth", "  same, nginx access_log off", f"{k.cpu_us_per_request:.2f}",
             f"{n2.cpu_us_per_request:.2f}", f"ratio {ratio2:.2f}x")
@@ -142,7 +147,7 @@ def bench_auth(args, binary: Path) -> None:
 
 # --- e2e: nginx auth_request -> keygate vs -> nginx `return 200` ---------------------------
 def example_gateway(workdir: Path, gateway_port: int, query_port: int, auth_port: int,
-                    stub_port: int | None) -> str:
+                    stub_port: int | None, auth_socket: Path | None = None) -> str:
     """The http{} body of examples/nginx/nginx.conf with its ports, logs and includes
     substituted (and one worker). With `stub_port`, an nginx `return 200` auth server."""
     src = bl.REPO / "examples" / "nginx"
@@ -153,7 +158,9 @@ def example_gateway(workdir: Path, gateway_port: int, query_port: int, auth_port
             (conf_dir / sub / f.name).write_text(f.read_text())
     upstream = (src / "conf.d" / "keygate.conf").read_text()
     assert "server 127.0.0.1:8090;" in upstream
-    upstream = upstream.replace("server 127.0.0.1:8090;", f"server 127.0.0.1:{auth_port};")
+    upstream = upstream.replace("server 127.0.0.1:8090;",
+                                f"server unix:{auth_socket};" if auth_socket
+                                else f"server 127.0.0.1:{auth_port};")
     main = (src / "nginx.conf").read_text()
     http_body = main[main.index("http {") + len("http {"):main.rindex("}")]
     for old, new in (("listen 8080;", f"listen 127.0.0.1:{gateway_port};"),
@@ -189,12 +196,17 @@ def e2e_run(work: Path, binary: Path, config: Path, name: str, headers: dict, ur
     """One wrk run through the example gateway, its auth upstream keygate or an nginx stub."""
     gport, qport = bl.free_port(), bl.free_port()
     kg = None
+    socket_path = None
     if name == "keygate":
         kg, aport = bl.start_keygate(binary, config, work)
         stub = None
+    elif name == "keygate-unix":
+        socket_path = work / "keygate.sock"
+        kg = bl.start_keygate_unix(binary, config, work, socket_path)
+        aport, stub = 0, None
     else:
         aport = stub = bl.free_port()
-    body = example_gateway(work, gport, qport, aport, stub)
+    body = example_gateway(work, gport, qport, aport, stub, socket_path)
     ng = bl.start_nginx(work, f"gw-{name}", body, [gport, qport] + ([stub] if stub else []))
     try:
         status, _, text = bl.http_get(gport, url_path, headers)
@@ -216,9 +228,10 @@ def bench_e2e(args, binary: Path) -> None:
         config, key = bench_key_file(work)
         headers = {"X-API-Key": key}
         url_path = "/v1/datasets/orders/rows?limit=10"
-        results: dict[str, list[bl.WrkResult]] = {"keygate": [], "nginx-stub": []}
+        results: dict[str, list[bl.WrkResult]] = {"keygate": [], "keygate-unix": [],
+                                                  "nginx-stub": []}
         for _ in range(args.rounds):
-            for name in ("keygate", "nginx-stub"):
+            for name in ("keygate", "keygate-unix", "nginx-stub"):
                 results[name].append(e2e_run(work, binary, config, name, headers, url_path,
                                              args.seconds))
         k, n = fastest(results["keygate"]), fastest(results["nginx-stub"])
@@ -227,7 +240,11 @@ def bench_e2e(args, binary: Path) -> None:
             f"{k.rps:.0f}",
             f"{n.rps:.0f} (auth location -> nginx return 200)",
             f"ratio {ratio:.2f}x, target >= 0.85x: {verdict(ratio >= 0.85)}")
+        u = fastest(results["keygate-unix"])
+        row("e2e", "  same, keygate on a unix socket (req/s)", f"{u.rps:.0f}", f"{n.rps:.0f}",
+            f"ratio {u.rps / n.rps:.2f}x, target >= 0.85x: {verdict(u.rps / n.rps >= 0.85)}")
         row("e2e", "p99 latency (ms)", f"{k.p99_ms:.3f}", f"{n.p99_ms:.3f}")
+        row("e2e", "  p99, unix socket (ms)", f"{u.p99_ms:.3f}", f"{n.p99_ms:.3f}")
         row("e2e", "server CPU per request (us, nginx + auth server)",
             f"{k.cpu_us_per_request:.2f}", f"{n.cpu_us_per_request:.2f}",
             f"ratio {k.cpu_us_per_request / n.cpu_us_per_request:.2f}x")

@@ -241,6 +241,43 @@ KEYGATE_ENV_VARS = ["API_KEY_ADMIN", "API_KEY_DEFAULT", "API_KEY_ADMIN_FILE",
                     "KEYGATE_LOG_LEVEL", "KEYGATE_LOG_FORMAT", "KEYGATE_STATE_DIR"]
 
 
+def unix_get(path: str, url_path: str, timeout: float = 2.0) -> int:
+    """The status of GET `url_path` over the unix socket at `path` (0: no answer)."""
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(f"GET {url_path} HTTP/1.1\r\nHost: keygate\r\nConnection: close\r\n\r\n"
+                  .encode())
+        head = s.recv(64)
+    parts = head.split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def start_keygate_unix(binary: Path, config: Path, workdir: Path, socket_path: Path, *,
+                       cpu: str | None = SERVER_CPU) -> Process:
+    """`keygate serve --listen unix:SOCKET`, ready (/readyz 200 over the socket)."""
+    env = {k: v for k, v in os.environ.items() if k not in KEYGATE_ENV_VARS}
+    env["KEYGATE_AUDIT_LOG"] = str(workdir / "audit.log")
+    env["KEYGATE_LOG_LEVEL"] = "warn"
+    proc = Process("keygate", [str(binary), "serve", "--config", str(config), "--listen",
+                               f"unix:{socket_path}"], env=env, cpu=cpu,
+                   stderr=open(workdir / "keygate.log", "ab"))
+
+    def ready():
+        if not proc.alive():
+            return "gone"
+        try:
+            return unix_get(str(socket_path), "/readyz", timeout=1.0) == 200
+        except OSError:
+            return False
+
+    if wait_until("keygate /readyz (unix)", ready, 30.0) is True:
+        return proc
+    proc.stop()
+    raise RuntimeError(f"keygate did not start; see {workdir / 'keygate.log'}")
+
+
 def start_keygate(binary: Path, config: Path, workdir: Path, *, cpu: str | None = SERVER_CPU,
                   audit: str | None = None, extra_env: dict | None = None,
                   ready_timeout: float = 30.0) -> tuple[Process, int]:
