@@ -54,6 +54,7 @@ int run_validate(const Args& args, std::ostream& out, std::ostream& err) {
     const bool strict = parsed->has("--strict");
 
     LoadOptions options;
+    options.regular_files_only = false; // `validate <(kubectl ...)` reads a pipe
     options.now = now_ms();
     if (const char* pepper = std::getenv("KEYGATE_HASH_PEPPER"); pepper && *pepper != '\0') {
         options.hash_pepper = pepper;

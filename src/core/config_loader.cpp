@@ -230,7 +230,9 @@ std::optional<std::string> read_key_file(const std::string& path, const LoadOpti
         error = std::move(message);
         return std::nullopt;
     };
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+    const int fd = ::open(path.c_str(),
+                          O_RDONLY | O_CLOEXEC | (options.regular_files_only ? O_NONBLOCK : 0));
     if (fd < 0)
         return fail_with("cannot open the file (" + errno_text(errno) + ")");
     const FileCloser closer{fd};
@@ -239,6 +241,15 @@ std::optional<std::string> read_key_file(const std::string& path, const LoadOpti
         return fail_with("cannot read the file (" + errno_text(errno) + ")");
     if (S_ISDIR(st.st_mode))
         return fail_with("cannot read the file (it is a directory)");
+    if (options.regular_files_only && !S_ISREG(st.st_mode)) {
+        const char* kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                           : S_ISCHR(st.st_mode)  ? "a character device"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "not a regular file";
+        return fail_with(std::string("cannot read the file (it is ") + kind +
+                         "; only a regular file is read)");
+    }
     // The size check comes before reading, so a huge file is never read whole.
     if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > options.max_file_bytes) {
         return fail_with(too_large(static_cast<std::uint64_t>(st.st_size), options));

@@ -14,6 +14,10 @@ struct LoadOptions {
     std::optional<std::string> hash_pepper; ///< KEYGATE_HASH_PEPPER, for hmac-sha256: hashes
     TimePoint now{};                        ///< for "key already expired" warnings
     std::size_t max_file_bytes = 64u << 20; ///< larger files are refused whole
+    /// Read only a regular file (after symlinks): a FIFO, device, socket or directory is an
+    /// error at once, never a wait (the server's loads and reloads). False: `keygate
+    /// validate` also reads a pipe (`validate <(kubectl ...)`), up to max_file_bytes.
+    bool regular_files_only = true;
 };
 
 /// The outcome of a load: the config when there were no errors, and every diagnostic.

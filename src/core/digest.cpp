@@ -14,6 +14,7 @@
 #include <openssl/sha.h>
 
 #include <cstring>
+#include <random>
 #include <memory>
 
 namespace keygate {
@@ -131,10 +132,39 @@ Result<SecretDigest> parse_secret(std::string_view text) {
     return out;
 }
 
+namespace {
+
+/// splitmix64's finalizer: every input bit affects every output bit.
+std::uint64_t mix(std::uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+/// A per-process seed, so that the buckets of a crafted set of digests cannot be foreseen.
+std::uint64_t process_seed() {
+    static const std::uint64_t seed = [] {
+        std::random_device device;
+        return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+    }();
+    return seed;
+}
+
+} // namespace
+
 std::size_t DigestHash::operator()(const Digest& d) const noexcept {
-    std::size_t value = 0;
-    std::memcpy(&value, d.data(), sizeof value);
-    return value;
+    // All 32 bytes feed the index: digests that share a prefix (placeholder hashes such as
+    // sha256:000...N) must not share a bucket.
+    std::uint64_t h = process_seed();
+    for (std::size_t at = 0; at + sizeof(std::uint64_t) <= d.size(); at += sizeof(std::uint64_t)) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, d.data() + at, sizeof word);
+        h = mix(h ^ word);
+    }
+    return static_cast<std::size_t>(h);
 }
 
 } // namespace keygate

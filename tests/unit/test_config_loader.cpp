@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -1099,4 +1101,36 @@ TEST_CASE("100 000 keys load within a second", "[.][perf]") {
     CHECK(r.config->api_keys.size() == 100'000);
     WARN("100 000 keys (" << text.size() / 1'000'000 << " MB) loaded in " << elapsed << " s");
     CHECK(elapsed < 1.0);
+}
+
+TEST_CASE("only a regular file is read: a FIFO or a device is refused at once, never a wait",
+          "[config_loader]") {
+    TempDir dir;
+    const fs::path fifo = dir.path() / "keys.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    const LoadResult from_fifo = load_config_file(fifo.string(), LoadOptions{});
+    CHECK(seconds_since(start) < 0.5); // a blocking open() would wait for a writer forever
+    CHECK(lines_of(from_fifo) ==
+          Lines{"0:0: error: cannot read the file (it is a FIFO; only a regular file is read)"});
+    const LoadResult from_zero = load_config_file("/dev/zero", LoadOptions{});
+    CHECK(lines_of(from_zero) == Lines{"0:0: error: cannot read the file (it is a character "
+                                       "device; only a regular file is read)"});
+    // A symlink to a regular file is a regular file.
+    const fs::path real = dir.path() / "real.yaml";
+    std::ofstream(real) << "api_keys: []\n";
+    fs::create_symlink(real, dir.path() / "link.yaml");
+    CHECK(load_config_file((dir.path() / "link.yaml").string(), LoadOptions{}).config);
+}
+
+TEST_CASE("validate's reads (regular_files_only off) still take a pipe", "[config_loader]") {
+    TempDir dir;
+    const fs::path fifo = dir.path() / "keys.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::thread writer([&] { std::ofstream(fifo) << "api_keys: []\n"; });
+    LoadOptions options;
+    options.regular_files_only = false;
+    const LoadResult r = load_config_file(fifo.string(), options);
+    writer.join();
+    CHECK(r.config);
 }

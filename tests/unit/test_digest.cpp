@@ -2,6 +2,8 @@
 #include "core/digest.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstring>
+#include <unordered_set>
 
 using namespace keygate;
 
@@ -76,4 +78,25 @@ TEST_CASE("DigestHash spreads digests and is stable", "[digest]") {
     const DigestHash hash;
     CHECK(hash(sha256("a")) == hash(sha256("a")));
     CHECK(hash(sha256("a")) != hash(sha256("b")));
+}
+
+TEST_CASE("the digest index uses all 32 bytes: 200 000 placeholder hashes spread out",
+          "[digest]") {
+    // sha256:000...N — digests that differ only in their last bytes (the shape that made
+    // an index over the first 8 bytes degrade to one bucket).
+    std::unordered_set<std::size_t> hashes;
+    const DigestHash hash;
+    for (std::uint32_t n = 0; n < 200'000; ++n) {
+        Digest d{};
+        std::memcpy(d.data() + 28, &n, sizeof n);
+        hashes.insert(hash(d));
+    }
+    CHECK(hashes.size() >= 199'990);
+    // A change in any one byte changes the hash.
+    Digest base{};
+    for (std::size_t i = 0; i < base.size(); ++i) {
+        Digest other = base;
+        other[i] = 1;
+        CHECK(hash(other) != hash(base));
+    }
 }
