@@ -98,9 +98,10 @@ TEST_CASE("1 000 slow connections delay no endpoint's answer to another client b
             CHECK(answer_ms(server.port(), probe.request, probe.status) < 100.0);
         }
     }
-    // The slow connections are all still open, and none holds a thread.
+    // The slow connections are all still open, and none holds a thread (the pool may add
+    // one or two workers for the probes that run on it, never one per connection).
     CHECK(server.listener().counters().connections >= slow_count);
-    CHECK(server.listener().pool().peak_threads() <= 2);
+    CHECK(server.listener().pool().peak_threads() <= 4);
     done = true;
     trickler.join();
 }
@@ -216,7 +217,7 @@ TEST_CASE("framing a proxy could read differently is refused, and the connection
         {"bare LF in a chunk extension", chunked_head + "1;a\nb\r\nA\r\n0\r\n\r\n" + next, 400},
         {"bare CR in a chunk extension", chunked_head + "1;a\rb\r\nA\r\n0\r\n\r\n" + next, 400},
         {"NUL in a chunk extension",
-         chunked_head + std::string("1;a\0b\r\nA\r\n0\r\n\r\n", 17) + next, 400},
+         chunked_head + std::string("1;a\0b\r\nA\r\n0\r\n\r\n", sizeof "1;a\0b\r\nA\r\n0\r\n\r\n" - 1) + next, 400},
         {"whitespace after a chunk size without ';'", chunked_head + "1 \r\nA\r\n0\r\n\r\n" + next,
          400},
         {"bare LF in a trailer", chunked_head + "0\r\nX\nGET /smuggled HTTP/1.1\r\n\r\n", 400},

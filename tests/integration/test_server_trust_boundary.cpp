@@ -182,7 +182,7 @@ TEST_CASE("strict RFC 9112: framing conflicts are 400, oversized heads 431 (403 
          "POST /v1/authorize HTTP/1.1\r\nHost: k\r\n" + good +
              "Content-Length: 2\r\nContent-Length: 0\r\n\r\n{}GET /healthz HTTP/1.1\r\n\r\n",
          400},
-        {"NUL in a name", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + std::string("X-\0A: 1\r\n\r\n", 12), 400},
+        {"NUL in a name", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + std::string("X-\0A: 1\r\n\r\n", sizeof "X-\0A: 1\r\n\r\n" - 1), 400},
         {"a field line over 8 KiB",
          "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Long: " + std::string(8200, 'a') + "\r\n\r\n", 431},
         {"a head over 64 KiB",
