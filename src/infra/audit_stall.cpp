@@ -18,6 +18,7 @@ AuditStallDetector::end_write(Clock::time_point now) {
         finished_episodes_ += *episode;
     }
     blocked_ = false;
+    blocked_now_.store(false, std::memory_order_relaxed);
     write_started_.reset();
     return episode;
 }
@@ -27,12 +28,12 @@ bool AuditStallDetector::check(Clock::time_point now) {
     if (blocked_ || !write_started_ || now - *write_started_ < threshold_)
         return false;
     blocked_ = true;
+    blocked_now_.store(true, std::memory_order_relaxed);
     return true;
 }
 
 bool AuditStallDetector::blocked() const {
-    const std::lock_guard lock(mutex_);
-    return blocked_;
+    return blocked_now_.load(std::memory_order_relaxed);
 }
 
 double AuditStallDetector::blocked_seconds(Clock::time_point now) const {

@@ -6,6 +6,7 @@
 // warning and /readyz follow within a second. A write that fails at once (ENOSPC, EPIPE) is
 // a write failure, not a block. The writer thread marks where each write begins and ends; a
 // watchdog asks check() a few times per threshold.
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,8 @@ class AuditStallDetector {
     mutable std::mutex mutex_;
     std::optional<Clock::time_point> write_started_; ///< a write is outstanding since
     bool blocked_ = false;
+    /// blocked_, readable without the mutex (asked on every decision).
+    std::atomic<bool> blocked_now_{false};
     Clock::duration finished_episodes_{0};
 };
 

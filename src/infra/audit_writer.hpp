@@ -95,6 +95,8 @@ public:
 
     /// Queue depth and blocked state now. Thread-safe.
     AuditWriterHealth health() const;
+    /// Inside a blocked episode: health().blocked without its locks (asked per decision).
+    bool blocked() const { return stall_.blocked(); }
 
 private:
     void run();

@@ -60,6 +60,8 @@ for name in ["keygate_requests_total", "keygate_request_duration_seconds", "keyg
              "keygate_config_reloads_total", "keygate_config_generation",
              "keygate_audit_events_total", "keygate_audit_write_failures_total",
              "keygate_audit_queue_depth", "keygate_audit_blocked_seconds_total",
+             "keygate_connections", "keygate_accept_errors_total",
+             "keygate_connection_timeouts_total", "keygate_requests_refused_total",
              "keygate_rate_limited_total", "keygate_alerts_total"]:
     assert f"# TYPE {name} " in text, name
 PYTHON
