@@ -187,7 +187,7 @@ record_auth_headers
 
 listed_but_never_sent=()
 while IFS= read -r name; do
-    printf '%s\n' "${all_auth_headers[@]}" | grep -qx "$name" || listed_but_never_sent+=("$name")
+    e2e_in_list "$name" "${all_auth_headers[@]}" || listed_but_never_sent+=("$name")
 done <"$E2E_TMP/traefik.list"
 e2e_expect_eq "traefik: every header in authResponseHeaders is one keygate sends" "" "${listed_but_never_sent[*]}"
 

@@ -36,7 +36,7 @@ KEYGATE_BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 # Debian installs nginx in /usr/sbin, which a non-root PATH may lack.
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH=$PATH:/usr/sbin
 e2e_require_commands nginx curl python3 sha256sum awk sed grep sort
-nginx -V 2>&1 | grep -q -- '--with-http_auth_request_module' ||
+nginx -V 2>&1 | grep -c -- '--with-http_auth_request_module' >/dev/null ||
     e2e_die "this nginx lacks http_auth_request_module (Debian's nginx package has it)"
 
 DOC=$SOURCE_DIR/docs/getting-started.md

@@ -100,7 +100,7 @@ while IFS= read -r lib; do
         owner=$(dpkg-query -S "$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
     [[ -n $owner ]] || { unexplained+=("$lib(no package)"); continue; }
     case $owner in lib*san[0-9]*) continue ;; esac # a sanitizer build's own runtime
-    printf '%s\n' "${allowed[@]}" | grep -qx "$owner" || unexplained+=("$lib($owner)")
+    e2e_in_list "$owner" "${allowed[@]}" || unexplained+=("$lib($owner)")
 done < <(ldd "$KEYGATE_BIN" | sed -nE 's/.*=> (\/[^ ]+) .*/\1/p')
 e2e_expect_eq "every linked library comes from the final stage's packages" "" "${unexplained[*]}"
 

@@ -176,6 +176,18 @@ e2e_header() {
     e2e_header_values "$1" | head -n 1
 }
 
+# Succeeds when WORD equals one of the following arguments. Usage: e2e_in_list WORD ITEM...
+# (Not `printf ... | grep -qx`: under pipefail, grep -q exiting at the first match can kill
+# printf with SIGPIPE and fail the pipeline.)
+e2e_in_list() {
+    local word=$1 item
+    shift
+    for item in "$@"; do
+        [[ $item == "$word" ]] && return 0
+    done
+    return 1
+}
+
 # Records one passed or failed check. Usage: e2e_check DESCRIPTION COMMAND [ARGS...]
 e2e_check() {
     local description=$1
@@ -435,6 +447,11 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
         "$(e2e_header www-authenticate)"
     e2e_expect_eq "e2e_header_values: every value" $'1\n2' "$(e2e_header_values X-A)"
     e2e_expect_eq "e2e_header: absent is empty" "" "$(e2e_header Retry-After)"
+
+    e2e_check "e2e_in_list: the first item" e2e_in_list libc6 libc6 libgcc-s1
+    e2e_check "e2e_in_list: the last item" e2e_in_list zlib1g libc6 zlib1g
+    e2e_check_not "e2e_in_list: whole words only" e2e_in_list libc libc6 libgcc-s1
+    e2e_check_not "e2e_in_list: an empty list" e2e_in_list libc6
 
     # Nothing listens on an unused port: curl's status is 000.
     e2e_request "http://127.0.0.1:$second/"

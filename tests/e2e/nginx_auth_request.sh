@@ -23,7 +23,7 @@ source "$SOURCE_DIR/tests/e2e/lib.sh"
 # Debian installs nginx in /usr/sbin, which a non-root PATH may lack.
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH=$PATH:/usr/sbin
 e2e_require_commands nginx curl sed grep awk
-nginx -V 2>&1 | grep -q -- '--with-http_auth_request_module' ||
+nginx -V 2>&1 | grep -c -- '--with-http_auth_request_module' >/dev/null ||
     e2e_die "this nginx lacks http_auth_request_module (Debian's nginx package has it)"
 
 # The e2e test keys (tests/data/e2e/keys.yaml). Fake, for tests only.

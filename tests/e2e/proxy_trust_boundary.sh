@@ -32,7 +32,7 @@ source "$SOURCE_DIR/tests/e2e/lib.sh"
 
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH=$PATH:/usr/sbin
 e2e_require_commands nginx caddy python3 curl sed grep
-nginx -V 2>&1 | grep -q -- '--with-http_auth_request_module' ||
+nginx -V 2>&1 | grep -c -- '--with-http_auth_request_module' >/dev/null ||
     e2e_die "this nginx lacks http_auth_request_module (Debian's nginx package has it)"
 
 # tests/data/e2e/trust_boundary_keys.yaml: viewer, tenant acme_corp, dataset orders only.
