@@ -7,12 +7,20 @@ namespace keygate::http {
 namespace {
 
 bool framing_header(std::string_view name) {
-    return ascii_iequals(name, "Connection") || ascii_iequals(name, "Content-Length") ||
-           ascii_iequals(name, "Transfer-Encoding") || ascii_iequals(name, "Keep-Alive");
+    // By length first: most names are compared with nothing.
+    switch (name.size()) {
+    case 10: return ascii_iequals(name, "Connection") || ascii_iequals(name, "Keep-Alive");
+    case 14: return ascii_iequals(name, "Content-Length");
+    case 17: return ascii_iequals(name, "Transfer-Encoding");
+    default: return false;
+    }
 }
 
 bool safe_value(std::string_view value) {
-    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+    // One memchr per byte value (find_first_of calls memchr once per character of `value`).
+    return value.find('\r') == std::string_view::npos &&
+           value.find('\n') == std::string_view::npos &&
+           value.find('\0') == std::string_view::npos;
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {

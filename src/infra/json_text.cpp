@@ -35,12 +35,27 @@ std::size_t utf8_sequence_length(std::string_view s) {
     return length;
 }
 
+/// A byte copied as is: printable ASCII but the quote and the backslash.
+constexpr bool is_plain(std::uint8_t c) {
+    return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+}
+
 } // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
     static constexpr char k_hex[] = "0123456789abcdef";
     out += '"';
     for (std::size_t i = 0; i < text.size();) {
+        // A run of bytes that need no escape goes out in one append (most values are all
+        // plain ASCII: ids, timestamps, paths).
+        std::size_t plain_end = i;
+        while (plain_end < text.size() && is_plain(static_cast<std::uint8_t>(text[plain_end])))
+            ++plain_end;
+        if (plain_end > i) {
+            out.append(text.data() + i, plain_end - i);
+            i = plain_end;
+            continue;
+        }
         const auto c = static_cast<std::uint8_t>(text[i]);
         if (c >= 0x80) {
             const std::size_t length = utf8_sequence_length(text.substr(i));
