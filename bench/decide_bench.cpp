@@ -96,11 +96,15 @@ void decide_allowed(benchmark::State& state, std::size_t distinct) {
 
 // 1024 different keys in turn: each decision touches a key whose entry is likely out of
 // the CPU caches (the worst case).
-void BM_decide_allowed(benchmark::State& state) { decide_allowed(state, 1024); }
+void BM_decide_allowed(benchmark::State& state) {
+    decide_allowed(state, 1024);
+}
 BENCHMARK(BM_decide_allowed);
 
 // 16 keys in turn: a deployment where a few BI tools send most requests (entries cached).
-void BM_decide_allowed_16_keys(benchmark::State& state) { decide_allowed(state, 16); }
+void BM_decide_allowed_16_keys(benchmark::State& state) {
+    decide_allowed(state, 16);
+}
 BENCHMARK(BM_decide_allowed_16_keys);
 
 void BM_decide_unknown(benchmark::State& state) {
@@ -132,15 +136,16 @@ BENCHMARK(BM_sha256);
 // map the request, decide, write the answer.
 void BM_request_path_nginx(benchmark::State& state) {
     const Fixture& f = fixture();
-    std::vector<httplib::Headers> requests;
+    std::vector<keygate::http::Request> requests(64);
     for (int i = 0; i < 64; ++i) {
-        requests.push_back({{"Host", "keygate"},
-                            {"X-Original-URI", "/v1/datasets/orders/rows?limit=10"},
-                            {"X-Original-Method", "GET"},
-                            {"X-Real-IP", "10.1.2.3"},
-                            {"X-Forwarded-For", "10.1.2.3"},
-                            {"X-API-Key", f.keys[(i * 7919) % k_key_count]},
-                            {"User-Agent", "wrk"}});
+        auto& r = requests[static_cast<std::size_t>(i)];
+        r.add_header("Host", "keygate");
+        r.add_header("X-Original-URI", "/v1/datasets/orders/rows?limit=10");
+        r.add_header("X-Original-Method", "GET");
+        r.add_header("X-Real-IP", "10.1.2.3");
+        r.add_header("X-Forwarded-For", "10.1.2.3");
+        r.add_header("X-API-Key", f.keys[(i * 7919) % k_key_count]);
+        r.add_header("User-Agent", "wrk");
     }
     const auto peer = *keygate::parse_ip("127.0.0.1");
     const auto& settings = f.store->config().settings;
@@ -149,11 +154,12 @@ void BM_request_path_nginx(benchmark::State& state) {
     std::size_t i = 0;
     for (auto _ : state) {
         const auto& headers = requests[i++ & 63];
-        const auto gathered = keygate::gather_request_headers(headers, key_header);
-        const auto target = keygate::original_from_headers(gathered);
+        const auto gathered = keygate::gather_request_headers(headers.fields(), key_header);
+        const auto target =
+            keygate::original_from_headers(gathered, keygate::TargetSource::original);
         const auto request = keygate::map_auth_request(gathered, target, peer, settings, {});
         const auto decision = keygate::decide(*f.store, request, now);
-        httplib::Response res;
+        keygate::http::Response res;
         keygate::write_decision(res, decision, nullptr, key_header, keygate::StatusStyle::nginx);
         benchmark::DoNotOptimize(res);
     }

@@ -115,7 +115,7 @@ struct FuzzRequest {
     std::string method = "GET";
     std::string target = "/";
     IpAddress peer;
-    httplib::Headers headers;
+    http::Request headers; ///< only its header fields are used
     std::string body;
 };
 
@@ -135,10 +135,10 @@ FuzzRequest parse_input(std::string_view input) {
         if (colon == std::string_view::npos)
             continue;
         std::string_view value = line.substr(colon + 1);
-        // As cpp-httplib: leading blanks are not part of the value.
+        // As the head parser: leading blanks are not part of the value.
         while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
             value.remove_prefix(1);
-        out.headers.emplace(std::string(line.substr(0, colon)), std::string(value));
+        out.headers.add_header(line.substr(0, colon), value);
     }
     out.body = std::string(input);
     return out;
@@ -152,13 +152,13 @@ bool upper_case(std::string_view text) {
     return true;
 }
 
-void check_headers(const httplib::Headers& all, const RequestHeaders& headers) {
+void check_headers(const http::Request& all, const RequestHeaders& headers) {
     std::size_t bytes = 0;
-    for (const auto& [name, value] : all)
+    for (const auto& [name, value] : all.fields())
         bytes += name.size() + value.size() + 4;
-    FUZZ_CHECK(headers.count == all.size());
+    FUZZ_CHECK(headers.count == all.fields().size());
     FUZZ_CHECK(headers.bytes == bytes);
-    FUZZ_CHECK(headers.all == &all);
+    FUZZ_CHECK(headers.all.data() == all.fields().data());
 }
 
 void check_uri(const OriginalTarget& target) {
@@ -205,8 +205,7 @@ bool leaks_key(std::string_view text, const AuthRequest& request, const Decision
 void check_decision(const AuthRequest& request, const Decision& decision,
                     const Settings& settings) {
     const int status = http_status(decision.code);
-    FUZZ_CHECK(status == 200 || status == 400 || status == 401 || status == 403 ||
-               status == 429);
+    FUZZ_CHECK(status == 200 || status == 400 || status == 401 || status == 403 || status == 429);
     FUZZ_CHECK(code_name(decision.code) != nullptr && *code_name(decision.code) != '\0');
     if (request.ambiguous) {
         FUZZ_CHECK(decision.code == DecisionCode::invalid_request);
@@ -229,8 +228,9 @@ void check_decision(const AuthRequest& request, const Decision& decision,
             FUZZ_CHECK(in_ranges(request.client_ip, key->entry.ip_allowlist));
         const RequiredAccess access =
             required_access(store().config().routes, request.method, request.segments);
-        FUZZ_CHECK(decision.permission ==
-                   (request.permission ? std::string_view(*request.permission) : access.permission));
+        FUZZ_CHECK(
+            decision.permission ==
+            (request.permission ? std::string_view(*request.permission) : access.permission));
         // Every dataset the request names is a valid name this key may read.
         const auto allowed = [&](std::string_view name) {
             return valid_dataset_name(name) && key->dataset_allowed(name);
@@ -251,7 +251,7 @@ void check_decision(const AuthRequest& request, const Decision& decision,
     FUZZ_CHECK(!leaks_key(json, request, decision));
 
     for (const StatusStyle style : {StatusStyle::standard, StatusStyle::nginx}) {
-        httplib::Response res;
+        http::Response res;
         write_decision(res, decision, nullptr, settings.header, style);
         FUZZ_CHECK(res.status == answer_status(decision.code, style));
         FUZZ_CHECK(decision.allowed() == res.body.empty());
@@ -275,7 +275,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const FuzzRequest in =
             parse_input(std::string_view(reinterpret_cast<const char*>(data), size));
-        const RequestHeaders headers = gather_request_headers(in.headers, settings.header);
+        const RequestHeaders headers = gather_request_headers(in.headers.fields(), settings.header);
         check_headers(in.headers, headers);
 
         AuthRequest request;
@@ -290,11 +290,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 FUZZ_CHECK(request.client_ip == in.peer);
         } else {
             const bool envoy = is_envoy_target(in.target);
-            const TargetSource source = in.target.starts_with("/auth/nginx")
-                                            ? TargetSource::original
-                                        : in.target.starts_with("/auth/forward")
-                                            ? TargetSource::forwarded
-                                            : TargetSource::either;
+            const TargetSource source =
+                in.target.starts_with("/auth/nginx")     ? TargetSource::original
+                : in.target.starts_with("/auth/forward") ? TargetSource::forwarded
+                                                         : TargetSource::either;
             const std::optional<OriginalTarget> target =
                 envoy ? original_from_envoy_target(in.target, in.method)
                       : std::optional<OriginalTarget>(original_from_headers(headers, source));

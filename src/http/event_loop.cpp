@@ -9,9 +9,8 @@
 //              what the client still sends is read and dropped for a moment, so that
 //              closing does not reset the connection before the client has read us.
 // Every state but handling has a deadline; a sweep closes connections past theirs.
-#include "http/listener.hpp"
-
 #include "http/ascii.hpp"
+#include "http/listener.hpp"
 #include "http/request_framing.hpp"
 #include "http/response_writer.hpp"
 
@@ -129,7 +128,7 @@ bool client_wants_close(const RequestHead& head) {
 /// The method and target of the request line at the start of `bytes`, as far as it goes
 /// (complete or not, ending in CRLF or a bare LF), for a refusal's answer: an /auth/nginx
 /// refusal is answered 403. Left empty when there is not even a method and a space.
-void read_request_line(std::string_view bytes, httplib::Request& req) {
+void read_request_line(std::string_view bytes, Request& req) {
     std::string_view line = bytes.substr(0, bytes.find('\n'));
     if (line.ends_with('\r'))
         line.remove_suffix(1);
@@ -164,10 +163,10 @@ struct Listener::Connection {
     std::string in;            ///< received; the first `consumed` bytes are read already
     std::size_t consumed = 0;  ///< of `in`
     std::size_t chunk_pos = 0; ///< a chunked body: where its next chunk starts in buffered()
-    std::string out;      ///< to send
-    std::size_t sent = 0; ///< of `out`
+    std::string out;           ///< to send
+    std::size_t sent = 0;      ///< of `out`
     HeadScan scan;
-    httplib::Request request; ///< the request being read (state body) or answered
+    Request request; ///< the request being read (state body) or answered
     BodyFraming framing;
     bool client_close = false;
     bool peer_closed = false; ///< the client shut down its side: end after this answer
@@ -180,9 +179,7 @@ struct Listener::Connection {
     bool registered = true;    ///< in the epoll set (taken out while nothing is wanted)
 
     /// The bytes received and not read yet.
-    std::string_view buffered() const {
-        return std::string_view(in).substr(consumed);
-    }
+    std::string_view buffered() const { return std::string_view(in).substr(consumed); }
     /// Marks the first `n` buffered bytes read. Compacts now and then, never per request,
     /// so that a pipelined burst costs no quadratic copying.
     void consume(std::size_t n) {
@@ -252,13 +249,14 @@ class Listener::Loop {
         std::size_t cap = k_max_head + k_read_chunk;
         if (c.state == Connection::State::body)
             cap += c.framing.kind == BodyFraming::Kind::length ? c.framing.length
-                                                                : l_.options_.max_body_bytes;
+                                                               : l_.options_.max_body_bytes;
         return cap;
     }
     /// Reads on only while the buffer is under its cap (and the client has not closed).
     void update_interest(Connection& c) {
         if (c.state == Connection::State::head || c.state == Connection::State::body)
-            want(c, !c.peer_closed && c.buffered().size() < read_cap(c) ? std::uint32_t{EPOLLIN} : std::uint32_t{0});
+            want(c, !c.peer_closed && c.buffered().size() < read_cap(c) ? std::uint32_t{EPOLLIN}
+                                                                        : std::uint32_t{0});
     }
 
     void accept_all(SteadyClock::time_point now);
@@ -277,8 +275,8 @@ class Listener::Loop {
     void dispatch(Connection& c, SteadyClock::time_point now);
     void refuse(Connection& c, int status, const char* why, SteadyClock::time_point now);
     /// Frames the handler's response for `c` (its keep-alive decided) into `out`.
-    bool frame(const Connection& c, const httplib::Request& req, const ConnectionContext& context,
-               const httplib::Response& res, std::string& out) const;
+    bool frame(const Connection& c, const Request& req, const ConnectionContext& context,
+               const Response& res, std::string& out) const;
     void respond(Connection& c, std::string bytes, bool close, SteadyClock::time_point now);
     void flush(Connection& c, SteadyClock::time_point now);
     void linger(Connection& c, SteadyClock::time_point now);
@@ -460,8 +458,8 @@ void Listener::Loop::advance_requests(Connection& c, SteadyClock::time_point now
             if (scan.end == HeadEnd::incomplete)
                 return;
             if (scan.end == HeadEnd::refused)
-                return refuse(c, head_problem_status(scan.problem),
-                              head_problem_text(scan.problem), now);
+                return refuse(c, head_problem_status(scan.problem), head_problem_text(scan.problem),
+                              now);
             RequestHead head;
             const std::string_view bytes = c.buffered().substr(0, scan.length);
             if (const HeadProblem problem = parse_request_head(bytes, head);
@@ -514,13 +512,9 @@ void Listener::Loop::advance_requests(Connection& c, SteadyClock::time_point now
 
 void Listener::Loop::start_request(Connection& c, std::string_view head_bytes,
                                    const RequestHead& head, SteadyClock::time_point now) {
-    c.request = httplib::Request{};
-    httplib::Request& req = c.request;
-    req.method = std::string(head.method);
-    req.target = std::string(head.target);
-    req.version = std::string(head.version);
-    req.path = req.target.substr(0, req.target.find('?')); // raw, never decoded
-    fill_header_map(head, req.headers);
+    Request& req = c.request;
+    req.set_head(head_bytes, head); // raw, never decoded; one copy of the head
+    req.body.clear();
     req.remote_addr = c.remote_text;
     req.remote_port = c.remote_port;
     if (head.version != "HTTP/1.1" && head.version != "HTTP/1.0") {
@@ -533,15 +527,14 @@ void Listener::Loop::start_request(Connection& c, std::string_view head_bytes,
         refuse(c, c.framing.status, c.framing.why, now);
         return;
     }
-    (void)head_bytes;
     c.state = Connection::State::body;
     c.deadline = now + l_.options_.read_timeout;
     if (c.framing.expect_continue && c.framing.kind != BodyFraming::Kind::none &&
         c.buffered().size() - head.length <
             c.framing.length + (c.framing.kind == BodyFraming::Kind::chunked ? 1 : 0)) {
         // The client waits for this before it sends the body.
-        const ssize_t n = ::send(c.fd, k_continue.data(), k_continue.size(),
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t n =
+            ::send(c.fd, k_continue.data(), k_continue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)n; // a socket that cannot take 25 bytes now is past saving; the body times out
     }
 }
@@ -555,23 +548,23 @@ void Listener::Loop::dispatch(Connection& c, SteadyClock::time_point now) {
     c.context.refusal_why = "";
     const bool on_loop = !l_.handlers_.on_loop || l_.handlers_.on_loop(c.request);
     if (on_loop) {
-        httplib::Response res;
+        Response res;
         {
             const ConnectionScope scope(c.context);
             l_.handlers_.answer(c.request, res);
         }
         std::string bytes;
         const bool close = frame(c, c.request, c.context, res, bytes);
-        c.request = httplib::Request{};
+        c.request.clear();
         return respond(c, std::move(bytes), close, now);
     }
     // A pool thread answers; the loop stops watching the socket until the answer is back.
     c.state = Connection::State::handling;
     want(c, 0);
     l_.on_pool_.fetch_add(1, std::memory_order_relaxed);
-    auto task = [this, fd = c.fd, id = c.id, request = std::move(c.request),
-                 context = c.context, served = c.served, client_close = c.client_close]() mutable {
-        httplib::Response res;
+    auto task = [this, fd = c.fd, id = c.id, request = std::move(c.request), context = c.context,
+                 served = c.served, client_close = c.client_close]() mutable {
+        Response res;
         {
             const ConnectionScope scope(context);
             l_.handlers_.answer(request, res);
@@ -588,12 +581,12 @@ void Listener::Loop::dispatch(Connection& c, SteadyClock::time_point now) {
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto written = ::write(done_fd_, &one, sizeof one);
     };
-    c.request = httplib::Request{};
+    c.request = Request{};
     l_.pool_->enqueue(std::move(task));
 }
 
-bool Listener::Loop::frame(const Connection& c, const httplib::Request& req,
-                           const ConnectionContext& context, const httplib::Response& res,
+bool Listener::Loop::frame(const Connection& c, const Request& req,
+                           const ConnectionContext& context, const Response& res,
                            std::string& out) const {
     bool close = context.last_request || context.close_after_response || c.client_close ||
                  context.refusal_status != 0;
@@ -614,7 +607,7 @@ bool Listener::Loop::frame(const Connection& c, const httplib::Request& req,
 void Listener::Loop::refuse(Connection& c, int status, const char* why,
                             SteadyClock::time_point now) {
     l_.refused_.fetch_add(1, std::memory_order_relaxed);
-    httplib::Request req;
+    Request req;
     if (c.state == Connection::State::head)
         read_request_line(c.buffered(), req);
     else
@@ -625,7 +618,7 @@ void Listener::Loop::refuse(Connection& c, int status, const char* why,
     c.context.last_request = true;
     c.context.refusal_status = status;
     c.context.refusal_why = why;
-    httplib::Response res;
+    Response res;
     if (l_.handlers_.answer) {
         const ConnectionScope scope(c.context);
         l_.handlers_.answer(req, res);
@@ -638,7 +631,7 @@ void Listener::Loop::refuse(Connection& c, int status, const char* why,
     std::string bytes;
     frame(c, req, c.context, res, bytes);
     c.drop_buffer();
-    c.request = httplib::Request{};
+    c.request = Request{};
     respond(c, std::move(bytes), true, now);
 }
 
@@ -659,8 +652,8 @@ void Listener::Loop::respond(Connection& c, std::string bytes, bool close,
 
 void Listener::Loop::flush(Connection& c, SteadyClock::time_point now) {
     while (c.sent < c.out.size()) {
-        const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t n =
+            ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c.sent += static_cast<std::size_t>(n);
             c.deadline = now + l_.options_.write_timeout; // progress
@@ -775,8 +768,8 @@ bool Listener::Loop::run() {
         return false;
     }
     // Deadlines are checked this often (finer when the read timeout is short, as in tests).
-    const auto sweep_interval = std::clamp<SteadyClock::duration>(l_.options_.read_timeout / 4,
-                                                                   10ms, 1s);
+    const auto sweep_interval =
+        std::clamp<SteadyClock::duration>(l_.options_.read_timeout / 4, 10ms, 1s);
     std::array<epoll_event, 128> events{};
     auto now = SteadyClock::now();
     auto next_sweep = now + sweep_interval;

@@ -137,8 +137,7 @@ HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
         const auto last_break = bytes.rfind('\n');
         const std::size_t open_line =
             bytes.size() - (last_break == std::string_view::npos ? 0 : last_break + 1);
-        return open_line > k_max_field_line + 2 ? HeadProblem::too_large
-                                                : HeadProblem::incomplete;
+        return open_line > k_max_field_line + 2 ? HeadProblem::too_large : HeadProblem::incomplete;
     }
     const std::size_t length = end + 4;
     if (length > k_max_head)
@@ -178,34 +177,6 @@ HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
     parsed.length = length;
     out = std::move(parsed);
     return HeadProblem::none;
-}
-
-bool header_name_less(std::string_view a, std::string_view b) {
-    const std::size_t n = std::min(a.size(), b.size());
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto x = static_cast<unsigned char>(ascii_lower(a[i]));
-        const auto y = static_cast<unsigned char>(ascii_lower(b[i]));
-        if (x != y)
-            return x < y;
-    }
-    return a.size() < b.size();
-}
-
-void fill_header_map(const RequestHead& head, httplib::Headers& headers) {
-    std::vector<const HeadField*> order;
-    order.reserve(head.fields.size());
-    for (const HeadField& field : head.fields) {
-        if (!field.value.empty())
-            order.push_back(&field);
-    }
-    // The stable sort keeps fields of one name in arrival order, as emplace() does.
-    std::stable_sort(order.begin(), order.end(), [](const HeadField* a, const HeadField* b) {
-        return header_name_less(a->name, b->name);
-    });
-    headers.clear();
-    for (const HeadField* field : order) {
-        headers.emplace_hint(headers.end(), std::string(field->name), std::string(field->value));
-    }
 }
 
 } // namespace keygate

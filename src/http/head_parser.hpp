@@ -1,13 +1,10 @@
 #pragma once
 // The one strict reader of an HTTP/1.1 request head (RFC 9112). Every request keygate
-// answers has its head read here, whichever way it came in (the event loop's direct path,
-// or cpp-httplib's parser, whose headers are replaced by these), so that both paths see
-// the same fields with the same bytes.
+// answers has its head read here, once, by the event loop.
 //
 // Values are the raw bytes the client sent: never percent-decoded (cpp-httplib 0.11.4
 // decodes header values; a proxy and keygate must read the same URI).
 #include <cstddef>
-#include <httplib.h>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -60,12 +57,5 @@ struct RequestHead {
 /// in a value, one Content-Length at most and never with Transfer-Encoding, field lines up
 /// to 8 KiB and heads up to 64 KiB. `out` is filled only on HeadProblem::none.
 HeadProblem parse_request_head(std::string_view bytes, RequestHead& out);
-
-/// cpp-httplib's header-map order: names compared byte by byte after ASCII lower-casing.
-bool header_name_less(std::string_view a, std::string_view b);
-
-/// The head's fields as cpp-httplib's header map holds them (empty values left out, as the
-/// library does), raw bytes. Fields are appended in the map's order without a search.
-void fill_header_map(const RequestHead& head, httplib::Headers& headers);
 
 } // namespace keygate

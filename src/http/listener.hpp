@@ -7,17 +7,17 @@
 // hundred bytes of buffer, not a worker. Responses are written by the loop, as one send
 // when the socket takes it. See docs/design.md for the way of a request.
 //
-// cpp-httplib is used for its Request and Response types only; it never reads or writes a
-// socket here. This layer knows nothing of keys.
+// Handlers get keygate's own Request and Response (message.hpp); cpp-httplib reads or
+// writes nothing here. This layer knows nothing of keys.
 #include "core/result.hpp"
 #include "http/connection_context.hpp"
+#include "http/message.hpp"
 #include "http/task_queue.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <httplib.h>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,11 +59,11 @@ struct ListenerCounters {
 struct Handlers {
     /// True when the request is answered on the event loop (it must be quick and never
     /// block); false: on a pool thread.
-    std::function<bool(const httplib::Request&)> on_loop;
+    std::function<bool(const Request&)> on_loop;
     /// Answers a request (current_connection() is set while it runs). Also called for a
     /// request the front end refused (ConnectionContext::refusal_status), to write the
     /// error the caller's way; the request then holds what could be read of it.
-    std::function<void(const httplib::Request&, httplib::Response&)> answer;
+    std::function<void(const Request&, Response&)> answer;
 };
 
 /// The listener. bind() or bind_unix(), then run() on one thread; stop() from any thread.

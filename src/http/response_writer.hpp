@@ -1,8 +1,9 @@
 #pragma once
 // One response as bytes on the wire: the status line, the handler's headers, the framing
 // headers the front end owns (Content-Length, Connection / Keep-Alive), the body.
+#include "http/message.hpp"
+
 #include <cstddef>
-#include <httplib.h>
 #include <string>
 #include <string_view>
 
@@ -20,8 +21,7 @@ struct ResponseFraming {
 /// header the handler set is replaced by the framing's own; a header value holding CR, LF
 /// or NUL is left out (a handler must never split a response). A 1xx, 204 or 304 status
 /// has no body.
-void write_response(const httplib::Response& res, const ResponseFraming& framing,
-                    std::string& out);
+void write_response(const Response& res, const ResponseFraming& framing, std::string& out);
 
 /// The reason phrase of a status ("OK", "Unauthorized"...); "Unknown" for others.
 std::string_view reason_phrase(int status);

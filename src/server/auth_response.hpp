@@ -2,9 +2,9 @@
 // Writing a decision as an HTTP answer (CONTRACT §6): the X-Auth-* headers of an allowed
 // request, the JSON body and X-Auth-Error-* headers of a denial, the rate-limit headers.
 #include "core/decision.hpp"
+#include "http/message.hpp"
 #include "infra/rate_limiter.hpp"
 
-#include <httplib.h>
 #include <string>
 #include <string_view>
 
@@ -29,22 +29,21 @@ std::string error_body(std::string_view code, std::string_view detail);
 
 /// A non-decision error (400, 404, 405, 413, 431, 500, ...): status, JSON body and the
 /// X-Auth-Error-Code / X-Auth-Error-Detail headers.
-void write_error(httplib::Response& res, int status, std::string_view code,
-                 std::string_view detail);
+void write_error(http::Response& res, int status, std::string_view code, std::string_view detail);
 
 /// The identity headers of an allowed request (X-Auth-Key-Id, -Tenant, -Role, -Permissions,
 /// -Datasets, -Datasets-Denied, -RLS) and, for a grace/previous secret,
 /// X-Auth-Key-Grace-Until and Sunset. `decision.key` must be set.
-void write_identity_headers(httplib::Response& res, const Decision& decision);
+void write_identity_headers(http::Response& res, const Decision& decision);
 
 /// X-RateLimit-Limit/-Remaining/-Reset, RateLimit-Policy, RateLimit, and Retry-After when
 /// `limited`.
-void write_rate_limit_headers(httplib::Response& res, const RateLimitView& view, bool limited);
+void write_rate_limit_headers(http::Response& res, const RateLimitView& view, bool limited);
 
 /// The whole auth answer: status; identity headers when allowed; JSON body, error headers
 /// and (on 401) `WWW-Authenticate: ApiKey header="<key_header>"` when denied; rate-limit
 /// headers when `rate` is given. Allowed answers have an empty body.
-void write_decision(httplib::Response& res, const Decision& decision, const RateLimitView* rate,
+void write_decision(http::Response& res, const Decision& decision, const RateLimitView* rate,
                     const std::string& key_header, StatusStyle style);
 
 } // namespace keygate

@@ -3,11 +3,11 @@
 
 #include "core/decide.hpp"
 #include "core/key_mask.hpp"
+#include "http/ascii.hpp"
+#include "http/connection_context.hpp"
 #include "infra/decision_json.hpp"
 #include "server/access_events.hpp"
-#include "http/ascii.hpp"
 #include "server/authorize_request.hpp"
-#include "http/connection_context.hpp"
 #include "server/key_listing.hpp"
 #include "server/request_mapping.hpp"
 
@@ -27,20 +27,20 @@ const std::string k_default_key_header = "X-API-Key";
 thread_local SteadyClock::time_point t_request_start{};
 
 /// Ends the connection after this response, and tells the client so.
-void close_after_response(httplib::Response& /*res*/) {
+void close_after_response(http::Response& /*res*/) {
     // The front end writes "Connection: close" when it closes.
     if (http::ConnectionContext* connection = http::current_connection())
         connection->close_after_response = true;
 }
 
 /// While the server stops, a request in flight is answered and its connection closed.
-void close_if_stopping(httplib::Response& res) {
+void close_if_stopping(http::Response& res) {
     const http::ConnectionContext* connection = http::current_connection();
     if (connection != nullptr && connection->server_stopping())
         close_after_response(res);
 }
 
-IpAddress peer_address(const httplib::Request& req) {
+IpAddress peer_address(const http::Request& req) {
     if (const http::ConnectionContext* connection = http::current_connection())
         return connection->peer;
     // Outside the front end (a direct call in a test): the request's own address field.
@@ -76,12 +76,12 @@ std::pair<const char*, const char*> generic_error(int status) {
     }
 }
 
-void write_generic_error(httplib::Response& res, int status) {
+void write_generic_error(http::Response& res, int status) {
     const auto [code, detail] = generic_error(status);
     write_error(res, status, code, detail);
 }
 
-void method_not_allowed(httplib::Response& res, const char* allow) {
+void method_not_allowed(http::Response& res, const char* allow) {
     write_generic_error(res, 405);
     res.set_header("Allow", allow);
 }
@@ -91,7 +91,7 @@ void method_not_allowed(httplib::Response& res, const char* allow) {
 HttpApi::HttpApi(HttpApiDeps deps, HttpApiLimits limits)
     : deps_(std::move(deps)), limits_(limits) {}
 
-bool HttpApi::answers_on_loop(const httplib::Request& req) const {
+bool HttpApi::answers_on_loop(const http::Request& req) const {
     switch (classify(req)) {
     case Endpoint::auth:
     case Endpoint::auth_nginx:
@@ -111,7 +111,7 @@ bool HttpApi::answers_on_loop(const httplib::Request& req) const {
     }
 }
 
-void HttpApi::answer(const httplib::Request& req, httplib::Response& res) {
+void HttpApi::answer(const http::Request& req, http::Response& res) {
     try {
         pre_route(req, res);
     } catch (...) {
@@ -123,7 +123,7 @@ void HttpApi::answer(const httplib::Request& req, httplib::Response& res) {
         after_error(req, res);
 }
 
-void HttpApi::after_error(const httplib::Request& req, httplib::Response& res) {
+void HttpApi::after_error(const http::Request& req, http::Response& res) {
     if (res.body.empty()) {
         write_generic_error(res, res.status);
         close_after_response(res);
@@ -135,14 +135,14 @@ void HttpApi::after_error(const httplib::Request& req, httplib::Response& res) {
     }
 }
 
-void HttpApi::answer_exception(httplib::Response& res) {
+void HttpApi::answer_exception(http::Response& res) {
     // Never e.what(): it may quote the request.
     res.headers.clear();
     write_error(res, 500, "INTERNAL", "Internal error");
     close_after_response(res);
 }
 
-HttpApi::Endpoint HttpApi::classify(const httplib::Request& req) {
+HttpApi::Endpoint HttpApi::classify(const http::Request& req) {
     // The raw path of the request target: cpp-httplib's req.path is percent-decoded, and
     // "/auth%2Fnginx" is not an endpoint.
     const std::string_view target = req.target;
@@ -175,13 +175,13 @@ HttpApi::Endpoint HttpApi::classify(const httplib::Request& req) {
     return Endpoint::unknown;
 }
 
-RequestHeaders HttpApi::gather(const httplib::Request& req,
+RequestHeaders HttpApi::gather(const http::Request& req,
                                const std::shared_ptr<const KeyStore>& snapshot) const {
-    return gather_request_headers(req.headers, snapshot ? snapshot->config().settings.header
-                                                        : k_default_key_header);
+    return gather_request_headers(req.fields(), snapshot ? snapshot->config().settings.header
+                                                         : k_default_key_header);
 }
 
-void HttpApi::pre_route(const httplib::Request& req, httplib::Response& res) {
+void HttpApi::pre_route(const http::Request& req, http::Response& res) {
     t_request_start = SteadyClock::now();
     if (const http::ConnectionContext* connection = http::current_connection();
         connection != nullptr && connection->refusal_status != 0) {
@@ -215,13 +215,13 @@ void HttpApi::pre_route(const httplib::Request& req, httplib::Response& res) {
     dispatch(Incoming{req, headers, snapshot, req.body}, res);
 }
 
-void HttpApi::dispatch(const Incoming& in, httplib::Response& res) {
+void HttpApi::dispatch(const Incoming& in, http::Response& res) {
     route(in, res);
     close_if_stopping(res);
 }
 
-void HttpApi::route(const Incoming& in, httplib::Response& res) {
-    const httplib::Request& req = in.req;
+void HttpApi::route(const Incoming& in, http::Response& res) {
+    const http::Request& req = in.req;
     const Endpoint endpoint = classify(req);
     switch (endpoint) {
     case Endpoint::auth:
@@ -278,7 +278,7 @@ void HttpApi::route(const Incoming& in, httplib::Response& res) {
     }
 }
 
-void HttpApi::handle_access_audit(const Incoming& in, httplib::Response& res) {
+void HttpApi::handle_access_audit(const Incoming& in, http::Response& res) {
     const OperationsHooks* ops = deps_.operations;
     if (ops == nullptr || !ops->access_event)
         return write_generic_error(res, 404);
@@ -314,7 +314,7 @@ void HttpApi::handle_access_audit(const Incoming& in, httplib::Response& res) {
     res.set_content(R"({"accepted":)" + std::to_string(batch->size()) + "}", k_json);
 }
 
-void HttpApi::handle_keys(const Incoming& in, httplib::Response& res) {
+void HttpApi::handle_keys(const Incoming& in, http::Response& res) {
     if (in.req.method != "GET" && in.req.method != "HEAD")
         return method_not_allowed(res, "GET, HEAD");
     if (!admin_allowed(in, res))
@@ -353,7 +353,7 @@ void HttpApi::handle_keys(const Incoming& in, httplib::Response& res) {
     res.set_content(dump(ops->key_usage(*key)), k_json);
 }
 
-bool HttpApi::admin_allowed(const Incoming& in, httplib::Response& res) {
+bool HttpApi::admin_allowed(const Incoming& in, http::Response& res) {
     if (!in.snapshot) {
         write_generic_error(res, 503);
         return false;
@@ -374,7 +374,7 @@ bool HttpApi::admin_allowed(const Incoming& in, httplib::Response& res) {
     return false;
 }
 
-void HttpApi::handle_operations(const Incoming& in, httplib::Response& res, Endpoint endpoint) {
+void HttpApi::handle_operations(const Incoming& in, http::Response& res, Endpoint endpoint) {
     const OperationsHooks* ops = deps_.operations;
     const auto dump = [](const nlohmann::ordered_json& j) {
         return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -434,18 +434,17 @@ HttpApi::Outcome HttpApi::evaluate(const KeyStore& store, const AuthRequest& req
 void HttpApi::audit(const Decision& decision, const AuthRequest& request, std::string_view endpoint,
                     const RequestHeaders& headers, int status, TimePoint now,
                     DecisionEndpoint kind) {
-    const AuthDecisionEvent event{now,
-                                  decision,
-                                  request,
-                                  endpoint,
-                                  headers.user_agent.value_or(std::string_view{}),
-                                  headers.request_id.value_or(std::string_view{}),
-                                  status,
-                                  std::chrono::duration_cast<std::chrono::microseconds>(
-                                      SteadyClock::now() - t_request_start),
-                                  headers.traceparent
-                                      ? trace_id_of(*headers.traceparent).value_or(std::string_view{})
-                                      : std::string_view{}};
+    const AuthDecisionEvent event{
+        now,
+        decision,
+        request,
+        endpoint,
+        headers.user_agent.value_or(std::string_view{}),
+        headers.request_id.value_or(std::string_view{}),
+        status,
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t_request_start),
+        headers.traceparent ? trace_id_of(*headers.traceparent).value_or(std::string_view{})
+                            : std::string_view{}};
     deps_.audit.record_decision(event);
     if (deps_.operations != nullptr && deps_.operations->metrics != nullptr) {
         deps_.operations->metrics->observe_decision(kind, decision.code,
@@ -453,7 +452,7 @@ void HttpApi::audit(const Decision& decision, const AuthRequest& request, std::s
     }
 }
 
-void HttpApi::handle_auth(const Incoming& in, httplib::Response& res, Endpoint endpoint) {
+void HttpApi::handle_auth(const Incoming& in, http::Response& res, Endpoint endpoint) {
     if (!in.snapshot)
         return write_generic_error(res, 503);
     const Settings& settings = in.snapshot->config().settings;
@@ -487,7 +486,7 @@ void HttpApi::handle_auth(const Incoming& in, httplib::Response& res, Endpoint e
     audit(outcome.decision, request, request.path, in.headers, res.status, now, kind);
 }
 
-void HttpApi::handle_authorize(const Incoming& in, httplib::Response& res) {
+void HttpApi::handle_authorize(const Incoming& in, http::Response& res) {
     if (!in.snapshot)
         return write_generic_error(res, 503);
     const Settings& settings = in.snapshot->config().settings;

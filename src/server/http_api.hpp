@@ -5,6 +5,7 @@
 // every endpoint shares (header and body limits, JSON errors, no exception text out).
 #include "core/key_store.hpp"
 #include "core/time.hpp"
+#include "http/message.hpp"
 #include "infra/audit_sink.hpp"
 #include "infra/key_set_holder.hpp"
 #include "server/admission_control.hpp"
@@ -15,7 +16,6 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <httplib.h>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,11 +49,11 @@ class HttpApi {
     /// the request limits, an exception as a generic 500, status 200 when none was set, a
     /// JSON body on every error. Also answers the front end's refusals
     /// (http::ConnectionContext::refusal_status). Thread-safe; never throws.
-    void answer(const httplib::Request& req, httplib::Response& res);
+    void answer(const http::Request& req, http::Response& res);
     /// True for the requests answered on the front end's event loop: the probes, and the
     /// decisions (/auth*, /v1/authorize) unless the audit sink is blocked (a decision then
     /// waits for it on the pool). The rest (admin, /metrics, POST /v1/audit) run on the pool.
-    bool answers_on_loop(const httplib::Request& req) const;
+    bool answers_on_loop(const http::Request& req) const;
 
   private:
     /// The endpoint a request is for.
@@ -75,34 +75,34 @@ class HttpApi {
 
     /// One request on its way through the handlers.
     struct Incoming {
-        const httplib::Request& req;
+        const http::Request& req;
         const RequestHeaders& headers;
         /// Taken once per request; every decision of the request is made against it.
         const std::shared_ptr<const KeyStore>& snapshot;
         std::string_view body;
     };
 
-    static Endpoint classify(const httplib::Request& req);
+    static Endpoint classify(const http::Request& req);
     /// After an error status: a JSON body when none was written; /auth/nginx never answers
     /// other than 200, 401 or 403.
-    void after_error(const httplib::Request& req, httplib::Response& res);
+    void after_error(const http::Request& req, http::Response& res);
     /// The exception handler: a generic 500 that never quotes the exception.
-    static void answer_exception(httplib::Response& res);
+    static void answer_exception(http::Response& res);
     /// The refusal, the request limits, then dispatch().
-    void pre_route(const httplib::Request& req, httplib::Response& res);
-    void dispatch(const Incoming& in, httplib::Response& res);
-    void route(const Incoming& in, httplib::Response& res);
-    void handle_auth(const Incoming& in, httplib::Response& res, Endpoint endpoint);
+    void pre_route(const http::Request& req, http::Response& res);
+    void dispatch(const Incoming& in, http::Response& res);
+    void route(const Incoming& in, http::Response& res);
+    void handle_auth(const Incoming& in, http::Response& res, Endpoint endpoint);
     /// Checks that the request's key holds `admin` (401/403 written and audited otherwise).
-    bool admin_allowed(const Incoming& in, httplib::Response& res);
+    bool admin_allowed(const Incoming& in, http::Response& res);
     /// POST /v1/audit: access events from trusted peers.
-    void handle_access_audit(const Incoming& in, httplib::Response& res);
+    void handle_access_audit(const Incoming& in, http::Response& res);
     /// GET /v1/keys, /v1/keys/{id}, /v1/keys/{id}/usage (admin).
-    void handle_keys(const Incoming& in, httplib::Response& res);
+    void handle_keys(const Incoming& in, http::Response& res);
     /// GET /metrics, GET /v1/status, POST /v1/reload.
-    void handle_operations(const Incoming& in, httplib::Response& res, Endpoint endpoint);
-    void handle_authorize(const Incoming& in, httplib::Response& res);
-    RequestHeaders gather(const httplib::Request& req,
+    void handle_operations(const Incoming& in, http::Response& res, Endpoint endpoint);
+    void handle_authorize(const Incoming& in, http::Response& res);
+    RequestHeaders gather(const http::Request& req,
                           const std::shared_ptr<const KeyStore>& snapshot) const;
 
     /// Rows 1–8 against one snapshot, with usage counting.

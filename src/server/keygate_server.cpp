@@ -11,10 +11,9 @@ http::ListenerOptions KeygateServer::listener_options(const ServerOptions& optio
 
 KeygateServer::KeygateServer(const ServerOptions& options, HttpApiDeps deps)
     : api_(std::move(deps), options.limits), listener_(listener_options(options)) {
-    listener_.set_handlers({[this](const httplib::Request& req) { return api_.answers_on_loop(req); },
-                            [this](const httplib::Request& req, httplib::Response& res) {
-                                api_.answer(req, res);
-                            }});
+    listener_.set_handlers(
+        {[this](const http::Request& req) { return api_.answers_on_loop(req); },
+         [this](const http::Request& req, http::Response& res) { api_.answer(req, res); }});
 }
 
 } // namespace keygate

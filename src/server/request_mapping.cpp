@@ -10,9 +10,8 @@
 namespace keygate {
 namespace {
 
-// Header names as std::string once: httplib::Headers looks keys up by std::string.
-const std::string k_forwarded_for = "X-Forwarded-For";
-const std::string k_dataset = "X-Dataset";
+constexpr std::string_view k_forwarded_for = "X-Forwarded-For";
+constexpr std::string_view k_dataset = "X-Dataset";
 
 constexpr std::string_view k_envoy_prefix = "/auth/envoy";
 
@@ -61,9 +60,9 @@ bool method_token(std::string_view method) {
         return false;
     for (const char c : method) {
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '!' ||
-                        c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-                        c == '+' || c == '.' || c == '^' || c == '`' || c == '|' || c == '~';
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '!' || c == '#' ||
+                        c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' || c == '+' ||
+                        c == '.' || c == '^' || c == '`' || c == '|' || c == '~';
         if (!ok)
             return false;
     }
@@ -103,10 +102,10 @@ bool lower_hex(std::string_view text) {
 
 } // namespace
 
-RequestHeaders gather_request_headers(const httplib::Headers& headers,
+RequestHeaders gather_request_headers(std::span<const HeadField> headers,
                                       std::string_view key_header) {
     RequestHeaders out;
-    out.all = &headers;
+    out.all = headers;
     for (const auto& [name, value] : headers) {
         ++out.count;
         out.bytes += name.size() + value.size() + 4;
@@ -178,8 +177,7 @@ RequestHeaders gather_request_headers(const httplib::Headers& headers,
 }
 
 OriginalTarget original_from_headers(const RequestHeaders& headers, TargetSource source) {
-    const TargetPart method =
-        pick_part(headers.original_method, headers.forwarded_method, source);
+    const TargetPart method = pick_part(headers.original_method, headers.forwarded_method, source);
     const TargetPart uri = pick_part(headers.original_uri, headers.forwarded_uri, source);
     OriginalTarget target;
     target.ambiguous = method.ambiguous || uri.ambiguous;
@@ -253,12 +251,13 @@ IpAddress resolve_client_ip(const IpAddress& peer, const std::vector<Cidr>& trus
         if (auto ip = parse_forwarded_hop(*headers.real_ip))
             return *ip;
     }
-    if (!headers.has_forwarded_for || headers.all == nullptr)
+    if (!headers.has_forwarded_for)
         return peer;
     std::vector<std::string_view> hops;
-    const auto [first, last] = headers.all->equal_range(k_forwarded_for);
-    for (auto it = first; it != last; ++it) {
-        std::string_view value = it->second;
+    for (const HeadField& field : headers.all) {
+        if (!ascii_iequals(field.name, k_forwarded_for))
+            continue;
+        std::string_view value = field.value;
         while (!value.empty()) {
             const auto comma = value.find(',');
             hops.push_back(value.substr(0, comma));
@@ -292,18 +291,17 @@ KeySelection select_request_key(const RequestHeaders& headers,
 std::optional<std::string> header_dataset(const RequestHeaders& headers) {
     if (!headers.dataset)
         return std::nullopt;
-    if (!headers.dataset_repeated || headers.all == nullptr)
+    if (!headers.dataset_repeated)
         return std::string(*headers.dataset);
     std::optional<std::string> joined;
-    const auto [first, last] = headers.all->equal_range(k_dataset);
-    for (auto it = first; it != last; ++it) {
-        if (it->second.empty())
+    for (const HeadField& field : headers.all) {
+        if (field.value.empty() || !ascii_iequals(field.name, k_dataset))
             continue;
         if (!joined) {
-            joined = it->second;
-        } else if (*joined != it->second) {
+            joined = std::string(field.value);
+        } else if (*joined != field.value) {
             *joined += ',';
-            *joined += it->second;
+            *joined += field.value;
         }
     }
     return joined;

@@ -1,5 +1,5 @@
 #pragma once
-// httplib::Request -> AuthRequest (CONTRACT §5): which key, which original method and URI,
+// A request's headers -> AuthRequest (CONTRACT §5): which key, which original method and URI,
 // which client address, which datasets. Pure functions over headers, so that each rule is
 // unit-tested without a socket.
 //
@@ -8,10 +8,11 @@
 // the one URI reader (core/uri_reader.hpp), whichever endpoint it came to.
 #include "core/auth_request.hpp"
 #include "core/config.hpp"
+#include "http/head_parser.hpp"
 
 #include <cstddef>
-#include <httplib.h>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,13 +25,14 @@ struct SingleValue {
     bool conflict = false;                 ///< another non-empty value differed
 };
 
-/// The request headers keygate reads, gathered in one pass. (A lookup in cpp-httplib's
-/// header map calls tolower() for every character it compares: a dozen lookups cost more
-/// than the decision itself.) Views point into the header map, which must outlive this.
+/// The request headers keygate reads, gathered in one pass over the fields (a dozen
+/// separate lookups would cost more than the decision itself). Views point into the
+/// request's fields, which must outlive this.
 struct RequestHeaders {
-    const httplib::Headers* all = nullptr; ///< for the rare lookups (X-Forwarded-For, X-Dataset)
-    std::size_t count = 0;                 ///< number of header fields
-    std::size_t bytes = 0;                 ///< names + values + 4 per field (": ", CRLF)
+    std::span<const HeadField>
+        all;               ///< every field, for the rare lookups (X-Forwarded-For, X-Dataset)
+    std::size_t count = 0; ///< number of header fields
+    std::size_t bytes = 0; ///< names + values + 4 per field (": ", CRLF)
 
     // The original method and URI: each may be repeated only with the same value.
     SingleValue original_method;  ///< X-Original-Method
@@ -38,15 +40,15 @@ struct RequestHeaders {
     SingleValue forwarded_method; ///< X-Forwarded-Method
     SingleValue forwarded_uri;    ///< X-Forwarded-Uri
     // The last value of each (the one the nearest proxy appended).
-    std::optional<std::string_view> real_ip;          ///< X-Real-IP
+    std::optional<std::string_view> real_ip; ///< X-Real-IP
     std::optional<std::string_view> content_type;
     std::optional<std::string_view> content_length;
     std::optional<std::string_view> content_encoding;
     std::optional<std::string_view> transfer_encoding;
     std::optional<std::string_view> user_agent;
-    std::optional<std::string_view> request_id; ///< X-Request-Id
+    std::optional<std::string_view> request_id;  ///< X-Request-Id
     std::optional<std::string_view> traceparent; ///< W3C traceparent (the first one)
-    bool has_forwarded_for = false;             ///< X-Forwarded-For present
+    bool has_forwarded_for = false;              ///< X-Forwarded-For present
 
     SingleValue key;                         ///< the settings.header header
     SingleValue authorization;               ///< Authorization
@@ -55,7 +57,8 @@ struct RequestHeaders {
 };
 
 /// Gathers the headers keygate reads; `key_header` is settings.header (any case).
-RequestHeaders gather_request_headers(const httplib::Headers& headers, std::string_view key_header);
+RequestHeaders gather_request_headers(std::span<const HeadField> headers,
+                                      std::string_view key_header);
 
 /// The original method and URI an auth endpoint is asked about.
 struct OriginalTarget {

@@ -30,7 +30,7 @@ api_keys:
     role: admin
 )";
 
-std::string header(const httplib::Response& res, const char* name) {
+std::string header(const http::Response& res, const char* name) {
     REQUIRE(res.get_header_value_count(name) == 1);
     return res.get_header_value(name);
 }
@@ -65,7 +65,7 @@ TEST_CASE("allowed: identity headers, empty body", "[auth_response]") {
     Decision decision;
     decision.code = DecisionCode::ok;
     decision.key = store->find_by_id("acme-analysts");
-    httplib::Response res;
+    http::Response res;
     write_decision(res, decision, nullptr, "X-API-Key", StatusStyle::standard);
     CHECK(res.status == 200);
     CHECK(res.body.empty());
@@ -85,7 +85,7 @@ TEST_CASE("allowed: identity headers, empty body", "[auth_response]") {
     admin.key = store->find_by_id("ops-admin");
     admin.source = SecretSource::previous;
     admin.grace_until = parse_timestamp("2030-01-02T03:04:05Z").value();
-    httplib::Response admin_res;
+    http::Response admin_res;
     write_decision(admin_res, admin, nullptr, "X-API-Key", StatusStyle::nginx);
     CHECK_FALSE(admin_res.has_header("X-Auth-Tenant"));
     CHECK_FALSE(admin_res.has_header("X-Auth-Datasets-Denied"));
@@ -99,7 +99,7 @@ TEST_CASE("allowed: identity headers, empty body", "[auth_response]") {
 TEST_CASE("denied: JSON body, error headers, WWW-Authenticate on 401", "[auth_response]") {
     Decision missing;
     missing.code = DecisionCode::missing_key;
-    httplib::Response res;
+    http::Response res;
     write_decision(res, missing, nullptr, "X-Token", StatusStyle::standard);
     CHECK(res.status == 401);
     CHECK(res.body == R"({"detail":"API key required","code":"MISSING_KEY"})");
@@ -112,7 +112,7 @@ TEST_CASE("denied: JSON body, error headers, WWW-Authenticate on 401", "[auth_re
     Decision dataset;
     dataset.code = DecisionCode::dataset_forbidden;
     dataset.dataset = "a\r\nb";
-    httplib::Response denied;
+    http::Response denied;
     write_decision(denied, dataset, nullptr, "X-API-Key", StatusStyle::standard);
     CHECK(denied.status == 403);
     CHECK_FALSE(denied.has_header("WWW-Authenticate"));
@@ -130,7 +130,7 @@ TEST_CASE("rate limits: headers, Retry-After, nginx 403", "[auth_response]") {
     view.retry_after = 0;
     Decision limited;
     limited.code = DecisionCode::rate_limited;
-    httplib::Response res;
+    http::Response res;
     write_decision(res, limited, &view, "X-API-Key", StatusStyle::nginx);
     CHECK(res.status == 403);
     CHECK(header(res, "X-Auth-Error-Code") == "RATE_LIMITED");
@@ -142,7 +142,7 @@ TEST_CASE("rate limits: headers, Retry-After, nginx 403", "[auth_response]") {
     CHECK(header(res, "RateLimit") == R"("minute";r=0;t=42)");
     CHECK(header(res, "Retry-After") == "1"); // at least 1
 
-    httplib::Response standard;
+    http::Response standard;
     write_decision(standard, limited, &view, "X-API-Key", StatusStyle::standard);
     CHECK(standard.status == 429);
 }

@@ -1,4 +1,5 @@
 // POST /v1/authorize bodies -> AuthRequest.
+#include "header_list.hpp"
 #include "server/authorize_request.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,9 +13,10 @@ IpAddress ip(std::string_view text) {
 }
 
 /// parse_authorize_request over headers that live as long as the call.
-Result<AuthorizeQuestion> parse(std::string_view body, const httplib::Headers& headers,
+Result<AuthorizeQuestion> parse(std::string_view body, const test::HeaderList& headers,
                                 const IpAddress& peer, const Settings& settings) {
-    const RequestHeaders gathered = gather_request_headers(headers, settings.header);
+    const http::Request request = test::request_with(headers);
+    const RequestHeaders gathered = gather_request_headers(request.fields(), settings.header);
     return parse_authorize_request(body, gathered, peer, settings);
 }
 

@@ -1,9 +1,11 @@
-// httplib::Request headers -> AuthRequest: original target, client address, key, datasets.
+// A request's headers -> AuthRequest: original target, client address, key, datasets.
+#include "header_list.hpp"
 #include "server/request_mapping.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace keygate;
+using keygate::test::HeaderList;
 
 namespace {
 
@@ -24,32 +26,32 @@ const std::vector<Cidr> k_loopback = cidrs({"127.0.0.1/32", "::1/128"});
 
 /// Headers and their gathered view (which points into them).
 struct Gathered {
-    httplib::Headers headers;
+    http::Request request;
     RequestHeaders view;
-    explicit Gathered(httplib::Headers h, std::string_view key_header = "X-API-Key")
-        : headers(std::move(h)), view(gather_request_headers(headers, key_header)) {}
+    explicit Gathered(const HeaderList& h, std::string_view key_header = "X-API-Key")
+        : request(test::request_with(h)),
+          view(gather_request_headers(request.fields(), key_header)) {}
     Gathered(const Gathered&) = delete;
     Gathered& operator=(const Gathered&) = delete;
 };
 
-OriginalTarget target_of(httplib::Headers headers, TargetSource source = TargetSource::either) {
+OriginalTarget target_of(HeaderList headers, TargetSource source = TargetSource::either) {
     const Gathered gathered(std::move(headers));
     return original_from_headers(gathered.view, source);
 }
 
-IpAddress client_of(const IpAddress& peer, const std::vector<Cidr>& trusted,
-                    httplib::Headers headers) {
+IpAddress client_of(const IpAddress& peer, const std::vector<Cidr>& trusted, HeaderList headers) {
     const Gathered gathered(std::move(headers));
     return resolve_client_ip(peer, trusted, gathered.view);
 }
 
-KeySelection key_of(httplib::Headers headers, std::string_view key_header,
+KeySelection key_of(HeaderList headers, std::string_view key_header,
                     std::optional<std::string_view> query) {
     const Gathered gathered(std::move(headers), key_header);
     return select_request_key(gathered.view, query);
 }
 
-std::optional<std::string> dataset_of(httplib::Headers headers) {
+std::optional<std::string> dataset_of(HeaderList headers) {
     const Gathered gathered(std::move(headers));
     return header_dataset(gathered.view);
 }
@@ -96,10 +98,10 @@ TEST_CASE("original target: /auth with both kinds disagreeing is ambiguous (row 
 }
 
 TEST_CASE("original target: one source per endpoint", "[request_mapping]") {
-    const httplib::Headers forged{{"X-Original-Method", "GET"},
-                                  {"X-Original-URI", "/v1/datasets/orders/rows"},
-                                  {"X-Forwarded-Method", "DELETE"},
-                                  {"X-Forwarded-Uri", "/v1/datasets/customers/rows"}};
+    const HeaderList forged{{"X-Original-Method", "GET"},
+                            {"X-Original-URI", "/v1/datasets/orders/rows"},
+                            {"X-Forwarded-Method", "DELETE"},
+                            {"X-Forwarded-Uri", "/v1/datasets/customers/rows"}};
     // /auth/nginx: nginx's headers only.
     const auto nginx = target_of(forged, TargetSource::original);
     CHECK(nginx.method == "GET");
@@ -153,7 +155,7 @@ TEST_CASE("original target: envoy's path after the prefix", "[request_mapping]")
     CHECK_FALSE(is_envoy_target("/auth"));
     CHECK_FALSE(original_from_envoy_target("/auth/nginx", "GET"));
 
-    const Gathered none(httplib::Headers{});
+    const Gathered none(HeaderList{});
     AuthRequest root =
         map_auth_request(none.view, *original_from_envoy_target("/auth/envoy?dataset=x", "GET"),
                          ip("10.0.0.1"), Settings{}, {});
@@ -175,10 +177,10 @@ TEST_CASE("forwarded hops", "[request_mapping]") {
 }
 
 TEST_CASE("client address: the peer unless it is a trusted proxy", "[request_mapping]") {
-    const httplib::Headers forged = {{"X-Real-IP", "10.9.9.9"},
-                                     {"X-Forwarded-For", "10.8.8.8"},
-                                     {"REMOTE_ADDR", "10.7.7.7"},
-                                     {"Forwarded", "for=10.6.6.6"}};
+    const HeaderList forged = {{"X-Real-IP", "10.9.9.9"},
+                               {"X-Forwarded-For", "10.8.8.8"},
+                               {"REMOTE_ADDR", "10.7.7.7"},
+                               {"Forwarded", "for=10.6.6.6"}};
     CHECK(client_of(ip("127.0.0.1"), k_loopback, forged) == ip("10.9.9.9"));
     CHECK(client_of(ip("192.0.2.7"), k_loopback, forged) == ip("192.0.2.7"));
     CHECK(client_of(ip("127.0.0.1"), {}, forged) == ip("127.0.0.1"));
@@ -269,7 +271,7 @@ TEST_CASE("dataset of a forwarded JSON body", "[request_mapping]") {
 TEST_CASE("auth request: everything together", "[request_mapping]") {
     Settings settings;
     settings.trusted_proxies = k_loopback;
-    const Gathered headers(httplib::Headers{
+    const Gathered headers(HeaderList{
         {"X-Original-Method", "GET"},
         {"X-Original-URI", "/v1/datasets/orders/rows?dataset=customers&api_key=pk_q"},
         {"X-API-Key", "pk_acme_test0001"},
@@ -277,8 +279,9 @@ TEST_CASE("auth request: everything together", "[request_mapping]") {
         {"X-Real-IP", "203.0.113.5"},
         {"Content-Type", "application/json"},
     });
-    const AuthRequest request = map_auth_request(headers.view, original_from_headers(headers.view, TargetSource::either),
-                                                 ip("127.0.0.1"), settings, R"({"dataset":"x"})");
+    const AuthRequest request =
+        map_auth_request(headers.view, original_from_headers(headers.view, TargetSource::either),
+                         ip("127.0.0.1"), settings, R"({"dataset":"x"})");
     CHECK(request.key == "pk_acme_test0001"); // the query key is ignored: allow_query_key off
     CHECK_FALSE(request.conflicting_keys);
     CHECK(request.method == "GET");
@@ -290,9 +293,9 @@ TEST_CASE("auth request: everything together", "[request_mapping]") {
     CHECK(request.client_ip == ip("203.0.113.5"));
 
     settings.allow_query_key = true;
-    const AuthRequest with_query = map_auth_request(
-        headers.view, original_from_headers(headers.view, TargetSource::either), ip("127.0.0.1"),
-        settings, {});
+    const AuthRequest with_query =
+        map_auth_request(headers.view, original_from_headers(headers.view, TargetSource::either),
+                         ip("127.0.0.1"), settings, {});
     CHECK(with_query.conflicting_keys);
     CHECK_FALSE(with_query.body_dataset);
 }
@@ -300,23 +303,24 @@ TEST_CASE("auth request: everything together", "[request_mapping]") {
 TEST_CASE("auth request: header and envoy URIs are raw, decoded once per segment",
           "[request_mapping]") {
     // The listener hands over raw header values: "%61" is decoded exactly once.
-    const Gathered headers(httplib::Headers{{"X-Original-URI", "/v1/datasets/%61/x?dataset=%61"}});
-    const AuthRequest request = map_auth_request(
-        headers.view, original_from_headers(headers.view, TargetSource::original),
-        ip("127.0.0.1"), Settings{}, {});
+    const Gathered headers(HeaderList{{"X-Original-URI", "/v1/datasets/%61/x?dataset=%61"}});
+    const AuthRequest request =
+        map_auth_request(headers.view, original_from_headers(headers.view, TargetSource::original),
+                         ip("127.0.0.1"), Settings{}, {});
     CHECK(request.segments == std::vector<std::string>{"v1", "datasets", "a", "x"});
     CHECK(request.query_datasets == std::vector<std::string>{"a"});
     CHECK_FALSE(request.ambiguous);
 
     // "%3F" in a header is a '?' inside a segment, not the start of the query: row 0.
     const Gathered tricked(
-        httplib::Headers{{"X-Original-URI", "/v1/datasets/orders%3F/../customers/rows"}});
-    CHECK(map_auth_request(tricked.view, original_from_headers(tricked.view, TargetSource::original),
+        HeaderList{{"X-Original-URI", "/v1/datasets/orders%3F/../customers/rows"}});
+    CHECK(map_auth_request(tricked.view,
+                           original_from_headers(tricked.view, TargetSource::original),
                            ip("127.0.0.1"), Settings{}, {})
               .ambiguous);
 
     // A double encoding decodes to '%': row 0 through the envoy prefix too.
-    const Gathered none(httplib::Headers{});
+    const Gathered none(HeaderList{});
     const AuthRequest envoy = map_auth_request(
         none.view,
         *original_from_envoy_target("/auth/envoy/v1/datasets/%2561/x?dataset=%2561", "GET"),
@@ -348,13 +352,13 @@ TEST_CASE("traceparent: the trace id of a valid header only", "[request_mapping]
 }
 
 TEST_CASE("gathering headers: counts, sizes, repeated values, any case", "[request_mapping]") {
-    const Gathered gathered(httplib::Headers{{"x-original-uri", "/first"},
-                                             {"X-ORIGINAL-URI", "/second"},
-                                             {"Content-Length", "12"},
-                                             {"user-agent", "PowerBI/2.0"},
-                                             {"X-Request-Id", "r-1"},
-                                             {"x-token", "pk_a"},
-                                             {"X-Forwarded-For", "10.0.0.1"}},
+    const Gathered gathered(HeaderList{{"x-original-uri", "/first"},
+                                       {"X-ORIGINAL-URI", "/second"},
+                                       {"Content-Length", "12"},
+                                       {"user-agent", "PowerBI/2.0"},
+                                       {"X-Request-Id", "r-1"},
+                                       {"x-token", "pk_a"},
+                                       {"X-Forwarded-For", "10.0.0.1"}},
                             "X-Token");
     const RequestHeaders& h = gathered.view;
     CHECK(h.count == 7);
