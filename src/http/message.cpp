@@ -9,7 +9,7 @@ namespace keygate::http {
 namespace {
 
 bool has_cr_or_lf(std::string_view text) {
-    return text.find('\r') != std::string_view::npos || text.find('\n') != std::string_view::npos;
+    return std::any_of(text.begin(), text.end(), [](char c) { return c == '\r' || c == '\n'; });
 }
 
 } // namespace

@@ -3,6 +3,8 @@
 
 #include "http/ascii.hpp"
 
+#include <algorithm>
+
 namespace keygate::http {
 namespace {
 
@@ -21,9 +23,9 @@ bool framing_header(std::string_view name) {
 }
 
 bool safe_value(std::string_view value) {
-    // One memchr per byte value (find_first_of calls memchr once per character of `value`).
-    return value.find('\r') == std::string_view::npos &&
-           value.find('\n') == std::string_view::npos && value.find('\0') == std::string_view::npos;
+    // One pass (three memchr calls cost more on values of a few dozen bytes).
+    return std::none_of(value.begin(), value.end(),
+                        [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {

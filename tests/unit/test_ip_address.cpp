@@ -16,6 +16,11 @@ bool in(const char* cidr, const char* ip) {
 
 TEST_CASE("ip addresses parse exactly", "[ip]") {
     CHECK(to_string(*parse_ip("10.0.0.1")) == "10.0.0.1");
+    CHECK(to_string(*parse_ip("0.0.0.0")) == "0.0.0.0");
+    CHECK(to_string(*parse_ip("255.255.255.255")) == "255.255.255.255");
+    CHECK(to_string(*parse_ip("192.168.100.9")) == "192.168.100.9");
+    CHECK(to_string(*parse_ip("1.20.100.200")) == "1.20.100.200");
+    CHECK(to_string(*parse_ip("::ffff:10.9.8.7")) == "10.9.8.7"); // a v4-mapped address
     CHECK(to_string(*parse_ip("::1")) == "::1");
     CHECK(to_string(*parse_ip("2001:DB8::1")) == "2001:db8::1");
     CHECK(*parse_ip("::ffff:10.0.0.1") == *parse_ip("10.0.0.1"));
@@ -71,5 +76,6 @@ TEST_CASE("bad cidrs: a value is quoted cut to 16 characters", "[ip]") {
           "bad prefix length in '10.0.0.0/pk_acme...'");
     CHECK(parse_cidr("2001:db8:1:2:3:4:5:1/64").error().message ==
           "'2001:db8:1:2:3:4...' has host bits set (did you mean 2001:db8:1:2::/64?)");
-    CHECK(parse_cidr("0123456789abcdef").error().message == "'0123456789abcdef' is not an IP address");
+    CHECK(parse_cidr("0123456789abcdef").error().message ==
+          "'0123456789abcdef' is not an IP address");
 }
