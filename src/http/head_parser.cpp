@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <string>
 
 namespace keygate {
@@ -122,38 +123,42 @@ const char* head_problem_text(HeadProblem problem) {
 }
 
 HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
-    const auto end = bytes.find("\r\n\r\n");
-    if (end == std::string_view::npos) {
-        if (bytes.size() > k_max_head)
-            return HeadProblem::too_large;
-        // A field line already longer than the limit need not wait for the rest.
-        const auto last_break = bytes.rfind('\n');
-        const std::size_t open_line =
-            bytes.size() - (last_break == std::string_view::npos ? 0 : last_break + 1);
-        return open_line > k_max_field_line + 2 ? HeadProblem::too_large : HeadProblem::incomplete;
-    }
-    const std::size_t length = end + 4;
-    if (length > k_max_head)
-        return HeadProblem::too_large;
-    const std::string_view head = bytes.substr(0, end + 2); // every line with its CRLF
-    for (std::size_t i = 0; i < head.size(); ++i) {
-        if (head[i] == '\n' && (i == 0 || head[i - 1] != '\r'))
-            return HeadProblem::bad_line_ending;
-        if (head[i] == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n'))
-            return HeadProblem::bad_line_ending;
-    }
+    // One pass, line by line (memchr finds each LF): every LF must follow a CR and no CR
+    // may stand alone; the first empty line ends the head.
     RequestHead parsed;
-    const auto line_end = head.find("\r\n");
-    if (const HeadProblem p = parse_request_line(head.substr(0, line_end), parsed);
-        p != HeadProblem::none) {
-        return p;
-    }
+    parsed.fields.reserve(16);
+    bool request_line = true;
     bool content_length = false;
     bool transfer_encoding = false;
-    for (std::size_t pos = line_end + 2; pos < head.size();) {
-        const auto next = head.find("\r\n", pos);
-        const std::string_view line = head.substr(pos, next - pos);
-        pos = next + 2;
+    std::size_t pos = 0;
+    for (;;) {
+        const void* lf = pos < bytes.size()
+                             ? std::memchr(bytes.data() + pos, '\n', bytes.size() - pos)
+                             : nullptr;
+        if (lf == nullptr) {
+            if (bytes.size() > k_max_head)
+                return HeadProblem::too_large;
+            // A field line already longer than the limit need not wait for the rest.
+            return bytes.size() - pos > k_max_field_line + 2 ? HeadProblem::too_large
+                                                             : HeadProblem::incomplete;
+        }
+        const auto at = static_cast<std::size_t>(static_cast<const char*>(lf) - bytes.data());
+        if (at == pos || bytes[at - 1] != '\r')
+            return HeadProblem::bad_line_ending;
+        const std::string_view line = bytes.substr(pos, at - 1 - pos);
+        if (line.find('\r') != std::string_view::npos)
+            return HeadProblem::bad_line_ending;
+        pos = at + 1;
+        if (pos > k_max_head)
+            return HeadProblem::too_large;
+        if (request_line) {
+            if (const HeadProblem p = parse_request_line(line, parsed); p != HeadProblem::none)
+                return p;
+            request_line = false;
+            continue;
+        }
+        if (line.empty())
+            break;
         if (const HeadProblem p = parse_field_line(line, parsed); p != HeadProblem::none)
             return p;
         const std::string_view name = parsed.fields.back().name;
@@ -167,7 +172,7 @@ HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
     }
     if (content_length && transfer_encoding)
         return HeadProblem::length_and_chunked;
-    parsed.length = length;
+    parsed.length = pos;
     out = std::move(parsed);
     return HeadProblem::none;
 }
