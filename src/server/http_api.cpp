@@ -9,6 +9,7 @@
 #include "server/access_events.hpp"
 #include "server/authorize_request.hpp"
 #include "server/key_listing.hpp"
+#include "server/proxy_adapter.hpp"
 #include "server/request_mapping.hpp"
 
 #include <algorithm>
@@ -147,15 +148,15 @@ HttpApi::Endpoint HttpApi::classify(const http::Request& req) {
     // "/auth%2Fnginx" is not an endpoint.
     const std::string_view target = req.target;
     const std::string_view path = target.substr(0, target.find('?'));
-    if (path == "/auth")
+    if (const ProxyAdapter* adapter = adapter_for(target)) {
+        if (adapter == &k_nginx_adapter)
+            return Endpoint::auth_nginx;
+        if (adapter == &k_forward_adapter)
+            return Endpoint::auth_forward;
+        if (adapter == &k_envoy_http_adapter)
+            return Endpoint::auth_envoy;
         return Endpoint::auth;
-    if (path == "/auth/nginx")
-        return Endpoint::auth_nginx;
-    if (path == "/auth/forward")
-        return Endpoint::auth_forward;
-    // Envoy's path_prefix puts the client's raw path (and query) after the prefix.
-    if (is_envoy_target(req.target))
-        return Endpoint::auth_envoy;
+    }
     if (path == "/v1/authorize")
         return Endpoint::authorize;
     if (path == "/healthz")
@@ -228,7 +229,7 @@ void HttpApi::route(const Incoming& in, http::Response& res) {
     case Endpoint::auth_nginx:
     case Endpoint::auth_forward:
     case Endpoint::auth_envoy:
-        handle_auth(in, res, endpoint);
+        handle_auth(in, res);
         return;
     case Endpoint::authorize:
         if (req.method != "POST")
@@ -452,38 +453,20 @@ void HttpApi::audit(const Decision& decision, const AuthRequest& request, std::s
     }
 }
 
-void HttpApi::handle_auth(const Incoming& in, http::Response& res, Endpoint endpoint) {
+void HttpApi::handle_auth(const Incoming& in, http::Response& res) {
     if (!in.snapshot)
         return write_generic_error(res, 503);
     const Settings& settings = in.snapshot->config().settings;
-    OriginalTarget target;
-    DecisionEndpoint kind = DecisionEndpoint::auth;
-    switch (endpoint) {
-    case Endpoint::auth_envoy:
-        target = *original_from_envoy_target(in.req.target, in.req.method);
-        kind = DecisionEndpoint::auth_envoy;
-        break;
-    case Endpoint::auth_nginx:
-        target = original_from_headers(in.headers, TargetSource::original);
-        kind = DecisionEndpoint::auth_nginx;
-        break;
-    case Endpoint::auth_forward:
-        target = original_from_headers(in.headers, TargetSource::forwarded);
-        kind = DecisionEndpoint::auth_forward;
-        break;
-    default:
-        target = original_from_headers(in.headers, TargetSource::either);
-        break;
-    }
+    // classify() said this is an auth endpoint: it has an adapter.
+    const ProxyAdapter& adapter = *adapter_for(in.req.target);
+    const ProxyQuestion question = adapter.question(in.req, in.headers);
     const AuthRequest request =
-        map_auth_request(in.headers, target, peer_address(in.req), settings, in.body);
+        map_auth_request(in.headers, question.target, peer_address(in.req), settings, in.body);
     const TimePoint now = deps_.clock();
     const Outcome outcome = evaluate(*in.snapshot, request, now, /*consume=*/true);
-    const StatusStyle style =
-        endpoint == Endpoint::auth_nginx ? StatusStyle::nginx : StatusStyle::standard;
     write_decision(res, outcome.decision, outcome.rate ? &*outcome.rate : nullptr, settings.header,
-                   style);
-    audit(outcome.decision, request, request.path, in.headers, res.status, now, kind);
+                   question.style);
+    audit(outcome.decision, request, request.path, in.headers, res.status, now, question.endpoint);
 }
 
 void HttpApi::handle_authorize(const Incoming& in, http::Response& res) {

@@ -92,7 +92,7 @@ class HttpApi {
     void pre_route(const http::Request& req, http::Response& res);
     void dispatch(const Incoming& in, http::Response& res);
     void route(const Incoming& in, http::Response& res);
-    void handle_auth(const Incoming& in, http::Response& res, Endpoint endpoint);
+    void handle_auth(const Incoming& in, http::Response& res);
     /// Checks that the request's key holds `admin` (401/403 written and audited otherwise).
     bool admin_allowed(const Incoming& in, http::Response& res);
     /// POST /v1/audit: access events from trusted peers.
