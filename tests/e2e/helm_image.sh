@@ -142,7 +142,7 @@ e2e_start_keygate "$KEYGATE_BIN" "$SOURCE_DIR/tests/data/valid/minimal.yaml"
 e2e_check "HEALTHCHECK passes against a running keygate" run_health
 # Draining: after SIGTERM with a shutdown delay, /readyz answers 503 and the probe fails.
 e2e_stop_spawned "$KEYGATE_PID"
-e2e_start_keygate "$KEYGATE_BIN" "$SOURCE_DIR/tests/data/valid/minimal.yaml" KEYGATE_SHUTDOWN_DELAY=5s
+e2e_start_keygate "$KEYGATE_BIN" "$SOURCE_DIR/tests/data/valid/minimal.yaml" KEYGATE_SHUTDOWN_DELAY=2s
 kill -TERM "$KEYGATE_PID"
 e2e_wait_until 5 bash -c '! "$@" 2>/dev/null' _ "$KEYGATE_BIN" probe --url "http://127.0.0.1:$KEYGATE_PORT/readyz"
 run_health 2>"$E2E_TMP/health.err"
