@@ -22,7 +22,8 @@ constexpr Duration k_max_timeout{3'600'000};
 
 int run_probe(const Args& args, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, {{"--url", true}, {"--timeout", true}});
-    if (!parsed) return usage_error(err, "probe", parsed.error().message, k_usage);
+    if (!parsed)
+        return usage_error(err, "probe", parsed.error().message, k_usage);
     if (parsed->help) {
         out << "usage: " << k_usage << '\n'
             << "Sends GET PATH and exits 0 on a 2xx answer, 1 on any other answer, a refused\n"
@@ -35,9 +36,11 @@ int run_probe(const Args& args, std::ostream& out, std::ostream& err) {
                            k_usage);
     }
     const auto url = parsed->value("--url");
-    if (!url) return usage_error(err, "probe", "--url is required", k_usage);
+    if (!url)
+        return usage_error(err, "probe", "--url is required", k_usage);
     const auto target = parse_probe_url(*url);
-    if (!target) return usage_error(err, "probe", "--url: " + target.error().message, k_usage);
+    if (!target)
+        return usage_error(err, "probe", "--url: " + target.error().message, k_usage);
 
     Duration timeout = k_default_timeout;
     if (const auto text = parsed->value("--timeout")) {
@@ -51,7 +54,8 @@ int run_probe(const Args& args, std::ostream& out, std::ostream& err) {
     }
 
     const auto response = http_probe(*target, timeout);
-    if (!response) return operation_failed(err, "probe", response.error().message);
+    if (!response)
+        return operation_failed(err, "probe", response.error().message);
     if (response->status < 200 || response->status > 299) {
         return operation_failed(err, "probe",
                                 target->path + " answered " + std::to_string(response->status) +

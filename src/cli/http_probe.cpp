@@ -1,16 +1,15 @@
 // `keygate probe`: a minimal HTTP GET over TCP or a Unix socket, with one overall deadline.
 #include "cli/http_probe.hpp"
 
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <string_view>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace keygate::cli {
 
@@ -20,16 +19,17 @@ using SteadyClock = std::chrono::steady_clock;
 
 /// Closes a descriptor when it goes out of scope.
 class Socket {
-public:
+  public:
     explicit Socket(int fd) : m_fd(fd) {}
     Socket(const Socket&) = delete;
     Socket& operator=(const Socket&) = delete;
     ~Socket() {
-        if (m_fd >= 0) ::close(m_fd);
+        if (m_fd >= 0)
+            ::close(m_fd);
     }
     int fd() const { return m_fd; }
 
-private:
+  private:
     int m_fd;
 };
 
@@ -54,9 +54,12 @@ bool wait_for(int fd, short events, SteadyClock::time_point deadline) {
     for (;;) {
         pollfd p{fd, events, 0};
         const int ready = ::poll(&p, 1, remaining_ms(deadline));
-        if (ready > 0) return true;
-        if (ready == 0) return false;
-        if (errno != EINTR) return false;
+        if (ready > 0)
+            return true;
+        if (ready == 0)
+            return false;
+        if (errno != EINTR)
+            return false;
     }
 }
 
@@ -65,8 +68,10 @@ Result<int> connect_to(const sockaddr* address, socklen_t length, int family,
                        SteadyClock::time_point deadline, const std::string& name,
                        std::chrono::milliseconds timeout) {
     const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail("socket: " + std::string(std::strerror(errno)));
-    if (::connect(fd, address, length) == 0) return fd;
+    if (fd < 0)
+        return fail("socket: " + std::string(std::strerror(errno)));
+    if (::connect(fd, address, length) == 0)
+        return fd;
     if (errno != EINPROGRESS && errno != EAGAIN) {
         const int error = errno;
         ::close(fd);
@@ -78,7 +83,8 @@ Result<int> connect_to(const sockaddr* address, socklen_t length, int family,
     }
     int error = 0;
     socklen_t size = sizeof error;
-    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0)
+        error = errno;
     if (error != 0) {
         ::close(fd);
         return fail("connect to " + name + ": " + std::strerror(error));
@@ -112,7 +118,8 @@ Result<int> open_connection(const ProbeTarget& target, SteadyClock::time_point d
     Result<int> last = fail("cannot resolve '" + target.host + "': no address");
     for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
         last = connect_to(a->ai_addr, a->ai_addrlen, a->ai_family, deadline, name, timeout);
-        if (last) break;
+        if (last)
+            break;
     }
     ::freeaddrinfo(found);
     return last;
@@ -123,16 +130,20 @@ Result<ProbeResponse> parse_status_line(std::string_view line) {
     const bool shape = line.size() >= 12 && line.starts_with("HTTP/1.") && line[7] >= '0' &&
                        line[7] <= '9' && line[8] == ' ' && line[12 - 1] >= '0' &&
                        (line.size() == 12 || line[12] == ' ');
-    if (!shape) return fail("the answer is not HTTP/1.x");
+    if (!shape)
+        return fail("the answer is not HTTP/1.x");
     int status = 0;
     for (std::size_t i = 9; i < 12; ++i) {
-        if (line[i] < '0' || line[i] > '9') return fail("the answer's status is not a number");
+        if (line[i] < '0' || line[i] > '9')
+            return fail("the answer's status is not a number");
         status = status * 10 + (line[i] - '0');
     }
-    if (status < 100 || status > 599) return fail("the answer's status is out of range");
+    if (status < 100 || status > 599)
+        return fail("the answer's status is out of range");
     ProbeResponse response{status, {}};
     for (const char c : line.size() > 13 ? line.substr(13) : std::string_view{}) {
-        if (response.reason.size() == 64) break;
+        if (response.reason.size() == 64)
+            break;
         const auto u = static_cast<unsigned char>(c);
         response.reason.push_back(u >= 0x20 && u < 0x7f ? c : '?');
     }
@@ -144,22 +155,24 @@ Result<ProbeResponse> parse_status_line(std::string_view line) {
 Result<ProbeResponse> http_probe(const ProbeTarget& target, std::chrono::milliseconds timeout) {
     const auto deadline = SteadyClock::now() + timeout;
     auto connected = open_connection(target, deadline, timeout);
-    if (!connected) return fail(connected.error().message);
+    if (!connected)
+        return fail(connected.error().message);
     const Socket socket(*connected);
 
-    const std::string request = "GET " + target.path + " HTTP/1.1\r\nHost: " +
-                                target.host_header() +
+    const std::string request = "GET " + target.path +
+                                " HTTP/1.1\r\nHost: " + target.host_header() +
                                 "\r\nUser-Agent: keygate-probe\r\nAccept: */*\r\n"
                                 "Connection: close\r\n\r\n";
     std::size_t sent = 0;
     while (sent < request.size()) {
-        const ssize_t n = ::send(socket.fd(), request.data() + sent, request.size() - sent,
-                                 MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(socket.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
         if (n > 0) {
             sent += static_cast<std::size_t>(n);
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!wait_for(socket.fd(), POLLOUT, deadline)) {
                 return fail("could not send the request within " + timeout_text(timeout));
@@ -176,7 +189,8 @@ Result<ProbeResponse> http_probe(const ProbeTarget& target, std::chrono::millise
         if (const std::size_t end = received.find("\r\n"); end != std::string::npos) {
             return parse_status_line(std::string_view(received).substr(0, end));
         }
-        if (received.size() > k_max_status_line) return fail("the status line is too long");
+        if (received.size() > k_max_status_line)
+            return fail("the status line is too long");
         if (!wait_for(socket.fd(), POLLIN, deadline)) {
             return fail("no answer from " + endpoint_name(target) + " within " +
                         timeout_text(timeout));

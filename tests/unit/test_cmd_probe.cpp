@@ -2,7 +2,6 @@
 #include "cli/commands.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <sstream>
 
 using namespace keygate::cli;

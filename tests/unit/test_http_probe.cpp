@@ -2,19 +2,17 @@
 #include "cli/http_probe.hpp"
 #include "cli/probe_target.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace keygate::cli;
 using namespace std::chrono_literals;
@@ -24,9 +22,8 @@ namespace {
 /// Accepts one connection, reads the request head, writes `answer` (nothing if empty, then
 /// waits until the client hangs up), and keeps the request it saw.
 class ScriptedServer {
-public:
-    ScriptedServer(std::string answer, bool unix_socket = false)
-        : m_answer(std::move(answer)) {
+  public:
+    ScriptedServer(std::string answer, bool unix_socket = false) : m_answer(std::move(answer)) {
         if (unix_socket) {
             char dir[] = "/tmp/keygate-probe-XXXXXX";
             REQUIRE(::mkdtemp(dir) != nullptr);
@@ -54,9 +51,11 @@ public:
     ScriptedServer& operator=(const ScriptedServer&) = delete;
     ~ScriptedServer() {
         ::shutdown(m_listen, SHUT_RDWR);
-        if (m_thread.joinable()) m_thread.join();
+        if (m_thread.joinable())
+            m_thread.join();
         ::close(m_listen);
-        if (!m_dir.empty()) std::filesystem::remove_all(m_dir);
+        if (!m_dir.empty())
+            std::filesystem::remove_all(m_dir);
     }
     std::string url(const std::string& path) const {
         return m_socket_path.empty() ? "http://127.0.0.1:" + std::to_string(m_port) + path
@@ -71,14 +70,16 @@ public:
         return m_request;
     }
 
-private:
+  private:
     void serve_one() {
         const int fd = ::accept(m_listen, nullptr, nullptr);
-        if (fd < 0) return;
+        if (fd < 0)
+            return;
         char buffer[2048];
         while (m_request.find("\r\n\r\n") == std::string::npos) {
             const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-            if (n <= 0) break;
+            if (n <= 0)
+                break;
             m_request.append(buffer, static_cast<std::size_t>(n));
         }
         if (!m_answer.empty()) {
