@@ -48,7 +48,6 @@ RUN printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*
     && apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libyaml-cpp0.7 \
-        libcpp-httplib0.11 \
         libssl3 \
         libspdlog1.10 \
         libfmt9 \

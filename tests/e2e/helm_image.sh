@@ -85,7 +85,7 @@ e2e_check_not "the final stage has no compiler or -dev package" grep -qE 'g\+\+|
 
 runtime_line=$(grep -E '^RUN .*apt-get install' "$FINAL" | head -n 1)
 read -r -a runtime_packages <<<"$(printf '%s' "$runtime_line" | sed -E 's/.*--no-install-recommends +//; s/ *&&.*//')"
-e2e_check "the final stage installs runtime libraries" test "${#runtime_packages[@]}" -ge 5
+e2e_check "the final stage installs runtime libraries" test "${#runtime_packages[@]}" -ge 1
 for unwanted in ca-certificates curl wget bash busybox openssl; do
     e2e_check_not "the final stage does not install $unwanted" e2e_in_list "$unwanted" "${runtime_packages[@]}"
 done
