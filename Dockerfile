@@ -34,13 +34,25 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DKEYGATE_BUILD_TESTS="${KEYG
     && build/keygate version
 
 FROM ${DEBIAN_IMAGE}
-# Only the runtime libraries (Debian 12 names): yaml-cpp, cpp-httplib (which brings zlib
-# and brotli), OpenSSL, spdlog, fmt; ca-certificates for nothing keygate does today, but
-# cheap and expected by anyone who execs into the container.
-RUN apt-get update \
+# The smallest runtime Debian allows: debian:bookworm-slim (Debian's own minimal image) plus
+# only the shared libraries keygate links, one package per line (add a runtime library to
+# that list; tests/e2e/helm_image.sh checks that every library the binary links comes from
+# it and that every package in it is one the binary links). No ca-certificates (keygate
+# makes no TLS connection), no curl, and no documentation or man pages (dpkg excludes them;
+# the copyright files stay). Why not distroless or scratch: distroless is not built from
+# Debian packages we can install here, and a scratch image with copied libraries loses the
+# dpkg database that image scanners read to find the libraries' security updates.
+RUN printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' \
+        'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/locale/*' \
+        'path-exclude=/usr/share/lintian/*' >/etc/dpkg/dpkg.cfg.d/keygate-excludes \
+    && apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libyaml-cpp0.7 libcpp-httplib0.11 libssl3 libspdlog1.10 libfmt9 ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+        libyaml-cpp0.7 \
+        libssl3 \
+        libspdlog1.10 \
+        libfmt9 \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* /var/log/dpkg.log \
     && groupadd --system --gid 65532 keygate \
     && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin keygate \
@@ -61,12 +73,13 @@ USER 65532:65532
 WORKDIR /var/lib/keygate
 EXPOSE 8090
 
-# No curl in the image: bash asks GET /healthz over /dev/tcp and wants a 200. It assumes the
-# default port 8090 on 127.0.0.1, so it works only when keygate listens there (the CMD's
-# 0.0.0.0:8090 does). Kubernetes ignores HEALTHCHECK: the chart uses httpGet probes on
-# /healthz and /readyz instead.
+# `keygate probe` is the health check: exec form, no shell, no curl. It asks /readyz (200 once
+# a valid key file is loaded, 503 while draining after SIGTERM) on 127.0.0.1:8090, where the
+# CMD's 0.0.0.0:8090 listens; with another --listen, override it (docker run
+# --health-cmd, or compose's healthcheck.test: ["CMD", "keygate", "probe", "--url", ...]).
+# Kubernetes ignores HEALTHCHECK: the chart has its own probes.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8090 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && IFS= read -r -t 4 status <&3 && [[ $status == HTTP/1.?' 200'* ]]"]
+    CMD ["keygate", "probe", "--url", "http://127.0.0.1:8090/readyz", "--timeout", "4s"]
 
 # keygate handles SIGTERM itself (finishes requests in flight, flushes the audit log, exits 0
 # within 10 s) and starts no child processes, so it can run as PID 1 without an init.

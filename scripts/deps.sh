@@ -9,7 +9,7 @@ packages=(
     libyaml-cpp-dev libcpp-httplib-dev libssl-dev libspdlog-dev libfmt-dev
     catch2 nlohmann-json3-dev
     nginx caddy curl python3 python3-yaml python3-jsonschema
-    prometheus logrotate
+    prometheus logrotate dpkg-dev systemd
 )
 
 missing=()

@@ -31,6 +31,7 @@ std::string usage_text() {
            "  keygate hash     [--hmac]                 # reads one key on stdin\n"
            "  keygate generate --tenant NAME [--prefix pk] [--count N]\n"
            "  keygate rotate   --config PATH --id KEY_ID [--grace DURATION] [--write]\n"
+           "  keygate probe    --url http://HOST:PORT/PATH|unix:/SOCKET[:/PATH] [--timeout 2s]\n"
            "  keygate version\n"
            "\n"
            "exit codes: 0 success / allowed / valid, 1 invalid config / denied / failed, "

@@ -28,6 +28,8 @@ int run_hash(const Args& args, std::istream& in, std::ostream& out, std::ostream
 int run_generate(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate rotate --config PATH --id KEY_ID [--grace DURATION] [--write]`
 int run_rotate(const Args& args, std::ostream& out, std::ostream& err);
+/// `keygate probe --url URL [--timeout 2s]`: exit 0 on a 2xx answer, 1 otherwise
+int run_probe(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate version`
 int run_version(const Args& args, std::ostream& out);
 

@@ -106,10 +106,10 @@ e2e_check "keys are masked" grep -q '"api_key":"pk_audit_\*\*\*"' "$E2E_TMP/audi
 mkdir -p "$E2E_TMP/logs"
 AUDIT=$E2E_TMP/logs/audit.log
 e2e_start_keygate "$KEYGATE_BIN" "$E2E_TMP/keys.yaml" KEYGATE_AUDIT_LOG="$AUDIT"
-# The example as shipped, pointed at this run's file and process (pkill -x keygate would reach
-# other keygate processes of a parallel test run).
+# The example as shipped, pointed at this run's file and process (instead of the unit's reload,
+# which has no systemd here).
 sed -e "s|/var/log/keygate/audit.log|$AUDIT|" \
-    -e "s|pkill -USR1 -x keygate|kill -USR1 $KEYGATE_PID|" \
+    -e "s|systemctl reload keygate.service|kill -USR1 $KEYGATE_PID|" \
     "$SOURCE_DIR/examples/logrotate/keygate" >"$E2E_TMP/logrotate.conf"
 e2e_check "the example names the path and the signal" grep -q "kill -USR1 $KEYGATE_PID" "$E2E_TMP/logrotate.conf"
 before=$(send_requests 300)

@@ -35,6 +35,7 @@ exec python3 - "$SOURCE_DIR" <<'PYTHON'
 import ast
 import glob
 import os
+import re
 import sys
 import tomllib
 
@@ -126,6 +127,22 @@ check("traefik/dynamic.yml: every router uses the keygate middleware",
 static = doc("traefik", "traefik.yml")
 check("traefik/traefik.yml: reads the file provider",
       static.get("providers", {}).get("file", {}).get("filename", "").endswith("dynamic.yml"))
+# Every container path the comments name is one Traefik reads: the --configFile or the file
+# provider's filename, and each maps (through the documented mount) to a file of the example.
+static_text = open(os.path.join(examples, "traefik", "traefik.yml"), encoding="utf-8").read()
+comments = "\n".join(l.split("#", 1)[1] for l in static_text.splitlines() if "#" in l)
+mount = re.search(r'-v "\$PWD/examples/traefik:(/[^:"]+)(:ro)?"', comments)
+config_file = re.search(r"--configFile=(\S+)", comments)
+named = set(re.findall(r"(/etc/traefik/[\w.-]+)", comments))
+read_paths = {static.get("providers", {}).get("file", {}).get("filename", "")}
+read_paths.add(config_file.group(1) if config_file else "")
+check("traefik/traefik.yml: the comments mount the example directory and name its --configFile",
+      mount is not None and config_file is not None and config_file.group(1).startswith(mount.group(1) + "/"))
+check("traefik/traefik.yml: every file the comments name is one Traefik reads",
+      named and named <= read_paths, f"named {sorted(named)}, read {sorted(read_paths)}")
+check("traefik/traefik.yml: and each is a file of examples/traefik behind that mount",
+      mount is not None and all(os.path.isfile(os.path.join(examples, "traefik", p[len(mount.group(1)) + 1:]))
+                                for p in read_paths if p.startswith(mount.group(1) + "/")))
 crds = parsed.get(os.path.join(examples, "traefik", "kubernetes", "middleware.yaml"), [])
 middleware = next((d for d in crds if d.get("kind") == "Middleware"), {})
 check("traefik/kubernetes: a traefik.io/v1alpha1 Middleware",

@@ -100,13 +100,42 @@ sidecar. Context: dict "ctx" CONTEXT "sidecar" BOOL.
 {{- end -}}
 
 {{/*
-An exec probe for a listener on 127.0.0.1, which kubelet's httpGet (sent to the pod IP)
-cannot reach: bash asks PATH over /dev/tcp from inside the container and wants a 200.
-Context: dict "port" PORT "path" PATH "timeout" SECONDS.
+An exec probe for a listener kubelet's httpGet cannot reach (sent to the pod IP, it misses a
+127.0.0.1 listener and cannot speak to a Unix socket): `keygate probe` asks PATH from inside
+the container and wants a 2xx (no shell needed). Context: dict "ctx" CONTEXT "path" PATH
+"timeout" SECONDS "unix" BOOL.
 */}}
 {{- define "keygate.execProbeCommand" -}}
-{{- $script := printf "exec 3<>/dev/tcp/127.0.0.1/%d && printf 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && IFS= read -r -t %d status <&3 && [[ $status == HTTP/1.?' 200'* ]]" (int .port) .path (int .timeout) -}}
-{{- list "bash" "-c" $script | toJson -}}
+{{- $url := "" -}}
+{{- if .unix -}}
+{{- $url = printf "unix:%s:%s" (include "keygate.socketPath" .ctx) .path -}}
+{{- else -}}
+{{- $url = printf "http://127.0.0.1:%d%s" (int .ctx.Values.port) .path -}}
+{{- end -}}
+{{- list "keygate" "probe" "--url" $url "--timeout" (printf "%ds" (int .timeout)) | toJson -}}
+{{- end -}}
+
+{{/*
+The probes of the keygate container: startup and readiness on /readyz, liveness on /healthz;
+httpGet on the keygate port when kubelet can reach it, else `keygate probe` (exec).
+Context: dict "ctx" CONTEXT "exec" BOOL "unix" BOOL.
+*/}}
+{{- define "keygate.probes" -}}
+{{- $v := .ctx.Values -}}
+{{- range $kind := list "startup" "liveness" "readiness" }}
+{{- $path := ternary "/healthz" "/readyz" (eq $kind "liveness") }}
+{{- $settings := get $v.probes $kind }}
+{{ $kind }}Probe:
+  {{- if $.exec }}
+  exec:
+    command: {{ include "keygate.execProbeCommand" (dict "ctx" $.ctx "path" $path "timeout" $settings.timeoutSeconds "unix" $.unix) }}
+  {{- else }}
+  httpGet:
+    path: {{ $path }}
+    port: keygate
+  {{- end }}
+  {{- toYaml $settings | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -118,6 +147,9 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
 {{- $sidecar := .sidecar -}}
 {{- $unix := and $sidecar $v.sidecar.unixSocket.enabled -}}
 {{- $fullname := include "keygate.fullname" $ctx -}}
+{{- if and $v.metrics.port (eq (int $v.metrics.port) (int $v.port)) -}}
+{{- fail "metrics.port must differ from port (0 keeps /metrics on port)" -}}
+{{- end -}}
 - name: keygate
   image: {{ include "keygate.image" $ctx | quote }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
@@ -127,17 +159,31 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
   # Only "serve": the image's default CMD passes --config and --listen flags, which would
   # win over KEYGATE_CONFIG and KEYGATE_LISTEN below.
   args: ["serve"]
-  {{- if not $unix }}
+  {{- if or (not $unix) $v.metrics.port }}
   ports:
+    {{- if not $unix }}
     - name: keygate
       containerPort: {{ int $v.port }}
       protocol: TCP
+    {{- end }}
+    {{- if $v.metrics.port }}
+    - name: metrics
+      containerPort: {{ int $v.metrics.port }}
+      protocol: TCP
+    {{- end }}
   {{- end }}
   env:
     - name: KEYGATE_CONFIG
       value: {{ printf "%s/%s" (trimSuffix "/" $v.keys.mountPath) $v.keys.fileName | quote }}
     - name: KEYGATE_LISTEN
       value: {{ include "keygate.listen" (dict "ctx" $ctx "sidecar" $sidecar) | quote }}
+    {{- if $v.metrics.port }}
+    # /metrics and the admin API on their own port (metrics.port), on every interface, so
+    # that Prometheus scrapes it while the main listener stays where it is (127.0.0.1 in a
+    # sidecar).
+    - name: KEYGATE_ADMIN_LISTEN
+      value: {{ printf "0.0.0.0:%d" (int $v.metrics.port) | quote }}
+    {{- end }}
     - name: KEYGATE_AUDIT_LOG
       value: {{ $v.auditLog | quote }}
     - name: KEYGATE_LOG_LEVEL
@@ -190,38 +236,13 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
     - name: keygate-socket
       mountPath: {{ $v.sidecar.unixSocket.mountPath | quote }}
     {{- end }}
-  {{- if $unix }}
-  # kubelet cannot send HTTP over a Unix socket (and the image has no client for one):
-  # both probes check that keygate's socket is there (values.yaml, sidecar.unixSocket).
-  livenessProbe:
-    exec:
-      command: {{ list "bash" "-c" (printf "[[ -S %s ]]" (include "keygate.socketPath" $ctx)) | toJson }}
-    {{- toYaml $v.probes.liveness | nindent 4 }}
-  readinessProbe:
-    exec:
-      command: {{ list "bash" "-c" (printf "[[ -S %s ]]" (include "keygate.socketPath" $ctx)) | toJson }}
-    {{- toYaml $v.probes.readiness | nindent 4 }}
-  {{- else if and $sidecar (ne $v.sidecar.listenHost "0.0.0.0") }}
-  livenessProbe:
-    exec:
-      command: {{ include "keygate.execProbeCommand" (dict "port" $v.port "path" "/healthz" "timeout" $v.probes.liveness.timeoutSeconds) }}
-    {{- toYaml $v.probes.liveness | nindent 4 }}
-  readinessProbe:
-    exec:
-      command: {{ include "keygate.execProbeCommand" (dict "port" $v.port "path" "/readyz" "timeout" $v.probes.readiness.timeoutSeconds) }}
-    {{- toYaml $v.probes.readiness | nindent 4 }}
-  {{- else }}
-  livenessProbe:
-    httpGet:
-      path: /healthz
-      port: keygate
-    {{- toYaml $v.probes.liveness | nindent 4 }}
-  readinessProbe:
-    httpGet:
-      path: /readyz
-      port: keygate
-    {{- toYaml $v.probes.readiness | nindent 4 }}
-  {{- end }}
+    {{- with $v.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- /* No lifecycle hook: on SIGTERM keygate itself answers /readyz with 503 and keeps
+         serving for KEYGATE_SHUTDOWN_DELAY (shutdownDelay), then drains. */}}
+  {{- $exec := or $unix (and $sidecar (ne $v.sidecar.listenHost "0.0.0.0")) }}
+  {{- include "keygate.probes" (dict "ctx" $ctx "exec" $exec "unix" $unix) | nindent 2 }}
   {{- with $v.resources }}
   resources:
     {{- toYaml . | nindent 4 }}
@@ -257,6 +278,9 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
   emptyDir:
     medium: Memory
     sizeLimit: 1Mi
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
 
