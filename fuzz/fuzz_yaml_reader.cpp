@@ -2,15 +2,20 @@
 // API, the reference. Every text the fast reader takes must give exactly yaml-cpp's events:
 // kind, scalar value, tag ("?" plain / "!" quoted), anchor, collection style (block / flow)
 // and every mark (offset, line, column); yaml-cpp must accept it; the two handler kinds (copy
-// and view) must agree; and the loader's tree and diagnostics must be the same with and
-// without the fast path. A text it refuses goes to yaml-cpp, so only a false "yes" is a bug.
+// and view) must agree; the loader's tree and diagnostics must be the same with and without
+// the fast path; and a key file loaded with `api_keys` streamed must give the same entries
+// and diagnostics as from the whole tree. A text the fast reader refuses goes to yaml-cpp,
+// so only a false "yes" is a bug.
 //
 // Each input is read three ways: as the text itself (libFuzzer's mutations of realistic and
 // tricky key files in corpus/fuzz_yaml_reader/), as a key file generated from its bytes
 // (every field, in the value forms key files use, some outside the subset), and as that
 // generated file after a few byte edits. A generated file that uses only forms of the subset
 // must be taken (a false "no" on a real key file would cost the fast path).
+#include "core/config_loader.hpp"
 #include "core/diagnostics.hpp"
+#include "core/digest.hpp"
+#include "core/time.hpp"
 #include "core/yaml_document.hpp"
 #include "core/yaml_simple_parser.hpp"
 #include "fuzz_check.hpp"
@@ -177,6 +182,44 @@ void print_difference(std::string_view text, const std::vector<std::string>& fas
     }
 }
 
+/// A loaded key file as text: every diagnostic and every entry field the loader reads.
+std::string describe(const keygate::LoadResult& r) {
+    std::string out;
+    for (const keygate::Diagnostic& d : r.diagnostics.items) {
+        out += std::to_string(d.line) + ":" + std::to_string(d.column) + " " + d.message + "\n";
+    }
+    if (!r.config)
+        return out + "no config";
+    for (const keygate::KeyEntry& e : r.config->api_keys) {
+        out += e.id + "|" + keygate::to_hex(e.secret.digest) + "|" + e.tenant.value_or("-") + "|" +
+               e.role + "|" + e.description + "|" + std::to_string(e.line) + "|" +
+               std::to_string(e.enabled) + "|" +
+               std::to_string(e.allowed_datasets ? e.allowed_datasets->size() : 99) + "|" +
+               std::to_string(e.denied_datasets.size()) + "|" +
+               std::to_string(e.permissions ? e.permissions->size() : 99) + "|" +
+               std::to_string(e.ip_allowlist.size()) + "|" + std::to_string(e.previous_keys.size()) +
+               "|" + std::to_string(e.rate_limit.value_or(0)) + "|" +
+               std::to_string(e.daily_limit.value_or(0)) + "\n";
+    }
+    return out;
+}
+
+/// The loader streams `api_keys` into entries while the fast path parses: the result must be
+/// the one read from the whole tree.
+void check_streamed_load(std::string_view text) {
+    keygate::LoadOptions options;
+    options.hash_pepper = "fuzz-pepper-not-a-secret-0001";
+    options.now = *keygate::parse_timestamp("2025-03-01T12:00:00Z");
+    const std::string streamed = describe(keygate::load_config_text(text, options));
+    options.stream_api_keys = false;
+    const std::string whole = describe(keygate::load_config_text(text, options));
+    if (streamed != whole) {
+        std::fprintf(stderr, "streamed load differs:\nstreamed: %s\nwhole: %s\n",
+                     streamed.c_str(), whole.c_str());
+    }
+    FUZZ_CHECK(streamed == whole);
+}
+
 /// Checks one text; returns whether the fast reader took it.
 bool check_text(std::string_view text) {
     EventRecorder viewed(text);
@@ -213,6 +256,7 @@ bool check_text(std::string_view text) {
                      slow_tree.c_str());
     }
     FUZZ_CHECK(fast_tree == slow_tree);
+    check_streamed_load(text);
     return true;
 }
 

@@ -59,6 +59,12 @@ class KeyListReader {
         return keys;
     }
 
+    /// Makes room for about `count` entries in the indexes of the checks across entries.
+    void reserve(std::size_t count) {
+        ids_.reserve(count);
+        secrets_.reserve(count * 2);
+    }
+
     /// One item of the list, appended to `keys` when it is a map.
     void read_item(NodeId item, std::vector<KeyEntry>& keys) {
         if (r_.doc().kind(item) != NodeKind::map) {
@@ -354,8 +360,9 @@ class ApiKeyStream::Items : public KeyListReader {
     using KeyListReader::KeyListReader;
 };
 
-ApiKeyStream::ApiKeyStream(DiagnosticCollector& out, const LoadOptions& options)
-    : out_(out), options_(options) {}
+ApiKeyStream::ApiKeyStream(DiagnosticCollector& out, const LoadOptions& options,
+                           std::size_t expected_keys)
+    : out_(out), options_(options), expected_keys_(expected_keys) {}
 
 ApiKeyStream::~ApiKeyStream() = default;
 
@@ -373,6 +380,8 @@ bool ApiKeyStream::begin(const yaml::Document& doc, NodeId top, NodeId sequence)
     sequence_ = sequence;
     reader_ = std::make_unique<Reader>(doc, out_);
     items_ = std::make_unique<Items>(*reader_, roles_, options_);
+    items_->reserve(expected_keys_);
+    entries_.reserve(expected_keys_);
     return true;
 }
 

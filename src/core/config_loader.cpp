@@ -230,11 +230,14 @@ LoadResult load_config_text(std::string_view text, const LoadOptions& options) {
             // from a whole tree.
             const DiagnosticCollector::Mark before = out.mark();
             bool stale = false;
-            {
-                loader::ApiKeyStream stream(out, options);
+            if (options.stream_api_keys) {
+                // A key entry takes at least ~80 bytes ("- key_hash: sha256:<64 hex>"); a
+                // real one with a few fields several hundred. Reserved, untouched room
+                // costs no memory.
+                loader::ApiKeyStream stream(out, options, text.size() / 400 + 16);
                 result.config = load_document(text, options, out, &stream, stale);
             }
-            if (stale) {
+            if (stale || !options.stream_api_keys) {
                 out.rollback(before);
                 stale = false;
                 result.config = load_document(text, options, out, nullptr, stale);

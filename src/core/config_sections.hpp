@@ -35,7 +35,8 @@ std::vector<KeyEntry> read_api_keys(const Reader& r, NodeId list, const std::vec
 /// stream when a later `roles:` changed them.
 class ApiKeyStream final : public yaml::SequenceSink {
   public:
-    ApiKeyStream(DiagnosticCollector& out, const LoadOptions& options);
+    /// `expected_keys`: about how many entries to make room for (the checks' indexes).
+    ApiKeyStream(DiagnosticCollector& out, const LoadOptions& options, std::size_t expected_keys);
     ~ApiKeyStream() override;
     ApiKeyStream(const ApiKeyStream&) = delete;
     ApiKeyStream& operator=(const ApiKeyStream&) = delete;
@@ -56,6 +57,7 @@ class ApiKeyStream final : public yaml::SequenceSink {
     class Items;
     DiagnosticCollector& out_;
     const LoadOptions& options_;
+    std::size_t expected_keys_;
     DiagnosticCollector::Mark start_{};
     NodeId sequence_ = yaml::k_no_node;
     std::vector<Role> roles_;
