@@ -55,14 +55,23 @@ class KeyListReader {
         keys.reserve(r_.doc().size(list));
         ids_.reserve(r_.doc().size(list));
         secrets_.reserve(r_.doc().size(list));
-        r_.doc().for_each_item(list, [&](NodeId item) {
-            if (r_.doc().kind(item) != NodeKind::map) {
-                r_.wrong_type(item, "each item of 'api_keys'", "a map");
-                return;
-            }
-            keys.push_back(read_entry(item));
-        });
+        r_.doc().for_each_item(list, [&](NodeId item) { read_item(item, keys); });
         return keys;
+    }
+
+    /// Makes room for about `count` entries in the indexes of the checks across entries.
+    void reserve(std::size_t count) {
+        ids_.reserve(count);
+        secrets_.reserve(count * 2);
+    }
+
+    /// One item of the list, appended to `keys` when it is a map.
+    void read_item(NodeId item, std::vector<KeyEntry>& keys) {
+        if (r_.doc().kind(item) != NodeKind::map) {
+            r_.wrong_type(item, "each item of 'api_keys'", "a map");
+            return;
+        }
+        keys.push_back(read_entry(item));
     }
 
   private:
@@ -345,6 +354,59 @@ class KeyListReader {
 };
 
 } // namespace
+
+class ApiKeyStream::Items : public KeyListReader {
+  public:
+    using KeyListReader::KeyListReader;
+};
+
+ApiKeyStream::ApiKeyStream(DiagnosticCollector& out, const LoadOptions& options,
+                           std::size_t expected_keys)
+    : out_(out), options_(options), expected_keys_(expected_keys) {}
+
+ApiKeyStream::~ApiKeyStream() = default;
+
+bool ApiKeyStream::begin(const yaml::Document& doc, NodeId top, NodeId sequence) {
+    // The roles as read_config will read them, if no `roles:` follows; their diagnostics
+    // are read_config's to give, so they go to a collector that is dropped.
+    roles_ = builtin_roles();
+    DiagnosticCollector ignored;
+    const Reader scratch(doc, ignored);
+    doc.for_each_entry(top, [&](NodeId key, NodeId value) {
+        if (doc.text(key) == "roles" && doc.kind(value) == NodeKind::map)
+            read_roles(scratch, value, roles_);
+    });
+    start_ = out_.mark();
+    sequence_ = sequence;
+    reader_ = std::make_unique<Reader>(doc, out_);
+    items_ = std::make_unique<Items>(*reader_, roles_, options_);
+    items_->reserve(expected_keys_);
+    entries_.reserve(expected_keys_);
+    return true;
+}
+
+void ApiKeyStream::item(const yaml::Document&, NodeId item) {
+    items_->read_item(item, entries_);
+}
+
+void ApiKeyStream::reset() {
+    if (sequence_ == yaml::k_no_node)
+        return;
+    out_.rollback(start_);
+    sequence_ = yaml::k_no_node;
+    items_.reset();
+    reader_.reset();
+    entries_.clear();
+    entries_.shrink_to_fit();
+}
+
+bool ApiKeyStream::roles_match(const std::vector<Role>& roles) const {
+    return std::equal(roles.begin(), roles.end(), roles_.begin(), roles_.end(),
+                      [](const Role& a, const Role& b) {
+                          return a.name == b.name && a.permissions == b.permissions &&
+                                 a.bypass_rls == b.bypass_rls;
+                      });
+}
 
 std::vector<KeyEntry> read_api_keys(const Reader& r, NodeId list, const std::vector<Role>& roles,
                                     const LoadOptions& options) {

@@ -15,6 +15,13 @@ void DiagnosticCollector::warning(SourcePlace at, std::string message) {
         kept_.warning(at.line, at.column, std::move(message));
 }
 
+void DiagnosticCollector::rollback(const Mark& at) {
+    errors_ = at.errors;
+    warnings_ = at.warnings;
+    if (kept_.items.size() > at.kept)
+        kept_.items.erase(kept_.items.begin() + static_cast<std::ptrdiff_t>(at.kept), kept_.items.end());
+}
+
 Diagnostics DiagnosticCollector::take() {
     Diagnostics out = std::move(kept_);
     std::stable_sort(out.items.begin(), out.items.end(),

@@ -26,6 +26,18 @@ class DiagnosticCollector {
     void error(SourcePlace at, std::string message);
     /// Records a warning at a place.
     void warning(SourcePlace at, std::string message);
+    /// What has been recorded so far, to forget what comes after (rollback).
+    struct Mark {
+        std::size_t errors = 0;
+        std::size_t warnings = 0;
+        std::size_t kept = 0;
+    };
+    /// The current mark.
+    Mark mark() const { return {errors_, warnings_, kept_.items.size()}; }
+    /// Forgets every diagnostic recorded after `at` (a mark of this collector since its last
+    /// take()).
+    void rollback(const Mark& at);
+
     /// True once any error was recorded (kept or not).
     bool has_errors() const { return errors_ > 0; }
 

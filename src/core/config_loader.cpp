@@ -127,7 +127,11 @@ bool precheck(std::string_view text, const LoadOptions& options, DiagnosticColle
     return true;
 }
 
-Config read_config(const loader::Reader& r, yaml::NodeId root, const LoadOptions& options) {
+/// Reads the Config out of the tree. With `stream`, the entries of `api_keys` are those it
+/// read during the parse (when it streamed that list); `stale` is then set when they were
+/// checked against other roles than the final ones (a `roles:` after `api_keys:`).
+Config read_config(const loader::Reader& r, yaml::NodeId root, const LoadOptions& options,
+                   loader::ApiKeyStream* stream, bool& stale) {
     using loader::NodeId;
     Config config;
     config.roles = builtin_roles();
@@ -181,9 +185,37 @@ Config read_config(const loader::Reader& r, yaml::NodeId root, const LoadOptions
     } else if (r.is_null(api_keys)) {
         r.out().error(r.place(api_keys), std::string("'api_keys' has no value") + k_no_keys_hint);
     } else if (r.expect_list(api_keys, "api_keys")) {
-        config.api_keys = loader::read_api_keys(r, api_keys, config.roles, options);
+        if (stream != nullptr && stream->sequence() == api_keys) {
+            stale = !stream->roles_match(config.roles);
+            config.api_keys = stream->take_entries();
+        } else {
+            config.api_keys = loader::read_api_keys(r, api_keys, config.roles, options);
+        }
     }
     return config;
+}
+
+/// Parses `text` and reads the Config out of it; nullopt when anything was an error.
+std::optional<Config> load_document(std::string_view text, const LoadOptions& options,
+                                    DiagnosticCollector& out, loader::ApiKeyStream* stream,
+                                    bool& stale) {
+    const auto doc = yaml::parse_document(text, out, {}, stream);
+    if (doc && (doc->root() == yaml::k_no_node ||
+                (doc->kind(doc->root()) == yaml::NodeKind::null &&
+                 doc->text(doc->root()).empty()))) {
+        // Only comments, or a bare "---": as empty as a 0-byte file.
+        out.error({1, 1}, std::string("file is empty") + k_no_keys_hint);
+    } else if (doc) {
+        const loader::Reader reader(*doc, out);
+        if (doc->kind(doc->root()) != yaml::NodeKind::map) {
+            reader.wrong_type(doc->root(), "the top level", "a map");
+        } else {
+            Config config = read_config(reader, doc->root(), options, stream, stale);
+            if (!out.has_errors() && !stale)
+                return config;
+        }
+    }
+    return std::nullopt;
 }
 
 } // namespace
@@ -193,21 +225,22 @@ LoadResult load_config_text(std::string_view text, const LoadOptions& options) {
     try {
         DiagnosticCollector out;
         if (precheck(text, options, out)) {
-            const auto doc = yaml::parse_document(text, out);
-            if (doc && (doc->root() == yaml::k_no_node ||
-                        (doc->kind(doc->root()) == yaml::NodeKind::null &&
-                         doc->text(doc->root()).empty()))) {
-                // Only comments, or a bare "---": as empty as a 0-byte file.
-                out.error({1, 1}, std::string("file is empty") + k_no_keys_hint);
-            } else if (doc) {
-                const loader::Reader reader(*doc, out);
-                if (doc->kind(doc->root()) != yaml::NodeKind::map) {
-                    reader.wrong_type(doc->root(), "the top level", "a map");
-                } else {
-                    Config config = read_config(reader, doc->root(), options);
-                    if (!out.has_errors())
-                        result.config = std::move(config);
-                }
+            // The api_keys entries are read while the parse streams them (no tree of every
+            // key); in the rare file whose `roles:` come after them, everything is read again
+            // from a whole tree.
+            const DiagnosticCollector::Mark before = out.mark();
+            bool stale = false;
+            if (options.stream_api_keys) {
+                // A key entry takes at least ~80 bytes ("- key_hash: sha256:<64 hex>"); a
+                // real one with a few fields several hundred. Reserved, untouched room
+                // costs no memory.
+                loader::ApiKeyStream stream(out, options, text.size() / 400 + 16);
+                result.config = load_document(text, options, out, &stream, stale);
+            }
+            if (stale || !options.stream_api_keys) {
+                out.rollback(before);
+                stale = false;
+                result.config = load_document(text, options, out, nullptr, stale);
             }
         }
         result.diagnostics = out.take();

@@ -18,6 +18,9 @@ struct LoadOptions {
     /// error at once, never a wait (the server's loads and reloads). False: `keygate
     /// validate` also reads a pipe (`validate <(kubectl ...)`), up to max_file_bytes.
     bool regular_files_only = true;
+    /// Read the `api_keys` entries while the YAML is parsed, without a tree of every key
+    /// (docs/key-file-loading.md). False: from the whole tree (the fuzzer compares the two).
+    bool stream_api_keys = true;
 };
 
 /// The outcome of a load: the config when there were no errors, and every diagnostic.

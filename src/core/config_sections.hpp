@@ -5,6 +5,7 @@
 #include "core/config_loader.hpp"
 #include "core/config_reader.hpp"
 
+#include <memory>
 #include <vector>
 
 namespace keygate::loader {
@@ -26,5 +27,43 @@ std::vector<Route> read_routes(const Reader& r, NodeId list);
 /// `api_keys:` (a list), in file order, checked against the final `roles`.
 std::vector<KeyEntry> read_api_keys(const Reader& r, NodeId list, const std::vector<Role>& roles,
                                     const LoadOptions& options);
+
+/// Reads the items of `api_keys:` while the YAML is parsed (the fast path streams them, so
+/// that no tree of every key exists), with the same checks and diagnostics as
+/// read_api_keys. The roles are those of the top map's entries before `api_keys`; the
+/// caller checks that they are the final ones (roles_match) and re-parses without the
+/// stream when a later `roles:` changed them.
+class ApiKeyStream final : public yaml::SequenceSink {
+  public:
+    /// `expected_keys`: about how many entries to make room for (the checks' indexes).
+    ApiKeyStream(DiagnosticCollector& out, const LoadOptions& options, std::size_t expected_keys);
+    ~ApiKeyStream() override;
+    ApiKeyStream(const ApiKeyStream&) = delete;
+    ApiKeyStream& operator=(const ApiKeyStream&) = delete;
+
+    std::string_view key() const override { return "api_keys"; }
+    bool begin(const yaml::Document& doc, NodeId top, NodeId sequence) override;
+    void item(const yaml::Document& doc, NodeId item) override;
+    void reset() override;
+
+    /// The sequence node that was streamed, or k_no_node.
+    NodeId sequence() const { return sequence_; }
+    /// Whether the roles the items were checked against are `roles`.
+    bool roles_match(const std::vector<Role>& roles) const;
+    /// The entries read, in file order.
+    std::vector<KeyEntry> take_entries() { return std::move(entries_); }
+
+  private:
+    class Items;
+    DiagnosticCollector& out_;
+    const LoadOptions& options_;
+    std::size_t expected_keys_;
+    DiagnosticCollector::Mark start_{};
+    NodeId sequence_ = yaml::k_no_node;
+    std::vector<Role> roles_;
+    std::vector<KeyEntry> entries_;
+    std::unique_ptr<Reader> reader_;
+    std::unique_ptr<Items> items_;
+};
 
 } // namespace keygate::loader

@@ -38,8 +38,9 @@ std::string shorten(std::string_view text) {
 }
 
 /// Maps with more keys than this get a hash index for the duplicate check; smaller ones are
-/// scanned, which is faster and allocates nothing.
-constexpr std::size_t k_scan_limit = 12;
+/// scanned, which is faster and allocates nothing. A key entry with every field has 16 keys:
+/// a hash index each was ~6 % of a 100 000-key load (its nodes allocated and freed).
+constexpr std::size_t k_scan_limit = 32;
 
 } // namespace
 
@@ -69,8 +70,8 @@ NodeId Document::first_child(NodeId id) const {
 class TreeBuilder final : public ScalarViewHandler {
   public:
     TreeBuilder(Document& doc, DiagnosticCollector& out, const ParseLimits& limits,
-                std::string_view text)
-        : doc_(doc), out_(out), limits_(limits) {
+                std::string_view text, SequenceSink* sink = nullptr)
+        : doc_(doc), out_(out), limits_(limits), sink_(sink) {
         // Reserved but untouched pages cost no memory; this avoids most regrowth copies.
         doc_.nodes_.reserve(std::min(limits.max_nodes, text.size() / 12 + 16));
         doc_.pool_.reserve(text.size());
@@ -126,13 +127,13 @@ class TreeBuilder final : public ScalarViewHandler {
                          YAML::EmitterStyle::value) override {
         open(NodeKind::sequence, mark, tag, anchor);
     }
-    void OnSequenceEnd() override { stack_.pop_back(); }
+    void OnSequenceEnd() override { close(); }
 
     void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                     YAML::EmitterStyle::value) override {
         open(NodeKind::map, mark, tag, anchor);
     }
-    void OnMapEnd() override { stack_.pop_back(); }
+    void OnMapEnd() override { close(); }
 
     void OnAnchor(const YAML::Mark& mark, const std::string& name) override {
         out_.error(to_place(mark), "yaml anchors are not allowed ('&" + shorten(name) + "')");
@@ -146,11 +147,13 @@ class TreeBuilder final : public ScalarViewHandler {
         bool is_map = false;
         bool expect_key = true;
         bool drop_value = false; ///< the key was rejected: its value is parsed but not linked
+        bool streamed = false;   ///< the sink's sequence: each item goes to the sink, then away
         std::unique_ptr<std::unordered_map<std::string, int>> key_lines; ///< big maps only
     };
 
     NodeId add(NodeKind kind, const YAML::Mark& mark) {
-        if (doc_.nodes_.size() >= limits_.max_nodes) {
+        // The limit counts every node parsed, streamed ones too: the same files pass.
+        if (doc_.nodes_.size() + dropped_nodes_ >= limits_.max_nodes) {
             throw ParseStop{to_place(mark), "file has too many yaml nodes (more than " +
                                                 std::to_string(limits_.max_nodes) + ")"};
         }
@@ -172,11 +175,49 @@ class TreeBuilder final : public ScalarViewHandler {
                             "nesting deeper than " + std::to_string(limits_.max_depth) + " levels"};
         }
         const NodeId id = add(kind, mark);
-        attach(id);
+        const bool linked = attach(id);
         Frame f;
         f.node = id;
         f.is_map = kind == NodeKind::map;
+        // The value of the sink's key in the top map (a key accepted, not a duplicate).
+        if (sink_ != nullptr && linked && kind == NodeKind::sequence && stack_.size() == 1 &&
+            stack_.front().is_map && f.node == stack_.front().last_child &&
+            doc_.text(key_of_last_value(stack_.front())) == sink_->key()) {
+            f.streamed = sink_->begin(doc_, stack_.front().node, id);
+        }
         stack_.push_back(std::move(f));
+    }
+
+    /// The key node of the last value linked into map frame `f`.
+    NodeId key_of_last_value(const Frame& f) const {
+        NodeId key = k_no_node;
+        doc_.for_each_entry(f.node, [&](NodeId k, NodeId v) {
+            if (v == f.last_child)
+                key = k;
+        });
+        return key;
+    }
+
+    /// A collection ends; a complete item of the streamed sequence goes to the sink.
+    void close() {
+        const NodeId done = stack_.back().node;
+        stack_.pop_back();
+        if (!stack_.empty() && stack_.back().streamed)
+            stream_item(done);
+    }
+
+    /// Hands `item`, the one item of the streamed sequence in the tree, to the sink and
+    /// drops its nodes and pooled text.
+    void stream_item(NodeId item) {
+        sink_->item(doc_, item);
+        Frame& f = stack_.back();
+        Node& seq = doc_.nodes_[f.node];
+        seq.a = 0;
+        seq.b = 0;
+        f.last_child = k_no_node;
+        dropped_nodes_ += doc_.nodes_.size() - item;
+        doc_.nodes_.resize(item);
+        doc_.pool_.resize(item_pool_start_);
     }
 
     void check_tag(const YAML::Mark& mark, const std::string& tag) {
@@ -191,10 +232,12 @@ class TreeBuilder final : public ScalarViewHandler {
             anchor_names_[anchor] = std::move(pending_anchor_name_);
     }
 
-    void attach(NodeId id) {
+    /// Links `id` into the open collection (or makes it the root); false when it is dropped
+    /// (a rejected key and its value).
+    bool attach(NodeId id) {
         if (stack_.empty()) {
             doc_.root_ = id;
-            return;
+            return true;
         }
         Frame& f = stack_.back();
         if (f.is_map) {
@@ -202,12 +245,12 @@ class TreeBuilder final : public ScalarViewHandler {
                 f.expect_key = false;
                 f.drop_value = !accept_key(f, id);
                 if (f.drop_value)
-                    return;
+                    return false;
             } else {
                 f.expect_key = true;
                 if (f.drop_value) {
                     f.drop_value = false;
-                    return;
+                    return false;
                 }
                 // A null value takes its key's place: yaml-cpp marks a missing one ("tenant:"
                 // then a new line) where the next token starts, lines away.
@@ -226,6 +269,16 @@ class TreeBuilder final : public ScalarViewHandler {
         }
         f.last_child = id;
         ++parent.b;
+        if (f.streamed) {
+            // A collection item is complete when it closes, a scalar now (its text, when
+            // pooled, was added just before).
+            const Node& n = doc_.nodes_[id];
+            const bool pooled = n.kind == NodeKind::scalar && !n.in_source;
+            item_pool_start_ = pooled ? n.a : doc_.pool_.size();
+            if (n.kind != NodeKind::sequence && n.kind != NodeKind::map)
+                stream_item(id);
+        }
+        return true;
     }
 
     /// Checks a new key of map `f`: a string, not seen before in this map.
@@ -277,6 +330,9 @@ class TreeBuilder final : public ScalarViewHandler {
     Document& doc_;
     DiagnosticCollector& out_;
     const ParseLimits& limits_;
+    SequenceSink* sink_;
+    std::size_t dropped_nodes_ = 0;   ///< nodes of streamed items, no longer in the tree
+    std::size_t item_pool_start_ = 0; ///< size of the pool before the streamed item
     std::vector<Frame> stack_;
     int documents_ = 0;
     std::string pending_anchor_name_;
@@ -284,14 +340,15 @@ class TreeBuilder final : public ScalarViewHandler {
 };
 
 std::optional<Document> parse_document(std::string_view text, DiagnosticCollector& out,
-                                       const ParseLimits& limits) {
+                                       const ParseLimits& limits, SequenceSink* sink) {
     if (limits.fast_path) {
         // The fast path either parses the whole text exactly as yaml-cpp would, or gives
-        // up; then (and on any stop or failure inside it) its work is thrown away.
+        // up; then (and on any stop or failure inside it) its work is thrown away, the
+        // sink's too.
         try {
             Document doc;
             DiagnosticCollector found;
-            TreeBuilder builder(doc, found, limits, text);
+            TreeBuilder builder(doc, found, limits, text, sink);
             if (parse_simple_subset(text, builder)) {
                 for (Diagnostic& d : found.take().items) {
                     if (d.severity == Severity::error) {
@@ -304,6 +361,8 @@ std::optional<Document> parse_document(std::string_view text, DiagnosticCollecto
             }
         } catch (...) {
         }
+        if (sink != nullptr)
+            sink->reset();
     }
     // Every failure of yaml-cpp (or of memory) ends here as a diagnostic: nothing escapes.
     try {

@@ -82,11 +82,31 @@ class Document {
     NodeId root_ = k_no_node;
 };
 
+/// Takes the items of one sequence of the top map (the key file's `api_keys`) while the fast
+/// path parses, one complete item at a time; the document then drops the item's nodes, so
+/// that a 100 000-key file never exists as one tree. The sequence node stays in the tree
+/// with no items. Only the fast path streams: when it gives up, reset() is called and the
+/// yaml-cpp parse builds the whole tree as usual.
+class SequenceSink {
+  public:
+    virtual ~SequenceSink() = default;
+    /// The key of the top map whose sequence value is streamed.
+    virtual std::string_view key() const = 0;
+    /// That sequence starts: `top` is the top map, which holds the entries before it.
+    /// Returns false to keep the sequence in the tree instead.
+    virtual bool begin(const Document& doc, NodeId top, NodeId sequence) = 0;
+    /// One complete item of the sequence (valid during the call only).
+    virtual void item(const Document& doc, NodeId item) = 0;
+    /// The fast path gave up: forget everything begin() and item() did.
+    virtual void reset() = 0;
+};
+
 /// Parses one YAML document. Problems that still leave a usable tree (duplicate keys,
 /// anchors, aliases, tags, non-string keys) are reported and the tree is returned; fatal
 /// ones (syntax error, too deep, too many nodes, a second document) are reported and
-/// nullopt is returned. Never throws.
+/// nullopt is returned. Never throws. With a `sink`, the fast path streams its sequence.
 std::optional<Document> parse_document(std::string_view text, DiagnosticCollector& out,
-                                       const ParseLimits& limits = {});
+                                       const ParseLimits& limits = {},
+                                       SequenceSink* sink = nullptr);
 
 } // namespace keygate::yaml

@@ -1,5 +1,6 @@
 #pragma once
-// Gives freed heap pages back to the operating system.
+// Gives freed heap pages back to the operating system. free_memory.cpp also fixes glibc's
+// mmap and trim thresholds before main(), so that the memory of a reload is given back.
 
 namespace keygate {
 
