@@ -144,6 +144,16 @@ routed = set(re.findall(r'path == "([^"]+)"', classify))
 documented = set()
 for path in doc["paths"]:
     documented.add(path)
+# The auth endpoints are the proxy adapters' (src/server/adapter_*.cpp, chosen by adapter_for).
+import glob
+if "adapter_for(" in classify:
+    for adapter_file in sorted(glob.glob(os.path.join(source, "src", "server", "adapter_*.cpp"))):
+        adapter_code = open(adapter_file, encoding="utf-8").read()
+        for adapter_path in re.findall(r'const ProxyAdapter k_\w+\{"([^"]+)"', adapter_code):
+            if adapter_path == "/auth/envoy":
+                routed.add("/auth/envoy/{originalPath}")
+            else:
+                routed.add(adapter_path)
 expected = set(routed)
 if "is_envoy_target" in classify:
     expected.add("/auth/envoy/{originalPath}")
