@@ -129,7 +129,7 @@ int run_serve(const Args& args) {
         ServeRuntime* runtime = live;
         if (signo == SIGHUP) {
             spdlog::info("SIGHUP received: reloading {}", settings->config_path);
-            if (runtime != nullptr) runtime->reload("sighup");
+            if (runtime != nullptr) runtime->request_reload("sighup");
             return;
         }
         if (signo == SIGUSR1) {

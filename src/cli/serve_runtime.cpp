@@ -13,6 +13,7 @@ ServeRuntime::ServeRuntime(RuntimeOptions options)
 
 ServeRuntime::~ServeRuntime() {
     drain_.finish(); // joins its timer thread, which may be calling stop()
+    if (reloader_) reloader_->cancel();
     if (watcher_) watcher_->stop();
     if (writer_) writer_->stop();
 }
@@ -42,7 +43,11 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         alerts_->update_settings(store.config().settings.alerts);
         if (state_) save_state();
     };
-    reloader_ = std::make_unique<ConfigReloader>(options_.sources, keys_, options_.clock, hooks);
+    ReloadTiming timing;
+    timing.retry_max = options_.reload_interval.value_or(std::chrono::milliseconds{30'000});
+    if (timing.retry_max.count() <= 0) timing.retry_max = std::chrono::milliseconds{30'000};
+    reloader_ = std::make_unique<ConfigReloader>(options_.sources, keys_, options_.clock, hooks,
+                                                 timing);
 
     PersistentState restored;
     if (options_.state_dir) {
@@ -85,7 +90,7 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         return usage_json(usage_.usage(key, options_.clock()));
     };
     operations_.reload = [this] {
-        const ReloadOutcome outcome = reloader_->reload("api");
+        const ReloadOutcome outcome = reload_and_schedule("api");
         nlohmann::ordered_json out{{"result", to_string(outcome)}};
         out.update(status_json());
         return out;
@@ -126,8 +131,27 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     return true;
 }
 
+ReloadOutcome ServeRuntime::reload_and_schedule(std::string_view trigger) {
+    const ReloadOutcome outcome = reloader_->reload(trigger);
+    if (const auto retry = reloader_->take_retry(); retry && watcher_) watcher_->retry_in(*retry);
+    return outcome;
+}
+
+void ServeRuntime::request_reload(std::string_view trigger) {
+    {
+        std::lock_guard lock(requested_mutex_);
+        requested_trigger_ = std::string(trigger);
+    }
+    if (watcher_) watcher_->poke();
+}
+
 void ServeRuntime::on_watch(WatchTrigger trigger) {
-    reloader_->reload(to_string(trigger));
+    std::string requested;
+    {
+        std::lock_guard lock(requested_mutex_);
+        requested.swap(requested_trigger_);
+    }
+    reload_and_schedule(requested.empty() ? std::string_view(to_string(trigger)) : requested);
     if (trigger == WatchTrigger::periodic) {
         reloader_->report_ended_grace();
         if (state_) save_state();
@@ -151,7 +175,9 @@ nlohmann::ordered_json ServeRuntime::status_json() const {
                 {"reloads", {{"success", s.metrics.reloads_success}, {"failure", s.metrics.reloads_failure}}}};
 }
 
-ReloadOutcome ServeRuntime::reload(std::string_view trigger) { return reloader_->reload(trigger); }
+ReloadOutcome ServeRuntime::reload(std::string_view trigger) {
+    return reload_and_schedule(trigger);
+}
 
 void ServeRuntime::reopen_audit() {
     if (writer_) writer_->reopen();
@@ -167,6 +193,8 @@ void ServeRuntime::save_state() {
 
 bool ServeRuntime::run() {
     const bool ok = server_->run();
+    // A reload still reading or building a large file stops at its next stage, unpublished.
+    reloader_->cancel();
     if (watcher_) watcher_->stop();
     if (state_) save_state();
     writer_->stop(); // drains every queued audit line

@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -70,8 +71,12 @@ public:
     /// True once shut_down() was called.
     bool draining() const { return drain_.draining(); }
 
-    /// Re-reads the key file now (SIGHUP). Thread-safe.
+    /// Re-reads the key file now, on the caller's thread. Thread-safe.
     ReloadOutcome reload(std::string_view trigger);
+
+    /// Asks the watcher's thread for a reload named `trigger` (SIGHUP) and returns at once:
+    /// the signal thread must never wait for a reload, or a SIGTERM would wait with it.
+    void request_reload(std::string_view trigger);
 
     /// Reopens the audit log file (SIGUSR1, after logrotate). Thread-safe.
     void reopen_audit();
@@ -85,6 +90,8 @@ public:
 
 private:
     void on_watch(WatchTrigger trigger);
+    /// One reload attempt; a transient read error schedules the watcher's retry.
+    ReloadOutcome reload_and_schedule(std::string_view trigger);
     nlohmann::ordered_json status_json() const;
     void save_state();
 
@@ -99,6 +106,8 @@ private:
     std::unique_ptr<ConfigReloader> reloader_;
     std::unique_ptr<FileWatcher> watcher_;
     std::unique_ptr<StateStore> state_;
+    std::mutex requested_mutex_;
+    std::string requested_trigger_; ///< of request_reload(), taken by the next watcher check
     OperationsHooks operations_;
     // Before server_: the endpoints ask it (draining) until server_ is gone. The destructor
     // finishes its delay first, while the server it stops still exists.

@@ -258,20 +258,26 @@ LoadResult load_config_text(std::string_view text, const LoadOptions& options) {
 }
 
 std::optional<std::string> read_key_file(const std::string& path, const LoadOptions& options,
-                                         std::string& error) {
-    const auto fail_with = [&](std::string message) -> std::optional<std::string> {
+                                         std::string& error, int* error_number) {
+    const auto fail_with = [&](std::string message, int number = 0) -> std::optional<std::string> {
         error = std::move(message);
+        if (error_number != nullptr) *error_number = number;
         return std::nullopt;
+    };
+    // "cannot open the file (Too many open files)": the errno is read before anything else runs.
+    const auto fail_errno = [&](const char* what) -> std::optional<std::string> {
+        const int number = errno;
+        return fail_with(std::string(what) + " (" + errno_text(number) + ")", number);
     };
     // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
     const int fd = ::open(path.c_str(),
                           O_RDONLY | O_CLOEXEC | (options.regular_files_only ? O_NONBLOCK : 0));
     if (fd < 0)
-        return fail_with("cannot open the file (" + errno_text(errno) + ")");
+        return fail_errno("cannot open the file");
     const FileCloser closer{fd};
     struct stat st {};
     if (::fstat(fd, &st) != 0)
-        return fail_with("cannot read the file (" + errno_text(errno) + ")");
+        return fail_errno("cannot read the file");
     if (S_ISDIR(st.st_mode))
         return fail_with("cannot read the file (it is a directory)");
     if (options.regular_files_only && !S_ISREG(st.st_mode)) {
@@ -302,12 +308,12 @@ std::optional<std::string> read_key_file(const std::string& path, const LoadOpti
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
-                return fail_with("cannot read the file (" + errno_text(errno) + ")");
+                return fail_errno("cannot read the file");
             if (n == 0)
                 break;
         }
     } catch (const std::bad_alloc&) {
-        return fail_with("out of memory while reading the file");
+        return fail_with("out of memory while reading the file", ENOMEM);
     }
     return text;
 }

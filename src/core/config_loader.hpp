@@ -35,9 +35,11 @@ LoadResult load_config_text(std::string_view text, const LoadOptions& options);
 
 /// Reads a key file whole, with the size limit of `options` checked before reading (a pipe
 /// or a growing file is read at most one byte past it). On failure returns nullopt and sets
-/// `error` ("cannot open the file (No such file or directory)", "file too large (...)").
+/// `error` ("cannot open the file (No such file or directory)", "file too large (...)"),
+/// and `error_number` when given: the errno of the failed call, 0 for a refusal (a FIFO, too
+/// large), ENOMEM when memory ran out.
 std::optional<std::string> read_key_file(const std::string& path, const LoadOptions& options,
-                                         std::string& error);
+                                         std::string& error, int* error_number = nullptr);
 
 /// Reads the file at `path` and loads it; an unreadable file is one diagnostic at 0:0.
 LoadResult load_config_file(const std::string& path, const LoadOptions& options);

@@ -6,15 +6,19 @@
 #include "infra/free_memory.hpp"
 #include "infra/stable_read.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace keygate {
 namespace {
 
-std::optional<std::string> read_file(const std::string& path, std::string& error) {
+std::optional<std::string> read_file(const std::string& path, std::string& error,
+                                     int& error_number) {
     std::string why;
-    auto text = read_key_file(path, LoadOptions{}, why);
+    auto text = read_key_file(path, LoadOptions{}, why, &error_number);
     if (!text) error = path + ": " + why;
     return text;
 }
@@ -40,6 +44,20 @@ const char* to_string(ReloadOutcome outcome) {
     return "unknown";
 }
 
+bool is_transient_read_error(int error_number) {
+    switch (error_number) {
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case ENOBUFS:
+    case EAGAIN:
+    case EINTR:
+        return true;
+    default:
+        return false;
+    }
+}
+
 ConfigReloader::ConfigReloader(KeySetSources sources, KeySetHolder& holder,
                                std::function<TimePoint()> clock, Hooks hooks, ReloadTiming timing)
     : sources_(std::move(sources)), holder_(holder), clock_(std::move(clock)),
@@ -49,7 +67,7 @@ ConfigReloader::ConfigReloader(KeySetSources sources, KeySetHolder& holder,
 
 ConfigReloader::Read ConfigReloader::read_stable() const {
     Read read;
-    auto first = read_file(sources_.config_path, read.error);
+    auto first = read_file(sources_.config_path, read.error, read.error_number);
     for (int attempt = 0; first && attempt < timing_.max_attempts; ++attempt) {
         // A writer that truncates and then writes leaves a window with partial content:
         // only content that two reads agree on is loaded.
@@ -58,9 +76,11 @@ ConfigReloader::Read ConfigReloader::read_stable() const {
             read.text = std::move(*first);
             read.sha256 = to_hex(sha256(read.text));
             read.error.clear();
+            read.error_number = 0;
             return read;
         }
-        first = read_file(sources_.config_path, read.error); // changed (or gone): again
+        if (cancelled_) return Read{}; // nothing read, nothing failed
+        first = read_file(sources_.config_path, read.error, read.error_number); // changed: again
         if (!first) return read;
     }
     if (first) read.error = "'" + sources_.config_path + "' kept changing while being read";
@@ -73,8 +93,10 @@ KeySetLoad ConfigReloader::build(std::string text, TimePoint now,
     LoadOptions options;
     options.hash_pepper = sources_.hash_pepper;
     options.now = now;
+    if (cancelled_) return out;
     LoadResult loaded = load_config_text(text, options);
     std::string().swap(text);
+    if (cancelled_) return out;
     out.diagnostics = std::move(loaded.diagnostics);
     if (!loaded.config || out.diagnostics.failed()) return out;
     Config config = std::move(*loaded.config);
@@ -88,6 +110,7 @@ KeySetLoad ConfigReloader::build(std::string text, TimePoint now,
         grace.insert(grace.end(), std::make_move_iterator(windows.begin()),
                      std::make_move_iterator(windows.end()));
     }
+    if (cancelled_) return out;
     out.store = KeyStore::build(std::move(config), sources_.hash_pepper, std::move(grace));
     return out;
 }
@@ -101,22 +124,29 @@ void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& 
         for (const auto& w : previous->grace_secrets()) old_windows.insert(to_hex(w.secret.digest));
     }
     holder_.publish(store);
-    status_.sha256 = read.sha256;
-    status_.loaded_at = now;
-    status_.last_result = "success";
-    status_.last_errors.clear();
-    status_.metrics.last_reload_successful = true;
-    status_.metrics.last_success_at = now;
-    status_.metrics.generation = holder_.generation();
-    if (!initial) ++status_.metrics.reloads_success;
+    in_force_sha256_ = read.sha256;
+    failed_sha256_.clear();
+    failed_read_error_.clear();
+    std::uint64_t generation = 0;
+    {
+        std::lock_guard lock(status_mutex_);
+        status_.sha256 = read.sha256;
+        status_.loaded_at = now;
+        status_.last_result = "success";
+        status_.last_errors.clear();
+        status_.metrics.last_reload_successful = true;
+        status_.metrics.last_success_at = now;
+        status_.metrics.generation = generation = holder_.generation();
+        if (!initial) ++status_.metrics.reloads_success;
+    }
     ended_reported_.clear();
 
     const std::size_t keys = store->keys().size();
     if (hooks_.log_info) {
         hooks_.log_info((initial ? "loaded " : "reloaded ") + sources_.config_path + ": " +
-                        std::to_string(keys) + " keys, generation " +
-                        std::to_string(status_.metrics.generation) + " (" + std::string(trigger) +
-                        ") in " + std::to_string(elapsed_ms(started)) + " ms");
+                        std::to_string(keys) + " keys, generation " + std::to_string(generation) +
+                        " (" + std::string(trigger) + ") in " +
+                        std::to_string(elapsed_ms(started)) + " ms");
     }
     if (hooks_.config_event) {
         hooks_.config_event({{"event", "config"},
@@ -125,7 +155,7 @@ void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& 
                              {"trigger", trigger},
                              {"path", sources_.config_path},
                              {"sha256", read.sha256},
-                             {"generation", status_.metrics.generation},
+                             {"generation", generation},
                              {"keys", keys}});
         for (const auto& w : store->grace_secrets()) {
             if (old_windows.count(to_hex(w.secret.digest)) != 0) continue;
@@ -138,40 +168,68 @@ void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& 
     if (hooks_.swapped) hooks_.swapped(*store);
 }
 
-void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& read_error,
-                          TimePoint now) {
-    status_.last_result = "failure";
-    status_.last_errors.clear();
-    if (!read_error.empty()) status_.last_errors.push_back(read_error);
+void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& read_error) {
+    std::vector<std::string> errors;
+    if (!read_error.empty()) errors.push_back(read_error);
     for (const auto& d : diagnostics.items) {
-        if (d.severity == Severity::error) {
-            status_.last_errors.push_back(format_diagnostic(sources_.config_path, d));
-        }
+        if (d.severity == Severity::error)
+            errors.push_back(format_diagnostic(sources_.config_path, d));
     }
-    status_.metrics.last_reload_successful = false;
-    ++status_.metrics.reloads_failure;
+    std::string trigger;
+    {
+        std::lock_guard lock(status_mutex_);
+        status_.last_result = "failure";
+        status_.last_errors = errors;
+        status_.metrics.last_reload_successful = false;
+        ++status_.metrics.reloads_failure;
+        trigger = status_.last_trigger;
+    }
     if (hooks_.log_error) {
         std::string message = "reload of " + sources_.config_path +
                               " failed; the last good keys keep serving";
-        for (const auto& e : status_.last_errors) message += "\n  " + e;
+        for (const auto& e : errors) message += "\n  " + e;
         hooks_.log_error(message);
     }
     if (hooks_.config_event) {
         hooks_.config_event({{"event", "config"},
                              {"type", "reload"},
                              {"result", "failure"},
-                             {"trigger", status_.last_trigger},
+                             {"trigger", trigger},
                              {"path", sources_.config_path},
-                             {"errors", status_.last_errors}});
+                             {"errors", errors}});
     }
-    (void)now;
+}
+
+ReloadOutcome ConfigReloader::fail_transient(const Read& read) {
+    ++transient_failures_;
+    auto delay = timing_.retry_first;
+    for (int i = 1; i < transient_failures_ && delay < timing_.retry_max; ++i) delay *= 2;
+    delay = std::min(delay, timing_.retry_max);
+    retry_after_ = delay;
+    // The first of a run is a failure like any other; the retries that follow are not
+    // counted or reported again, however many it takes.
+    if (transient_failures_ == 1) {
+        fail({}, read.error + " (a passing error: retried in " + std::to_string(delay.count()) +
+                     " ms, then less often)");
+        failed_read_error_ = read.error;
+    }
+    return ReloadOutcome::failure;
+}
+
+ReloadOutcome ConfigReloader::still_failing() {
+    std::lock_guard lock(status_mutex_);
+    status_.last_result = "failure"; // the file on disk is still the one that failed
+    return ReloadOutcome::failure;
 }
 
 KeySetLoad ConfigReloader::load_initial(const std::vector<GraceSecret>& restored) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard attempt(attempt_mutex_);
     const TimePoint now = clock_();
-    status_.last_trigger = "start";
-    status_.last_attempt_at = now;
+    {
+        std::lock_guard lock(status_mutex_);
+        status_.last_trigger = "start";
+        status_.last_attempt_at = now;
+    }
     const auto started = std::chrono::steady_clock::now();
     Read read = read_stable();
     KeySetLoad load;
@@ -197,23 +255,45 @@ KeySetLoad ConfigReloader::load_initial(const std::vector<GraceSecret>& restored
 }
 
 ReloadOutcome ConfigReloader::reload(std::string_view trigger) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard attempt(attempt_mutex_);
+    if (cancelled_) return ReloadOutcome::unchanged;
     const TimePoint now = clock_();
-    status_.last_trigger = std::string(trigger);
-    status_.last_attempt_at = now;
+    {
+        std::lock_guard lock(status_mutex_);
+        status_.last_trigger = std::string(trigger);
+        status_.last_attempt_at = now;
+    }
     const auto started = std::chrono::steady_clock::now();
     Read read = read_stable();
+    if (cancelled_) return ReloadOutcome::unchanged;
+    if (!read.error.empty() && is_transient_read_error(read.error_number)) {
+        return fail_transient(read);
+    }
+    transient_failures_ = 0;
+    retry_after_.reset();
     if (!read.error.empty()) {
-        fail({}, read.error, now);
+        if (read.error == failed_read_error_) return still_failing();
+        failed_read_error_ = read.error;
+        failed_sha256_.clear();
+        fail({}, read.error);
         return ReloadOutcome::failure;
     }
-    if (read.sha256 == status_.sha256 && holder_.ready()) {
+    failed_read_error_.clear();
+    if (read.sha256 == in_force_sha256_ && holder_.ready()) {
+        // Unchanged, or a broken edit put back as it was: the file on disk is in force.
+        failed_sha256_.clear();
+        std::lock_guard lock(status_mutex_);
         status_.last_result = "unchanged";
+        status_.last_errors.clear();
+        status_.metrics.last_reload_successful = true;
         return ReloadOutcome::unchanged;
     }
+    if (read.sha256 == failed_sha256_) return still_failing();
     KeySetLoad load = build(std::move(read.text), now, {});
+    if (cancelled_) return ReloadOutcome::unchanged;
     if (!load.ok()) {
-        fail(load.diagnostics, {}, now);
+        failed_sha256_ = read.sha256;
+        fail(load.diagnostics, {});
         release_free_memory();
         return ReloadOutcome::failure;
     }
@@ -223,8 +303,15 @@ ReloadOutcome ConfigReloader::reload(std::string_view trigger) {
     return ReloadOutcome::success;
 }
 
+std::optional<std::chrono::milliseconds> ConfigReloader::take_retry() {
+    std::lock_guard attempt(attempt_mutex_);
+    return std::exchange(retry_after_, std::nullopt);
+}
+
+void ConfigReloader::cancel() { cancelled_ = true; }
+
 void ConfigReloader::report_ended_grace() {
-    std::lock_guard lock(mutex_);
+    std::lock_guard attempt(attempt_mutex_);
     const auto store = holder_.snapshot();
     if (!store || !hooks_.config_event) return;
     const TimePoint now = clock_();
@@ -240,7 +327,7 @@ void ConfigReloader::report_ended_grace() {
 }
 
 ReloadStatus ConfigReloader::status() const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(status_mutex_);
     ReloadStatus s = status_;
     s.metrics.generation = holder_.generation();
     return s;

@@ -1,13 +1,16 @@
 #pragma once
 // Reloads the key file safely (CONTRACT §9): reads content that is stable across two reads,
 // skips a file whose sha256 did not change, validates the whole new file, computes the
-// grace windows, then publishes the new snapshot at once. A failure keeps the last good one.
+// grace windows, then publishes the new snapshot at once. A failure keeps the last good one,
+// and is reported once: the same broken content (or the same read error) is not parsed or
+// counted again, and a transient error (EMFILE, EAGAIN, ...) asks for a retry with backoff.
 #include "infra/key_set_holder.hpp"
 #include "infra/key_set_loader.hpp"
 #include "infra/metrics.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -41,9 +44,18 @@ struct ReloadStatus {
 struct ReloadTiming {
     std::chrono::milliseconds settle{25};
     int max_attempts = 8;
+    /// After a transient read error: the first retry, doubled each time up to retry_max
+    /// (the watcher's periodic check).
+    std::chrono::milliseconds retry_first{100};
+    std::chrono::milliseconds retry_max{30'000};
 };
 
-/// Reloads the key file into a KeySetHolder. Thread-safe: attempts are serialized.
+/// True for a read error that says nothing about the file and passes by itself: out of
+/// descriptors (EMFILE, ENFILE), memory or buffers (ENOMEM, ENOBUFS), EAGAIN, EINTR.
+bool is_transient_read_error(int error_number);
+
+/// Reloads the key file into a KeySetHolder. Thread-safe: attempts are serialized; status()
+/// never waits for an attempt (it copies a status published under its own short lock).
 class ConfigReloader {
 public:
     /// Side effects of reloads: logging and `event: config` audit lines.
@@ -62,8 +74,19 @@ public:
     /// published and the diagnostics are returned.
     KeySetLoad load_initial(const std::vector<GraceSecret>& restored = {});
 
-    /// Re-reads the file now. `trigger` names the cause for logs and status.
+    /// Re-reads the file now. `trigger` names the cause for logs and status. A file whose
+    /// content already failed (same sha256), or that fails to read with the same error as
+    /// last time, is a `failure` again but not parsed, counted or reported again: one broken
+    /// edit is one failure.
     ReloadOutcome reload(std::string_view trigger);
+
+    /// When the last attempt failed with a transient error: how long to wait before the
+    /// next one (100 ms, 200 ms, ... up to retry_max). Cleared by the call.
+    std::optional<std::chrono::milliseconds> take_retry();
+
+    /// Makes an attempt in progress (and every later one) stop at its next stage without
+    /// publishing or reporting anything: shutdown must not wait for a large file's build.
+    void cancel();
 
     /// Emits `grace_end` config events for windows that have ended since the last call.
     void report_ended_grace();
@@ -76,6 +99,7 @@ private:
         std::string text;
         std::string sha256;
         std::string error;
+        int error_number = 0; ///< errno of a failed read, 0 when not a system error
     };
     Read read_stable() const;
     /// Parses `text` (released as soon as it is parsed: a 100k-key file is ~60 MB) and
@@ -84,7 +108,10 @@ private:
     void publish(std::shared_ptr<const KeyStore> store, const Read& read, TimePoint now,
                  std::string_view trigger, bool initial,
                  std::chrono::steady_clock::time_point started);
-    void fail(const Diagnostics& diagnostics, const std::string& read_error, TimePoint now);
+    void fail(const Diagnostics& diagnostics, const std::string& read_error);
+    ReloadOutcome fail_transient(const Read& read);
+    /// The same failure as last time: `failure`, with nothing parsed, counted or reported.
+    ReloadOutcome still_failing();
 
     KeySetSources sources_;
     KeySetHolder& holder_;
@@ -92,9 +119,19 @@ private:
     Hooks hooks_;
     ReloadTiming timing_;
 
-    mutable std::mutex mutex_;
-    ReloadStatus status_;
+    // Held for a whole attempt (serializes them); guards everything below but status_.
+    mutable std::mutex attempt_mutex_;
+    std::string in_force_sha256_;
+    std::string failed_sha256_;     ///< content that failed to load, not parsed again
+    std::string failed_read_error_; ///< a read error already reported
+    int transient_failures_ = 0;    ///< transient read errors in a row
+    std::optional<std::chrono::milliseconds> retry_after_;
     std::unordered_set<std::string> ended_reported_; ///< digests of windows reported ended
+    std::atomic<bool> cancelled_{false};
+
+    // Held only to copy or update status_, never while reading or building.
+    mutable std::mutex status_mutex_;
+    ReloadStatus status_;
 };
 
 } // namespace keygate

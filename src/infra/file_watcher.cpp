@@ -1,6 +1,8 @@
 // inotify on the key file's directory, with debounce, re-arming and a periodic check.
 #include "infra/file_watcher.hpp"
 
+#include "infra/symlink_chain.hpp"
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -11,6 +13,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 namespace keygate {
 namespace {
@@ -40,12 +44,14 @@ const char* to_string(WatchTrigger trigger) {
         return "rearm";
     case WatchTrigger::periodic:
         return "periodic";
+    case WatchTrigger::retry:
+        return "retry";
     }
     return "unknown";
 }
 
 FileWatcher::FileWatcher(std::string file_path, Options options, Callback on_change)
-    : directory_(directory_of(file_path)), options_(options), on_change_(std::move(on_change)) {}
+    : file_path_(file_path), directory_(directory_of(file_path)), options_(options), on_change_(std::move(on_change)) {}
 
 FileWatcher::~FileWatcher() { stop(); }
 
@@ -78,6 +84,15 @@ void FileWatcher::poke() {
     }
 }
 
+void FileWatcher::retry_in(std::chrono::milliseconds delay) {
+    const auto at = SteadyClock::now() + std::max(delay, std::chrono::milliseconds{1});
+    retry_at_ = at.time_since_epoch().count();
+    if (wake_fd_ >= 0) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+    }
+}
+
 bool FileWatcher::arm() {
     if (inotify_fd_ < 0) return false;
     watch_ = ::inotify_add_watch(inotify_fd_, directory_.c_str(), k_watch_mask);
@@ -97,19 +112,34 @@ void FileWatcher::run() {
     bool pending = false;
     SteadyClock::time_point pending_at{};
     // Each event pushes the check back by `debounce`, but never beyond this long after the
-    // first event of a burst: a file written without pause in the same directory (a log
-    // beside the key file) must not hold a reload back until the periodic check.
+    // first event of a burst: a key file written without pause (a slow copy, a writer that
+    // appends line by line) must not hold a reload back until the periodic check.
     const auto max_wait = 4 * options_.debounce;
     SteadyClock::time_point burst_start{};
     bool lost_watch = inotify_fd_ >= 0 && watch_ < 0;
     auto next_rearm = SteadyClock::now() + options_.rearm_retry;
     alignas(inotify_event) std::array<char, 16 * 1024> buffer{};
+    // The names whose events count; found again after every check, since a check may follow
+    // a swap that changed the chain (a regular file replaced by a symlink, say).
+    std::vector<std::string> names = names_resolving(file_path_, directory_);
+    const auto matters = [&names](const inotify_event& ev) {
+        if (ev.len == 0) return false; // the directory itself (its own attributes)
+        const std::string_view name(ev.name); // NUL-padded to ev.len
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    const auto check = [&](WatchTrigger trigger) {
+        on_change_(trigger);
+        names = names_resolving(file_path_, directory_);
+    };
 
     while (!stopping_) {
         const auto now = SteadyClock::now();
         auto deadline = options_.period.count() > 0 ? next_periodic : now + hours(1);
         if (pending && pending_at < deadline) deadline = pending_at;
         if (lost_watch && next_rearm < deadline) deadline = next_rearm;
+        const auto retry_ticks = retry_at_.load();
+        const SteadyClock::time_point retry_at{SteadyClock::duration{retry_ticks}};
+        if (retry_ticks != 0 && retry_at < deadline) deadline = retry_at;
         const auto wait_ms = duration_cast<milliseconds>(deadline - now).count();
 
         std::array<pollfd, 2> fds{{{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}}};
@@ -122,7 +152,7 @@ void FileWatcher::run() {
         if (rc > 0 && (fds[0].revents & POLLIN) != 0) {
             std::uint64_t value = 0;
             [[maybe_unused]] const auto n = ::read(wake_fd_, &value, sizeof value);
-            if (poked_.exchange(false)) on_change_(WatchTrigger::file_event);
+            if (poked_.exchange(false)) check(WatchTrigger::file_event);
         }
         if (rc > 0 && nfds == 2 && (fds[1].revents & POLLIN) != 0) {
             for (;;) {
@@ -145,6 +175,7 @@ void FileWatcher::run() {
                         next_rearm = SteadyClock::now();
                         continue;
                     }
+                    if (!matters(*ev)) continue; // a log or a temp file beside the key file
                     const auto event_at = SteadyClock::now();
                     if (!pending) burst_start = event_at;
                     pending = true;
@@ -157,18 +188,25 @@ void FileWatcher::run() {
         if (lost_watch && after >= next_rearm) {
             if (arm()) {
                 lost_watch = false;
-                on_change_(WatchTrigger::rearmed);
+                check(WatchTrigger::rearmed);
             } else {
                 next_rearm = after + options_.rearm_retry;
             }
         }
         if (pending && after >= pending_at) {
             pending = false;
-            on_change_(WatchTrigger::file_event);
+            check(WatchTrigger::file_event);
+        }
+        if (auto due = retry_at_.load();
+            due != 0 && after >= SteadyClock::time_point{SteadyClock::duration{due}}) {
+            // Cleared before the check, so that the check may ask for the next retry; a
+            // retry_in() that came in meanwhile wins.
+            retry_at_.compare_exchange_strong(due, 0);
+            check(WatchTrigger::retry);
         }
         if (options_.period.count() > 0 && after >= next_periodic) {
             next_periodic = after + options_.period;
-            on_change_(WatchTrigger::periodic);
+            check(WatchTrigger::periodic);
         }
     }
 }

@@ -17,14 +17,17 @@ enum class WatchTrigger {
     file_event, ///< something changed in the directory (debounced)
     rearmed,    ///< the directory watch was lost (deleted, overflow) and set up again
     periodic,   ///< the periodic check came due
+    retry,      ///< a retry asked for with retry_in() came due (a transient read error)
 };
 
-/// Name of a trigger for logs: "inotify", "rearm", "periodic".
+/// Name of a trigger for logs: "inotify", "rearm", "periodic", "retry".
 const char* to_string(WatchTrigger trigger);
 
-/// Runs a thread that calls `on_change` after changes near the watched file, and every
-/// `period`. Calls are serialized (one at a time, from the watcher's thread); the callback
-/// decides whether the file really changed (by its digest). Stopping joins the thread.
+/// Runs a thread that calls `on_change` after changes to the watched file, and every
+/// `period`. Only events for the file's own name and the names of its symlink chain in the
+/// directory count (names_resolving()): a log written beside the file triggers nothing.
+/// Calls are serialized (one at a time, from the watcher's thread); the callback decides
+/// whether the file really changed (by its digest). Stopping joins the thread.
 class FileWatcher {
 public:
     using Callback = std::function<void(WatchTrigger)>;
@@ -50,12 +53,16 @@ public:
     void stop();
     /// Asks for a check now (e.g. on SIGHUP), from any thread.
     void poke();
+    /// Asks for one check (trigger `retry`) after `delay`, from any thread (also from the
+    /// callback). A later call replaces an earlier one still pending.
+    void retry_in(std::chrono::milliseconds delay);
 
 private:
     void run();
     bool arm();
     void disarm();
 
+    std::string file_path_;
     std::string directory_;
     Options options_;
     Callback on_change_;
@@ -64,6 +71,8 @@ private:
     int watch_ = -1;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> poked_{false};
+    /// steady_clock ticks of a pending retry_in(); 0: none.
+    std::atomic<std::chrono::steady_clock::rep> retry_at_{0};
     std::thread thread_;
 };
 

@@ -451,3 +451,41 @@ TEST_CASE("keygate serve: KEYGATE_SHUTDOWN_DELAY must be a duration", "[binary][
     CHECK(process.wait_exit() == 2);
     CHECK(process.stderr_text().find("KEYGATE_SHUTDOWN_DELAY: ") != std::string::npos);
 }
+
+TEST_CASE("keygate serve: SIGTERM during a large reload is not held back by it",
+          "[binary][shutdown]") {
+    using Clock = std::chrono::steady_clock;
+    const TempDir dir;
+    // 200 000 keys: a reload reads, parses and builds for about a second (more when
+    // instrumented), on the watcher's thread, never on the signal thread.
+    std::string text = test_key_file();
+    text.reserve(text.size() + (30u << 20));
+    for (int n = 0; n < 200'000; ++n) {
+        text += "  - id: filler-" + std::to_string(n) + "\n    key_hash: \"" +
+                sha256_secret("sigterm-reload-filler-" + std::to_string(n)) +
+                "\"\n    role: viewer\n    tenant: t1\n";
+    }
+    const std::string keys = dir.write("keys.yaml", text);
+    ServeProcess process({"--config", keys, "--listen", "127.0.0.1:0"}, {});
+    const int port = process.wait_listening();
+    REQUIRE(round_trip(port, http_request("GET", "/readyz")).status == 200);
+
+    std::ofstream(keys, std::ios::app) << "  - id: one-more\n    key_hash: \""
+                                       << sha256_secret("sigterm-reload-one-more")
+                                       << "\"\n    role: viewer\n    tenant: t1\n";
+    process.signal(SIGHUP);
+    INFO(process.stderr_text());
+    REQUIRE(process.wait_for_line("SIGHUP received"));
+    std::this_thread::sleep_for(50ms); // the reload is reading or parsing now
+    const auto signalled = Clock::now();
+    process.signal(SIGTERM);
+    const bool not_ready = eventually(
+        [&] { return round_trip(port, http_request("GET", "/readyz")).status == 503; }, 2s);
+    const auto answered = Clock::now() - signalled;
+    REQUIRE(not_ready);
+    CHECK(answered < 200ms);
+    const auto code = process.wait_exit(12s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK(Clock::now() - signalled < 10s);
+}

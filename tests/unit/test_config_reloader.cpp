@@ -5,9 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace keygate;
@@ -172,4 +176,181 @@ TEST_CASE("reloader: restored grace windows honoured after a restart", "[reload]
                                       {ended.secret, ended, f.now - 1min}}).ok());
     CHECK(f.decide_key("reload-test-old-a") == DecisionCode::ok);
     CHECK(f.decide_key("reload-test-ended-a") == DecisionCode::invalid_key);
+}
+
+namespace {
+
+/// The `config` failure events seen so far.
+std::size_t failure_events(const std::vector<nlohmann::ordered_json>& events) {
+    std::size_t n = 0;
+    for (const auto& e : events) {
+        if (e.value("result", "") == "failure") ++n;
+    }
+    return n;
+}
+
+/// The lowest descriptor number free now: a soft RLIMIT_NOFILE of this many makes the next
+/// open() fail with EMFILE.
+rlim_t lowest_free_descriptor() {
+    const int fd = ::dup(0);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    return static_cast<rlim_t>(fd);
+}
+
+} // namespace
+
+TEST_CASE("reloader: one broken edit is one failure, however often it is looked at", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    REQUIRE(f.reloader->load_initial().ok());
+    const std::string broken = "api_keys:\n  - id: a\n    role: nosuchrole\n";
+    f.write(broken);
+    CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
+    // Looked at again (events beside the file, the periodic check), and written again with the
+    // same bytes through a new inode: not parsed, counted or reported again.
+    for (int i = 0; i < 5; ++i) CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
+    fs::remove(f.file);
+    f.write(broken);
+    CHECK(f.reloader->reload("periodic") == ReloadOutcome::failure);
+    auto status = f.reloader->status();
+    CHECK(status.metrics.reloads_failure == 1);
+    CHECK(status.last_result == "failure"); // the file on disk is still the broken one
+    CHECK_FALSE(status.metrics.last_reload_successful);
+    CHECK(failure_events(f.events) == 1);
+
+    // A different broken content is a new failure.
+    f.write(broken + "# another edit\n");
+    CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
+    CHECK(f.reloader->status().metrics.reloads_failure == 2);
+
+    // Put back as it was: nothing to load, and nothing is failing any more.
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    CHECK(f.reloader->reload("inotify") == ReloadOutcome::unchanged);
+    status = f.reloader->status();
+    CHECK(status.metrics.last_reload_successful);
+    CHECK(status.last_result == "unchanged");
+    CHECK(status.last_errors.empty());
+    // ... and the broken content is a failure again if it comes back.
+    f.write(broken);
+    CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
+    CHECK(f.reloader->status().metrics.reloads_failure == 3);
+    CHECK(failure_events(f.events) == 3);
+}
+
+TEST_CASE("reloader: the same read error is reported once", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    REQUIRE(f.reloader->load_initial().ok());
+    fs::remove(f.file);
+    CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
+    CHECK(f.reloader->reload("periodic") == ReloadOutcome::failure);
+    CHECK(f.reloader->status().metrics.reloads_failure == 1);
+    // A FIFO in its place: a new error, refused at once (never a wait for a writer).
+    REQUIRE(::mkfifo(f.file.c_str(), 0600) == 0);
+    const auto started = std::chrono::steady_clock::now();
+    CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
+    CHECK(std::chrono::steady_clock::now() - started < 1s);
+    CHECK(f.reloader->status().last_errors.at(0).find("FIFO") != std::string::npos);
+    CHECK(f.reloader->status().metrics.reloads_failure == 2);
+    CHECK(f.decide_key("reload-test-key-a") == DecisionCode::ok);
+}
+
+TEST_CASE("reloader: a transient read error (EMFILE) is retried with backoff, counted once",
+          "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    REQUIRE(f.reloader->load_initial().ok());
+    f.write(key_file({{"b", "reload-test-key-b"}}));
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    rlimit low = saved;
+    low.rlim_cur = lowest_free_descriptor();
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    std::vector<ReloadOutcome> outcomes;
+    std::vector<std::optional<std::chrono::milliseconds>> retries;
+    for (int i = 0; i < 4; ++i) {
+        outcomes.push_back(f.reloader->reload(i == 0 ? "inotify" : "retry"));
+        retries.push_back(f.reloader->take_retry());
+    }
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    for (const ReloadOutcome o : outcomes) CHECK(o == ReloadOutcome::failure);
+    CHECK(retries == std::vector<std::optional<std::chrono::milliseconds>>{100ms, 200ms, 400ms, 800ms});
+    CHECK_FALSE(f.reloader->take_retry()); // taken
+    auto status = f.reloader->status();
+    CHECK(status.metrics.reloads_failure == 1); // the first of the run only
+    CHECK(failure_events(f.events) == 1);
+    REQUIRE_FALSE(status.last_errors.empty());
+    CHECK(status.last_errors[0].find("too many open files") != std::string::npos);
+
+    // Descriptors are back: the retry applies the change, and no retry is asked for.
+    CHECK(f.reloader->reload("retry") == ReloadOutcome::success);
+    CHECK_FALSE(f.reloader->take_retry());
+    CHECK(f.decide_key("reload-test-key-b") == DecisionCode::ok);
+}
+
+TEST_CASE("reloader: the backoff stops growing at retry_max", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    KeySetSources sources;
+    sources.config_path = f.file.string();
+    ConfigReloader reloader(sources, f.holder, [&f] { return f.now; }, {},
+                            ReloadTiming{1ms, 8, 100ms, 300ms});
+    REQUIRE(reloader.load_initial().ok());
+    f.write(key_file({{"b", "reload-test-key-b"}}));
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    rlimit low = saved;
+    low.rlim_cur = lowest_free_descriptor();
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    std::vector<std::optional<std::chrono::milliseconds>> retries;
+    for (int i = 0; i < 4; ++i) {
+        reloader.reload("retry");
+        retries.push_back(reloader.take_retry());
+    }
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    CHECK(retries == std::vector<std::optional<std::chrono::milliseconds>>{100ms, 200ms, 300ms, 300ms});
+}
+
+TEST_CASE("reloader: status() does not wait for an attempt in progress", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    KeySetSources sources;
+    sources.config_path = f.file.string();
+    // A settle time of 1.5 s holds the attempt (between its two reads) that long.
+    ConfigReloader reloader(sources, f.holder, [&f] { return f.now; }, {},
+                            ReloadTiming{1500ms, 8});
+    REQUIRE(reloader.load_initial().ok());
+    f.write(key_file({{"b", "reload-test-key-b"}}));
+    std::atomic<bool> done{false};
+    std::thread attempt([&] {
+        reloader.reload("test");
+        done = true;
+    });
+    std::this_thread::sleep_for(100ms); // the attempt is in its settle wait now
+    const auto status = reloader.status();
+    CHECK_FALSE(done.load()); // status() answered while the attempt still ran
+    CHECK(status.last_trigger == "test");
+    attempt.join();
+    CHECK(reloader.status().last_result == "success");
+}
+
+TEST_CASE("reloader: cancel() stops an attempt before it publishes", "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    KeySetSources sources;
+    sources.config_path = f.file.string();
+    ConfigReloader reloader(sources, f.holder, [&f] { return f.now; }, {},
+                            ReloadTiming{300ms, 8});
+    REQUIRE(reloader.load_initial().ok());
+    f.write(key_file({{"b", "reload-test-key-b"}}));
+    ReloadOutcome outcome = ReloadOutcome::success;
+    std::thread attempt([&] { outcome = reloader.reload("test"); });
+    std::this_thread::sleep_for(50ms);
+    reloader.cancel();
+    attempt.join();
+    CHECK(outcome == ReloadOutcome::unchanged);
+    CHECK(f.holder.generation() == 1);
+    CHECK(reloader.status().metrics.reloads_failure == 0);
+    CHECK(reloader.reload("test") == ReloadOutcome::unchanged); // and every later one
 }

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <mutex>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -164,7 +166,33 @@ TEST_CASE("watcher: periodic check and poke", "[watcher]") {
     watcher.stop(); // idempotent
 }
 
-TEST_CASE("watcher: a file written without pause beside the key file delays a check by at most 4 debounces",
+TEST_CASE("watcher: events for other names in the directory trigger nothing", "[watcher]") {
+    TempDir tmp;
+    write_file(tmp.path / "keys.yaml", "a");
+    Counter counter;
+    FileWatcher watcher((tmp.path / "keys.yaml").string(), fast(),
+                        [&](WatchTrigger) { ++counter.calls; });
+    REQUIRE(watcher.start());
+    std::atomic<bool> stop{false};
+    // A log in the same directory, appended every 5 ms, and an editor's swap file.
+    std::thread noise([&] {
+        std::ofstream log(tmp.path / "audit.log");
+        while (!stop.load()) {
+            log << "line\n" << std::flush;
+            write_file(tmp.path / ".keys.yaml.swp", "x");
+            std::this_thread::sleep_for(5ms);
+        }
+    });
+    std::this_thread::sleep_for(400ms);
+    CHECK(counter.calls.load() == 0);
+    // The key file itself still counts, and the noise does not hold its check back.
+    write_file(tmp.path / "keys.yaml", "b");
+    CHECK(counter.wait_beyond(0, 1000ms));
+    stop = true;
+    noise.join();
+}
+
+TEST_CASE("watcher: a key file written without pause is checked within 4 debounces",
           "[watcher]") {
     TempDir tmp;
     write_file(tmp.path / "keys.yaml", "a");
@@ -175,18 +203,40 @@ TEST_CASE("watcher: a file written without pause beside the key file delays a ch
                         [&](WatchTrigger) { ++counter.calls; });
     REQUIRE(watcher.start());
     std::atomic<bool> stop{false};
-    // A log in the same directory, appended every 5 ms: an event every 5 ms, forever.
-    std::thread noise([&] {
-        std::ofstream log(tmp.path / "audit.log");
+    std::thread writer([&] {
+        std::ofstream out(tmp.path / "keys.yaml", std::ios::app);
         while (!stop.load()) {
-            log << "line\n" << std::flush;
+            out << "# line\n" << std::flush;
             std::this_thread::sleep_for(5ms);
         }
     });
-    const int mark = counter.calls.load();
-    write_file(tmp.path / "keys.yaml", "b");
     // Without the bound the check would wait for a quiet 100 ms that never comes.
-    CHECK(counter.wait_beyond(mark, 1500ms));
+    CHECK(counter.wait_beyond(0, 1500ms));
     stop = true;
-    noise.join();
+    writer.join();
+}
+
+TEST_CASE("watcher: retry_in() asks for one check with trigger retry", "[watcher]") {
+    TempDir tmp;
+    write_file(tmp.path / "keys.yaml", "a");
+    std::mutex mutex;
+    std::vector<WatchTrigger> seen;
+    FileWatcher watcher((tmp.path / "keys.yaml").string(), fast(), [&](WatchTrigger t) {
+        std::lock_guard lock(mutex);
+        seen.push_back(t);
+    });
+    REQUIRE(watcher.start());
+    const auto asked = std::chrono::steady_clock::now();
+    watcher.retry_in(150ms);
+    std::this_thread::sleep_for(100ms);
+    {
+        std::lock_guard lock(mutex);
+        CHECK(seen.empty()); // not before its time
+    }
+    std::this_thread::sleep_for(400ms);
+    std::lock_guard lock(mutex);
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0] == WatchTrigger::retry);
+    CHECK(std::chrono::steady_clock::now() - asked >= 150ms);
+    CHECK(std::string(to_string(WatchTrigger::retry)) == "retry");
 }
