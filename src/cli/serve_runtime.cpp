@@ -131,8 +131,8 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     return true;
 }
 
-ReloadOutcome ServeRuntime::reload_and_schedule(std::string_view trigger) {
-    const ReloadOutcome outcome = reloader_->reload(trigger);
+ReloadOutcome ServeRuntime::reload_and_schedule(std::string_view trigger, bool whole) {
+    const ReloadOutcome outcome = reloader_->reload(trigger, whole);
     if (const auto retry = reloader_->take_retry(); retry && watcher_) watcher_->retry_in(*retry);
     return outcome;
 }
@@ -151,7 +151,8 @@ void ServeRuntime::on_watch(WatchTrigger trigger) {
         std::lock_guard lock(requested_mutex_);
         requested.swap(requested_trigger_);
     }
-    reload_and_schedule(requested.empty() ? std::string_view(to_string(trigger)) : requested);
+    reload_and_schedule(requested.empty() ? std::string_view(to_string(trigger)) : requested,
+                        requested.empty() && trigger == WatchTrigger::replaced);
     if (trigger == WatchTrigger::periodic) {
         reloader_->report_ended_grace();
         if (state_) save_state();

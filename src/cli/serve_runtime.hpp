@@ -91,7 +91,7 @@ public:
 private:
     void on_watch(WatchTrigger trigger);
     /// One reload attempt; a transient read error schedules the watcher's retry.
-    ReloadOutcome reload_and_schedule(std::string_view trigger);
+    ReloadOutcome reload_and_schedule(std::string_view trigger, bool whole = false);
     nlohmann::ordered_json status_json() const;
     void save_state();
 

@@ -87,6 +87,15 @@ ConfigReloader::Read ConfigReloader::read_stable() const {
     return read;
 }
 
+ConfigReloader::Read ConfigReloader::read_once() const {
+    Read read;
+    auto text = read_file(sources_.config_path, read.error, read.error_number);
+    if (!text) return read;
+    read.text = std::move(*text);
+    read.sha256 = to_hex(sha256(read.text));
+    return read;
+}
+
 KeySetLoad ConfigReloader::build(std::string text, TimePoint now,
                                  std::vector<GraceSecret> grace) const {
     KeySetLoad out;
@@ -254,7 +263,7 @@ KeySetLoad ConfigReloader::load_initial(const std::vector<GraceSecret>& restored
     return load;
 }
 
-ReloadOutcome ConfigReloader::reload(std::string_view trigger) {
+ReloadOutcome ConfigReloader::reload(std::string_view trigger, bool whole) {
     std::lock_guard attempt(attempt_mutex_);
     if (cancelled_) return ReloadOutcome::unchanged;
     const TimePoint now = clock_();
@@ -264,7 +273,7 @@ ReloadOutcome ConfigReloader::reload(std::string_view trigger) {
         status_.last_attempt_at = now;
     }
     const auto started = std::chrono::steady_clock::now();
-    Read read = read_stable();
+    Read read = whole ? read_once() : read_stable();
     if (cancelled_) return ReloadOutcome::unchanged;
     if (!read.error.empty() && is_transient_read_error(read.error_number)) {
         return fail_transient(read);

@@ -78,7 +78,9 @@ public:
     /// content already failed (same sha256), or that fails to read with the same error as
     /// last time, is a `failure` again but not parsed, counted or reported again: one broken
     /// edit is one failure.
-    ReloadOutcome reload(std::string_view trigger);
+    /// `whole`: the file was renamed into place (an atomic replace), so its content is read
+    /// once, without the settle wait and second read that catch a write in place.
+    ReloadOutcome reload(std::string_view trigger, bool whole = false);
 
     /// When the last attempt failed with a transient error: how long to wait before the
     /// next one (100 ms, 200 ms, ... up to retry_max). Cleared by the call.
@@ -102,6 +104,7 @@ private:
         int error_number = 0; ///< errno of a failed read, 0 when not a system error
     };
     Read read_stable() const;
+    Read read_once() const;
     /// Parses `text` (released as soon as it is parsed: a 100k-key file is ~60 MB) and
     /// builds the store, with the grace windows the swap from the current snapshot opens.
     KeySetLoad build(std::string text, TimePoint now, std::vector<GraceSecret> grace) const;

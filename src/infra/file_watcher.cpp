@@ -39,6 +39,7 @@ constexpr std::uint32_t k_watch_mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | I
 const char* to_string(WatchTrigger trigger) {
     switch (trigger) {
     case WatchTrigger::file_event:
+    case WatchTrigger::replaced:
         return "inotify";
     case WatchTrigger::rearmed:
         return "rearm";
@@ -111,6 +112,10 @@ void FileWatcher::run() {
     // falsely about it at -O2).
     bool pending = false;
     SteadyClock::time_point pending_at{};
+    // The pending check follows a rename into place only (nothing written in place since):
+    // what the path names now is whole, so it is checked at once and read without waiting
+    // for a second read to agree (kubelet's ..data swap, an editor's or `mv`'s rename).
+    bool only_renamed = false;
     // Each event pushes the check back by `debounce`, but never beyond this long after the
     // first event of a burst: a key file written without pause (a slow copy, a writer that
     // appends line by line) must not hold a reload back until the periodic check.
@@ -177,9 +182,17 @@ void FileWatcher::run() {
                     }
                     if (!matters(*ev)) continue; // a log or a temp file beside the key file
                     const auto event_at = SteadyClock::now();
-                    if (!pending) burst_start = event_at;
+                    const bool renamed = (ev->mask & IN_MOVED_TO) != 0;
+                    if (!pending) {
+                        burst_start = event_at;
+                        only_renamed = renamed;
+                    } else if (!renamed) {
+                        only_renamed = false;
+                    }
                     pending = true;
-                    pending_at = std::min(event_at + options_.debounce, burst_start + max_wait);
+                    pending_at = only_renamed
+                                     ? event_at
+                                     : std::min(event_at + options_.debounce, burst_start + max_wait);
                 }
             }
         }
@@ -195,7 +208,7 @@ void FileWatcher::run() {
         }
         if (pending && after >= pending_at) {
             pending = false;
-            check(WatchTrigger::file_event);
+            check(only_renamed ? WatchTrigger::replaced : WatchTrigger::file_event);
         }
         if (auto due = retry_at_.load();
             due != 0 && after >= SteadyClock::time_point{SteadyClock::duration{due}}) {

@@ -15,12 +15,14 @@ namespace keygate {
 /// Why the watcher calls back.
 enum class WatchTrigger {
     file_event, ///< something changed in the directory (debounced)
+    replaced,   ///< the file (or a hop of its chain) was renamed into place: whole, at once
     rearmed,    ///< the directory watch was lost (deleted, overflow) and set up again
     periodic,   ///< the periodic check came due
     retry,      ///< a retry asked for with retry_in() came due (a transient read error)
 };
 
-/// Name of a trigger for logs: "inotify", "rearm", "periodic", "retry".
+/// Name of a trigger for logs: "inotify" (file_event and replaced), "rearm", "periodic",
+/// "retry".
 const char* to_string(WatchTrigger trigger);
 
 /// Runs a thread that calls `on_change` after changes to the watched file, and every

@@ -354,3 +354,19 @@ TEST_CASE("reloader: cancel() stops an attempt before it publishes", "[reload]")
     CHECK(reloader.status().metrics.reloads_failure == 0);
     CHECK(reloader.reload("test") == ReloadOutcome::unchanged); // and every later one
 }
+
+TEST_CASE("reloader: a file renamed into place is read once, without the settle wait",
+          "[reload]") {
+    Fixture f;
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    KeySetSources sources;
+    sources.config_path = f.file.string();
+    ConfigReloader reloader(sources, f.holder, [&f] { return f.now; }, {},
+                            ReloadTiming{400ms, 8});
+    REQUIRE(reloader.load_initial().ok());
+    f.write(key_file({{"b", "reload-test-key-b"}}));
+    const auto started = std::chrono::steady_clock::now();
+    CHECK(reloader.reload("inotify", true) == ReloadOutcome::success);
+    CHECK(std::chrono::steady_clock::now() - started < 400ms);
+    CHECK(f.decide_key("reload-test-key-b") == DecisionCode::ok);
+}

@@ -240,3 +240,50 @@ TEST_CASE("watcher: retry_in() asks for one check with trigger retry", "[watcher
     CHECK(std::chrono::steady_clock::now() - asked >= 150ms);
     CHECK(std::string(to_string(WatchTrigger::retry)) == "retry");
 }
+
+TEST_CASE("watcher: a rename into place is checked at once as replaced; a write in place waits",
+          "[watcher]") {
+    TempDir tmp;
+    kubelet_swap(tmp.path, "a", 0);
+    fs::create_symlink("..data/keys.yaml", tmp.path / "keys.yaml");
+    auto options = fast();
+    options.debounce = 500ms; // long: a check well before it can only be the rename's
+    std::mutex mutex;
+    std::vector<std::pair<WatchTrigger, std::chrono::steady_clock::time_point>> seen;
+    FileWatcher watcher((tmp.path / "keys.yaml").string(), options, [&](WatchTrigger t) {
+        std::lock_guard lock(mutex);
+        seen.emplace_back(t, std::chrono::steady_clock::now());
+    });
+    REQUIRE(watcher.start());
+    auto started = std::chrono::steady_clock::now();
+    kubelet_swap(tmp.path, "b", 1);
+    std::this_thread::sleep_for(300ms);
+    {
+        std::lock_guard lock(mutex);
+        REQUIRE(seen.size() == 1);
+        CHECK(seen[0].first == WatchTrigger::replaced);
+        CHECK(seen[0].second - started < 250ms);
+        seen.clear();
+    }
+}
+
+TEST_CASE("watcher: a write in place waits for the debounce and is not replaced", "[watcher]") {
+    TempDir tmp;
+    write_file(tmp.path / "keys.yaml", "a");
+    auto options = fast();
+    options.debounce = 300ms;
+    std::mutex mutex;
+    std::vector<std::pair<WatchTrigger, std::chrono::steady_clock::time_point>> seen;
+    FileWatcher watcher((tmp.path / "keys.yaml").string(), options, [&](WatchTrigger t) {
+        std::lock_guard lock(mutex);
+        seen.emplace_back(t, std::chrono::steady_clock::now());
+    });
+    REQUIRE(watcher.start());
+    const auto started = std::chrono::steady_clock::now();
+    write_file(tmp.path / "keys.yaml", "b");
+    std::this_thread::sleep_for(800ms);
+    std::lock_guard lock(mutex);
+    REQUIRE_FALSE(seen.empty());
+    CHECK(seen[0].first == WatchTrigger::file_event);
+    CHECK(seen[0].second - started >= 300ms);
+}
