@@ -98,4 +98,12 @@ struct KeyStateCounts {
 /// still open counts as one `grace` secret).
 KeyStateCounts count_key_states(const KeyStore& store, TimePoint now);
 
+/// The windows of keygate_keys_expiring{window}: 7 and 30 days.
+inline constexpr std::array<Duration, 2> k_expiring_windows{std::chrono::hours(24 * 7),
+                                                            std::chrono::hours(24 * 30)};
+/// How many keys of a snapshot expire within each of k_expiring_windows of `now`
+/// (expires_within(): enabled, not yet expired, `expires_at` within the window).
+std::array<std::uint64_t, k_expiring_windows.size()> count_expiring_keys(const KeyStore& store,
+                                                                         TimePoint now);
+
 } // namespace keygate
