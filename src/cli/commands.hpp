@@ -18,7 +18,7 @@ using Args = std::vector<std::string>;
 
 /// `keygate serve [--config PATH] [--listen HOST:PORT] [--env-file PATH]`
 int run_serve(const Args& args);
-/// `keygate validate [--strict] [--format text|json] PATH`
+/// `keygate validate [--strict] [--format text|json] [--warn-expiring DURATION] [--at TIME] PATH`
 int run_validate(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate check --config PATH --key KEY|- [--dataset NAME] [--method M] [--path P] [--ip ADDR]`
 int run_check(const Args& args, std::istream& in, std::ostream& out, std::ostream& err);
