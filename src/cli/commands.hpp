@@ -28,6 +28,9 @@ int run_hash(const Args& args, std::istream& in, std::ostream& out, std::ostream
 int run_generate(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate rotate --config PATH --id KEY_ID [--grace DURATION] [--write]`
 int run_rotate(const Args& args, std::ostream& out, std::ostream& err);
+/// `keygate report [--config PATH] [--state-dir DIR] [--expiring 30d] [--unused 30d]
+/// [--format text|json] [--at TIME] [--env-file PATH]`: key hygiene, offline
+int run_report(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate probe --url URL [--timeout 2s]`: exit 0 on a 2xx answer, 1 otherwise
 int run_probe(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate version`

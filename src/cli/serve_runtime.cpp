@@ -84,6 +84,11 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     operations_.key_usage = [this](const ResolvedKey& key) {
         return usage_json(usage_.usage(key, options_.clock()));
     };
+    operations_.report = [this](const ReportWindows& windows) {
+        const auto store = keys_.snapshot();
+        const std::vector<UsageTracker::Totals> totals = usage_.totals();
+        return key_report_json(build_key_report(*store, &totals, options_.clock(), windows));
+    };
     operations_.reload = [this] {
         const ReloadOutcome outcome = reloader_->reload("api");
         nlohmann::ordered_json out{{"result", to_string(outcome)}};
