@@ -41,6 +41,9 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         usage_.retain(store);
         alerts_->update_settings(store.config().settings.alerts);
         if (state_) save_state();
+        // The holder has published `store`: its generation is the current one.
+        for (const Alert& alert : expiry_alerts_.scan(store, keys_.generation(), options_.clock()))
+            audit_->write_alert(alert);
     };
     reloader_ = std::make_unique<ConfigReloader>(options_.sources, keys_, options_.clock, hooks);
 
@@ -135,6 +138,7 @@ void ServeRuntime::on_watch(WatchTrigger trigger) {
     reloader_->reload(to_string(trigger));
     if (trigger == WatchTrigger::periodic) {
         reloader_->report_ended_grace();
+        alert_expiring_keys();
         if (state_) save_state();
     }
 }
@@ -157,6 +161,13 @@ nlohmann::ordered_json ServeRuntime::status_json() const {
 }
 
 ReloadOutcome ServeRuntime::reload(std::string_view trigger) { return reloader_->reload(trigger); }
+
+void ServeRuntime::alert_expiring_keys() {
+    if (const auto store = keys_.snapshot()) {
+        for (const Alert& alert : expiry_alerts_.scan(*store, keys_.generation(), options_.clock()))
+            audit_->write_alert(alert);
+    }
+}
 
 void ServeRuntime::reopen_audit() {
     if (writer_) writer_->reopen();

@@ -72,6 +72,10 @@ const char* to_label(AlertType type) {
     case AlertType::new_ip: return "new_ip";
     case AlertType::volume_spike: return "volume_spike";
     case AlertType::unusual_dataset: return "unusual_dataset";
+    case AlertType::key_expiring:
+        return "key_expiring";
+    case AlertType::rotated_secret_used:
+        return "rotated_secret_used";
     }
     return "unknown";
 }
