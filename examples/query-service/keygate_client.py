@@ -1,6 +1,6 @@
 """A keygate client for a data API ("query service"), with the Python standard library only.
 
-Two calls (CONTRACT.md §6 and §7):
+Two calls (described in api/openapi.yaml; the access events in docs/audit-and-metrics.md):
 
 - ``authorize()``: ``POST /v1/authorize`` with the caller's key in the header and
   ``{dataset, permission, method, path, client_ip, consume}``: may this key do this? The

@@ -1,5 +1,6 @@
-// `keygate validate [--strict] [--format text|json] PATH`: every problem of a key file, at
-// once, as "PATH:LINE:COL: error: MESSAGE" lines and a summary, or as a JSON array.
+// `keygate validate [--strict] [--format text|json] [--warn-expiring DURATION] [--at TIME]
+// PATH`: every problem of a key file, at once, as "PATH:LINE:COL: error: MESSAGE" lines and a
+// summary, or as a JSON array.
 #include "cli/cli_args.hpp"
 #include "cli/commands.hpp"
 #include "core/config_loader.hpp"
@@ -11,7 +12,8 @@
 namespace keygate::cli {
 namespace {
 
-constexpr std::string_view k_usage = "keygate validate [--strict] [--format text|json] PATH";
+constexpr std::string_view k_usage = "keygate validate [--strict] [--format text|json] "
+                                     "[--warn-expiring DURATION] [--at TIME] PATH";
 
 std::string count(std::size_t n, const char* noun) {
     return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
@@ -34,7 +36,8 @@ std::string summary(const std::string& path, const LoadResult& result, std::size
 } // namespace
 
 int run_validate(const Args& args, std::ostream& out, std::ostream& err) {
-    const auto parsed = parse_args(args, {{"--strict", false}, {"--format", true}});
+    const auto parsed = parse_args(
+        args, {{"--strict", false}, {"--format", true}, {"--warn-expiring", true}, {"--at", true}});
     if (!parsed)
         return usage_error(err, "validate", parsed.error().message, k_usage);
     if (parsed->help) {
@@ -56,6 +59,20 @@ int run_validate(const Args& args, std::ostream& out, std::ostream& err) {
     LoadOptions options;
     options.regular_files_only = false; // `validate <(kubectl ...)` reads a pipe
     options.now = now_ms();
+    if (const auto at = parsed->value("--at")) {
+        const auto parsed_at = parse_timestamp(*at);
+        if (!parsed_at)
+            return usage_error(err, "validate", "--at: " + parsed_at.error().message, k_usage);
+        options.now = *parsed_at;
+    }
+    if (const auto window = parsed->value("--warn-expiring")) {
+        const auto parsed_window = parse_duration(*window);
+        if (!parsed_window || parsed_window->count() <= 0) {
+            return usage_error(err, "validate",
+                               "--warn-expiring must be a positive duration such as 14d", k_usage);
+        }
+        options.warn_expiring_within = *parsed_window;
+    }
     if (const char* pepper = std::getenv("KEYGATE_HASH_PEPPER"); pepper && *pepper != '\0') {
         options.hash_pepper = pepper;
     }

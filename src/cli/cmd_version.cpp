@@ -31,6 +31,8 @@ std::string usage_text() {
            "  keygate hash     [--hmac]                 # reads one key on stdin\n"
            "  keygate generate --tenant NAME [--prefix pk] [--count N]\n"
            "  keygate rotate   --config PATH --id KEY_ID [--grace DURATION] [--write]\n"
+           "  keygate report   [--config PATH] [--state-dir DIR] [--expiring 30d] [--unused 30d] "
+           "[--format text|json]\n"
            "  keygate probe    --url http://HOST:PORT/PATH|unix:/SOCKET[:/PATH] [--timeout 2s]\n"
            "  keygate version\n"
            "\n"

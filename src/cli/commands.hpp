@@ -18,7 +18,7 @@ using Args = std::vector<std::string>;
 
 /// `keygate serve [--config PATH] [--listen HOST:PORT] [--env-file PATH]`
 int run_serve(const Args& args);
-/// `keygate validate [--strict] [--format text|json] PATH`
+/// `keygate validate [--strict] [--format text|json] [--warn-expiring DURATION] [--at TIME] PATH`
 int run_validate(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate check --config PATH --key KEY|- [--dataset NAME] [--method M] [--path P] [--ip ADDR]`
 int run_check(const Args& args, std::istream& in, std::ostream& out, std::ostream& err);
@@ -28,6 +28,9 @@ int run_hash(const Args& args, std::istream& in, std::ostream& out, std::ostream
 int run_generate(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate rotate --config PATH --id KEY_ID [--grace DURATION] [--write]`
 int run_rotate(const Args& args, std::ostream& out, std::ostream& err);
+/// `keygate report [--config PATH] [--state-dir DIR] [--expiring 30d] [--unused 30d]
+/// [--format text|json] [--at TIME] [--env-file PATH]`: key hygiene, offline
+int run_report(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate probe --url URL [--timeout 2s]`: exit 0 on a 2xx answer, 1 otherwise
 int run_probe(const Args& args, std::ostream& out, std::ostream& err);
 /// `keygate version`

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
         if (command == "hash") return run_hash(args, std::cin, std::cout, std::cerr);
         if (command == "generate") return run_generate(args, std::cout, std::cerr);
         if (command == "rotate") return run_rotate(args, std::cout, std::cerr);
+        if (command == "report") return run_report(args, std::cout, std::cerr);
         if (command == "probe") return run_probe(args, std::cout, std::cerr);
         if (command == "version" || command == "--version") return run_version(args, std::cout);
         if (command == "help" || command == "--help" || command == "-h") {

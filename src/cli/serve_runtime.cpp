@@ -42,6 +42,9 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         usage_.retain(store);
         alerts_->update_settings(store.config().settings.alerts);
         if (state_) save_state();
+        // The holder has published `store`: its generation is the current one.
+        for (const Alert& alert : expiry_alerts_.scan(store, keys_.generation(), options_.clock()))
+            audit_->write_alert(alert);
     };
     ReloadTiming timing;
     timing.retry_max = options_.reload_interval.value_or(std::chrono::milliseconds{30'000});
@@ -88,6 +91,11 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     };
     operations_.key_usage = [this](const ResolvedKey& key) {
         return usage_json(usage_.usage(key, options_.clock()));
+    };
+    operations_.report = [this](const ReportWindows& windows) {
+        const auto store = keys_.snapshot();
+        const std::vector<UsageTracker::Totals> totals = usage_.totals();
+        return key_report_json(build_key_report(*store, &totals, options_.clock(), windows));
     };
     operations_.reload = [this] {
         const ReloadOutcome outcome = reload_and_schedule("api");
@@ -155,6 +163,7 @@ void ServeRuntime::on_watch(WatchTrigger trigger) {
                         requested.empty() && trigger == WatchTrigger::replaced);
     if (trigger == WatchTrigger::periodic) {
         reloader_->report_ended_grace();
+        alert_expiring_keys();
         if (state_) save_state();
     }
 }
@@ -178,6 +187,13 @@ nlohmann::ordered_json ServeRuntime::status_json() const {
 
 ReloadOutcome ServeRuntime::reload(std::string_view trigger) {
     return reload_and_schedule(trigger);
+}
+
+void ServeRuntime::alert_expiring_keys() {
+    if (const auto store = keys_.snapshot()) {
+        for (const Alert& alert : expiry_alerts_.scan(*store, keys_.generation(), options_.clock()))
+            audit_->write_alert(alert);
+    }
 }
 
 void ServeRuntime::reopen_audit() {

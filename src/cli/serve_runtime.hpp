@@ -7,6 +7,7 @@
 #include "infra/audit_log.hpp"
 #include "infra/audit_writer.hpp"
 #include "infra/config_reloader.hpp"
+#include "infra/expiry_alerts.hpp"
 #include "infra/file_watcher.hpp"
 #include "infra/key_set_holder.hpp"
 #include "infra/metrics.hpp"
@@ -94,6 +95,8 @@ private:
     ReloadOutcome reload_and_schedule(std::string_view trigger, bool whole = false);
     nlohmann::ordered_json status_json() const;
     void save_state();
+    /// Writes a key_expiring alert for each key newly within its last 7 days.
+    void alert_expiring_keys();
 
     RuntimeOptions options_;
     KeySetHolder keys_;
@@ -102,6 +105,7 @@ private:
     UsageTrackerAdmission admission_{usage_};
     std::unique_ptr<AuditWriter> writer_;
     std::unique_ptr<AlertDetector> alerts_;
+    ExpiryAlerts expiry_alerts_;
     std::unique_ptr<AuditLog> audit_;
     std::unique_ptr<ConfigReloader> reloader_;
     std::unique_ptr<FileWatcher> watcher_;

@@ -2,6 +2,7 @@
 // entries (duplicate ids, a secret used twice).
 #include "core/config_key_strength.hpp"
 #include "core/config_sections.hpp"
+#include "core/key_expiry.hpp"
 
 #include <algorithm>
 #include <unordered_map>
@@ -298,6 +299,11 @@ class KeyListReader {
         if (e.expires_at && *e.expires_at <= options_.now) {
             r_.out().warning(r_.place(n.expires_at),
                              "key already expired at " + format_timestamp(*e.expires_at));
+        } else if (options_.warn_expiring_within &&
+                   expires_within(e, options_.now, *options_.warn_expiring_within)) {
+            r_.out().warning(r_.place(n.expires_at),
+                             "key expires at " + format_timestamp(*e.expires_at) + ", within " +
+                                 format_duration(*options_.warn_expiring_within));
         }
         if (e.not_before && e.expires_at && *e.not_before >= *e.expires_at) {
             r_.out().warning(r_.place(n.not_before),

@@ -13,6 +13,9 @@ namespace keygate {
 struct LoadOptions {
     std::optional<std::string> hash_pepper; ///< KEYGATE_HASH_PEPPER, for hmac-sha256: hashes
     TimePoint now{};                        ///< for "key already expired" warnings
+    /// Set (`keygate validate --warn-expiring 14d`): warn about each enabled key whose
+    /// `expires_at` falls within this long after `now` (expires_within()).
+    std::optional<Duration> warn_expiring_within;
     std::size_t max_file_bytes = 64u << 20; ///< larger files are refused whole
     /// Read only a regular file (after symlinks): a FIFO, device, socket or directory is an
     /// error at once, never a wait (the server's loads and reloads). False: `keygate

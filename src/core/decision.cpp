@@ -68,4 +68,10 @@ std::string detail_text(const Decision& decision) {
     return detail;
 }
 
+bool used_rotated_secret(const Decision& decision) {
+    return decision.key != nullptr && decision.source != SecretSource::current &&
+           decision.code != DecisionCode::key_disabled &&
+           decision.code != DecisionCode::key_expired;
+}
+
 } // namespace keygate

@@ -61,6 +61,11 @@ struct Decision {
     bool allowed() const { return code == DecisionCode::ok; }
 };
 
+/// True when the key was identified by a rotated-out secret still within its grace (a
+/// `previous_keys` entry or an automatic grace window), whatever the later checks said; false
+/// for the current secret, and for an old secret of a disabled or expired key.
+bool used_rotated_secret(const Decision& decision);
+
 /// The human detail: "API key required", "Insufficient permission: write",
 /// "Not authorized for dataset 'orders'"; empty for ok.
 std::string detail_text(const Decision& decision);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <functional>
 #include <string_view>
+#include <utility>
 
 namespace keygate {
 namespace {
@@ -93,7 +94,8 @@ void AlertDetector::observe_failure(const AlertObservation& o, const AlertSettin
         out.push_back({AlertType::failed_auth_burst, o.now, address, std::nullopt,
                        state.failures.size(), window,
                        std::to_string(state.failures.size()) + " failed authentications from " +
-                           address + " within " + format_duration(window)});
+                           address + " within " + format_duration(window),
+                       std::nullopt, std::nullopt});
     }
 }
 
@@ -117,7 +119,8 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
             if (had_baseline && may_alert(key.new_ip_alerted_at, o.now, k_dedupe_window)) {
                 key.new_ip_alerted_at = o.now;
                 out.push_back({AlertType::new_ip, o.now, to_string(o.ip), id, 1, k_dedupe_window,
-                               "key " + id + " used from a new network " + network_of(o.ip)});
+                               "key " + id + " used from a new network " + network_of(o.ip),
+                               std::nullopt, std::nullopt});
             }
         }
     }
@@ -140,7 +143,22 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
         if (unusual && may_alert(key.dataset_alerted_at, o.now, k_dedupe_window)) {
             key.dataset_alerted_at = o.now;
             out.push_back({AlertType::unusual_dataset, o.now, to_string(o.ip), id, 1,
-                           k_dedupe_window, why});
+                           k_dedupe_window, why, std::nullopt, std::nullopt});
+        }
+    }
+
+    // rotated_secret_used: a client still presents an old secret during its grace; at most
+    // one alert per key per hour, counting the uses since the previous one.
+    if (o.rotated_secret) {
+        ++key.rotated_uses;
+        if (may_alert(key.rotated_alerted_at, o.now, k_rotated_secret_alert_window)) {
+            key.rotated_alerted_at = o.now;
+            std::string detail = "key " + id + " was used with a rotated-out secret";
+            if (o.grace_until)
+                detail += " (accepted until " + format_timestamp(*o.grace_until) + ")";
+            out.push_back({AlertType::rotated_secret_used, o.now, to_string(o.ip), id,
+                           std::exchange(key.rotated_uses, 0), k_rotated_secret_alert_window,
+                           std::move(detail), std::nullopt, o.grace_until});
         }
     }
 
@@ -169,7 +187,8 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
             out.push_back({AlertType::volume_spike, o.now, std::nullopt, id, key.this_minute,
                            k_dedupe_window,
                            "key " + id + " made " + std::to_string(key.this_minute) +
-                               " requests this minute, usually " + usual + " per minute"});
+                               " requests this minute, usually " + usual + " per minute",
+                           std::nullopt, std::nullopt});
         }
     }
 }

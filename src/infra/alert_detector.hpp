@@ -1,7 +1,8 @@
 #pragma once
 // Suspicious-activity rules (CONTRACT §7): failed_auth_burst, new_ip, volume_spike,
-// unusual_dataset. At most one alert per type and subject per window; memory is bounded
-// whatever an attacker sends.
+// unusual_dataset, and rotated_secret_used (an old secret still in use during its grace). At
+// most one alert per type and subject per window; memory is bounded whatever an attacker
+// sends.
 #include "core/config.hpp"
 #include "core/decision.hpp"
 #include "core/ip_address.hpp"
@@ -28,6 +29,9 @@ struct Alert {
     std::uint64_t count = 0;
     Duration window{0};
     std::string detail;
+    std::optional<TimePoint> expires_at; ///< key_expiring: the key's `expires_at`
+    std::optional<TimePoint>
+        grace_until; ///< rotated_secret_used: the end of the old secret's grace
 };
 
 /// What the detector is told of one decision.
@@ -37,6 +41,9 @@ struct AlertObservation {
     const std::string* key_id = nullptr; ///< the matched key's id, if any
     IpAddress ip;
     const std::string* dataset = nullptr; ///< the dataset named (or denied), if any
+    /// The key was identified by a rotated-out secret within its grace (used_rotated_secret()).
+    bool rotated_secret = false;
+    std::optional<TimePoint> grace_until; ///< that secret's end of grace
 };
 
 /// Caps that bound the detector's memory: addresses and keys tracked, networks and datasets
@@ -74,6 +81,8 @@ private:
         std::optional<TimePoint> new_ip_alerted_at;
         std::optional<TimePoint> dataset_alerted_at;
         std::optional<TimePoint> spike_alerted_at;
+        std::optional<TimePoint> rotated_alerted_at;
+        std::uint64_t rotated_uses = 0;  ///< old-secret uses since the last such alert
         std::int64_t minute = 0;         ///< the minute `this_minute` counts
         std::uint64_t this_minute = 0;
         double baseline = 0;             ///< moving average of past minutes
@@ -99,6 +108,9 @@ private:
 /// The network an address belongs to for `new_ip`: the address with the host part zeroed
 /// (/24 for IPv4, /64 for IPv6). Compared on every allowed decision, formatted only for an alert.
 IpAddress network_address(const IpAddress& ip);
+
+/// At most one rotated_secret_used alert per key within this long.
+inline constexpr Duration k_rotated_secret_alert_window = std::chrono::hours(1);
 
 /// The network an address belongs to for `new_ip`: its /24 (IPv4) or /64 (IPv6), as text.
 std::string network_of(const IpAddress& ip);

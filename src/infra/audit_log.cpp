@@ -118,6 +118,10 @@ nlohmann::ordered_json alert_event_json(const Alert& alert) {
            {"detail", alert.detail}};
     if (alert.ip_address) j["ip_address"] = *alert.ip_address;
     if (alert.key_id) j["key_id"] = *alert.key_id;
+    if (alert.expires_at)
+        j["expires_at"] = format_timestamp(*alert.expires_at);
+    if (alert.grace_until)
+        j["grace_until"] = format_timestamp(*alert.grace_until);
     return j;
 }
 
@@ -134,6 +138,8 @@ void AuditLog::record_decision(const AuthDecisionEvent& event) noexcept {
         o.key_id = event.decision.key != nullptr ? &event.decision.key->entry.id : nullptr;
         o.ip = event.request.client_ip;
         o.dataset = event.decision.dataset.empty() ? nullptr : &event.decision.dataset;
+        o.rotated_secret = used_rotated_secret(event.decision);
+        o.grace_until = event.decision.grace_until;
         for (const Alert& alert : alerts_.observe(o)) write_alert(alert);
     } catch (...) {
         // Out of memory while formatting: nothing sensible is left to do but not crash.

@@ -1,6 +1,7 @@
 // Counting and the Prometheus text page.
 #include "infra/metrics.hpp"
 
+#include "core/key_expiry.hpp"
 #include "core/key_state.hpp"
 
 #include <charconv>
@@ -71,6 +72,10 @@ const char* to_label(AlertType type) {
     case AlertType::new_ip: return "new_ip";
     case AlertType::volume_spike: return "volume_spike";
     case AlertType::unusual_dataset: return "unusual_dataset";
+    case AlertType::key_expiring:
+        return "key_expiring";
+    case AlertType::rotated_secret_used:
+        return "rotated_secret_used";
     }
     return "unknown";
 }
@@ -122,6 +127,18 @@ KeyStateCounts count_key_states(const KeyStore& store, TimePoint now) {
     return counts;
 }
 
+std::array<std::uint64_t, k_expiring_windows.size()> count_expiring_keys(const KeyStore& store,
+                                                                         TimePoint now) {
+    std::array<std::uint64_t, k_expiring_windows.size()> counts{};
+    for (const auto& key : store.keys()) {
+        for (std::size_t w = 0; w < k_expiring_windows.size(); ++w) {
+            if (expires_within(key.entry, now, k_expiring_windows[w]))
+                ++counts[w];
+        }
+    }
+    return counts;
+}
+
 std::string Metrics::render(const Scrape& scrape) const {
     std::string out;
     out.reserve(8192);
@@ -158,6 +175,15 @@ std::string Metrics::render(const Scrape& scrape) const {
     sample(out, "keygate_keys{state=\"expired\"}", keys.expired);
     sample(out, "keygate_keys{state=\"pending\"}", keys.pending);
     sample(out, "keygate_keys{state=\"grace\"}", keys.grace);
+    header(out, "keygate_keys_expiring", "gauge",
+           "Keys enabled and not yet expired whose expires_at falls within the window.");
+    const auto expiring = scrape.store ? count_expiring_keys(*scrape.store, scrape.now)
+                                       : std::array<std::uint64_t, k_expiring_windows.size()>{};
+    for (std::size_t w = 0; w < k_expiring_windows.size(); ++w) {
+        sample(out,
+               "keygate_keys_expiring{window=\"" + format_duration(k_expiring_windows[w]) + "\"}",
+               expiring[w]);
+    }
 
     header(out, "keygate_config_last_reload_successful", "gauge",
            "1 when the last reload attempt succeeded (or nothing failed since start).");

@@ -24,14 +24,22 @@ enum class AuditEventKind { auth, access, alert, config };
 inline constexpr std::size_t k_audit_event_kinds = 4;
 
 /// Alert types, as in the `type` label and field.
-enum class AlertType { failed_auth_burst, new_ip, volume_spike, unusual_dataset };
-inline constexpr std::size_t k_alert_types = 4;
+enum class AlertType {
+    failed_auth_burst,
+    new_ip,
+    volume_spike,
+    unusual_dataset,
+    key_expiring,        ///< a key entered its last 7 days
+    rotated_secret_used, ///< a rotated-out secret (previous_keys, grace) was used in its grace
+};
+inline constexpr std::size_t k_alert_types = 6;
 
 /// "/auth", "/auth/nginx", "/auth/envoy", "/v1/authorize", "/auth/forward".
 const char* to_label(DecisionEndpoint endpoint);
 /// "auth", "access", "alert", "config".
 const char* to_label(AuditEventKind kind);
-/// "failed_auth_burst", "new_ip", "volume_spike", "unusual_dataset".
+/// "failed_auth_burst", "new_ip", "volume_spike", "unusual_dataset", "key_expiring",
+/// "rotated_secret_used".
 const char* to_label(AlertType type);
 
 /// The state of the configuration, as the reloader reports it.
@@ -97,5 +105,13 @@ struct KeyStateCounts {
 /// Counts the keys of a snapshot by state (a `previous_keys` entry or an automatic window
 /// still open counts as one `grace` secret).
 KeyStateCounts count_key_states(const KeyStore& store, TimePoint now);
+
+/// The windows of keygate_keys_expiring{window}: 7 and 30 days.
+inline constexpr std::array<Duration, 2> k_expiring_windows{std::chrono::hours(24 * 7),
+                                                            std::chrono::hours(24 * 30)};
+/// How many keys of a snapshot expire within each of k_expiring_windows of `now`
+/// (expires_within(): enabled, not yet expired, `expires_at` within the window).
+std::array<std::uint64_t, k_expiring_windows.size()> count_expiring_keys(const KeyStore& store,
+                                                                         TimePoint now);
 
 } // namespace keygate

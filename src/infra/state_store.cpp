@@ -86,7 +86,9 @@ bool StateStore::save(const PersistentState& state, std::string& error) const {
         usage.push_back({{"key_id", u.key_id},
                          {"total_requests", u.total_requests},
                          {"first_seen", format_timestamp(u.first_seen, true)},
-                         {"last_used", optional_time(u.last_used)}});
+                         {"last_used", optional_time(u.last_used)},
+                         {"old_secret_requests", u.old_secret_requests},
+                         {"old_secret_last_used", optional_time(u.old_secret_last_used)}});
     }
     const std::string text = json{{"version", 1}, {"grace", grace}, {"usage", usage}}.dump() + "\n";
 
@@ -141,6 +143,10 @@ bool StateStore::load(PersistentState& state, std::string& error) const {
             t.total_requests = u.at("total_requests").get<std::uint64_t>();
             t.first_seen = read_time(u.at("first_seen")).value_or(TimePoint{});
             t.last_used = read_time(u.at("last_used"));
+            // Absent in files written before keygate counted old-secret uses.
+            t.old_secret_requests = u.value("old_secret_requests", std::uint64_t{0});
+            if (u.contains("old_secret_last_used"))
+                t.old_secret_last_used = read_time(u["old_secret_last_used"]);
             loaded.usage.push_back(std::move(t));
         }
         state = std::move(loaded);

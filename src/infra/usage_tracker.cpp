@@ -49,12 +49,16 @@ std::uint64_t UsageTracker::recent_count(const State& state, TimePoint now) {
     return sum;
 }
 
-void UsageTracker::record_decision(const ResolvedKey& key, TimePoint now) {
+void UsageTracker::record_decision(const ResolvedKey& key, TimePoint now, SecretSource source) {
     State& state = state_for(key.entry.id);
     std::lock_guard lock(state.mutex);
     if (state.total_requests == 0 && state.first_seen == TimePoint{}) state.first_seen = now;
     ++state.total_requests;
     state.last_used = now;
+    if (source != SecretSource::current) {
+        ++state.old_secret_requests;
+        state.old_secret_last_used = now;
+    }
 }
 
 Admission UsageTracker::admit(const ResolvedKey& key, TimePoint now, bool consume) {
@@ -129,7 +133,8 @@ std::vector<UsageTracker::Totals> UsageTracker::totals() const {
     std::shared_lock map_lock(map_mutex_);
     for (const auto& [id, state] : states_) {
         std::lock_guard lock(state->mutex);
-        out.push_back({id, state->total_requests, state->first_seen, state->last_used});
+        out.push_back({id, state->total_requests, state->first_seen, state->last_used,
+                       state->old_secret_requests, state->old_secret_last_used});
     }
     return out;
 }
@@ -141,6 +146,8 @@ void UsageTracker::restore(const std::vector<Totals>& totals) {
         state.total_requests = t.total_requests;
         state.first_seen = t.first_seen;
         state.last_used = t.last_used;
+        state.old_secret_requests = t.old_secret_requests;
+        state.old_secret_last_used = t.old_secret_last_used;
     }
 }
 

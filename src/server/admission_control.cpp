@@ -5,8 +5,9 @@
 
 namespace keygate {
 
-void UsageTrackerAdmission::record_decision(const ResolvedKey& key, TimePoint now) {
-    tracker_.record_decision(key, now);
+void UsageTrackerAdmission::record_decision(const ResolvedKey& key, SecretSource source,
+                                            TimePoint now) {
+    tracker_.record_decision(key, now, source);
 }
 
 AdmissionResult UsageTrackerAdmission::admit(const ResolvedKey& key, TimePoint now, bool consume) {

@@ -21,8 +21,9 @@ struct AdmissionResult {
 class AdmissionControl {
   public:
     virtual ~AdmissionControl() = default;
-    /// Counts one decision (allowed or denied) made for `key`.
-    virtual void record_decision(const ResolvedKey& key, TimePoint now) = 0;
+    /// Counts one decision (allowed or denied) made for `key`; `source` is the secret that
+    /// matched (an old one is counted apart, for `keygate report`).
+    virtual void record_decision(const ResolvedKey& key, SecretSource source, TimePoint now) = 0;
     /// Applies row 8 to a request that passed rows 1–7; `consume` false only looks.
     virtual AdmissionResult admit(const ResolvedKey& key, TimePoint now, bool consume) = 0;
 };
@@ -32,7 +33,7 @@ class UsageTrackerAdmission final : public AdmissionControl {
   public:
     /// `tracker` must outlive this object.
     explicit UsageTrackerAdmission(UsageTracker& tracker) : tracker_(tracker) {}
-    void record_decision(const ResolvedKey& key, TimePoint now) override;
+    void record_decision(const ResolvedKey& key, SecretSource source, TimePoint now) override;
     AdmissionResult admit(const ResolvedKey& key, TimePoint now, bool consume) override;
 
   private:

@@ -171,6 +171,8 @@ HttpApi::Endpoint HttpApi::classify(const http::Request& req) {
         return Endpoint::reload;
     if (path == "/v1/audit")
         return Endpoint::access_audit;
+    if (path == "/v1/report")
+        return Endpoint::report;
     if (path == "/v1/keys" || path.starts_with("/v1/keys/"))
         return Endpoint::keys;
     return Endpoint::unknown;
@@ -263,6 +265,7 @@ void HttpApi::route(const Incoming& in, http::Response& res) {
     case Endpoint::metrics:
     case Endpoint::status:
     case Endpoint::reload:
+    case Endpoint::report:
         handle_operations(in, res, endpoint);
         return;
     case Endpoint::access_audit:
@@ -409,6 +412,23 @@ void HttpApi::handle_operations(const Incoming& in, http::Response& res, Endpoin
         res.status = 200;
         res.set_content(dump(ops->reload()), k_json);
         return;
+    case Endpoint::report: {
+        if (ops == nullptr || !ops->report)
+            return write_generic_error(res, 404);
+        if (in.req.method != "GET" && in.req.method != "HEAD")
+            return method_not_allowed(res, "GET, HEAD");
+        if (!admin_allowed(in, res))
+            return;
+        const std::string_view target = in.req.target;
+        const std::size_t question = target.find('?');
+        const auto windows = parse_report_query(
+            question == std::string_view::npos ? std::string_view{} : target.substr(question + 1));
+        if (!windows)
+            return write_error(res, 400, "BAD_REQUEST", windows.error().message);
+        res.status = 200;
+        res.set_content(dump(ops->report(*windows)), k_json);
+        return;
+    }
     default:
         write_generic_error(res, 404);
         return;
@@ -421,7 +441,10 @@ HttpApi::Outcome HttpApi::evaluate(const KeyStore& store, const AuthRequest& req
     // Row 8: rate limits are state, so they are applied here, after the pure decision,
     // and only to requests that passed rows 1–7.
     if (deps_.admission != nullptr && outcome.decision.key != nullptr) {
-        deps_.admission->record_decision(*outcome.decision.key, now);
+        deps_.admission->record_decision(
+            *outcome.decision.key,
+            used_rotated_secret(outcome.decision) ? outcome.decision.source : SecretSource::current,
+            now);
         if (outcome.decision.allowed()) {
             AdmissionResult admission = deps_.admission->admit(*outcome.decision.key, now, consume);
             if (!admission.allowed)

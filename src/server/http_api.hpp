@@ -70,6 +70,7 @@ class HttpApi {
         reload,
         access_audit,
         keys,
+        report,
         unknown
     };
 
@@ -99,7 +100,7 @@ class HttpApi {
     void handle_access_audit(const Incoming& in, http::Response& res);
     /// GET /v1/keys, /v1/keys/{id}, /v1/keys/{id}/usage (admin).
     void handle_keys(const Incoming& in, http::Response& res);
-    /// GET /metrics, GET /v1/status, POST /v1/reload.
+    /// GET /metrics, GET /v1/status, POST /v1/reload, GET /v1/report.
     void handle_operations(const Incoming& in, http::Response& res, Endpoint endpoint);
     void handle_authorize(const Incoming& in, http::Response& res);
     RequestHeaders gather(const http::Request& req,

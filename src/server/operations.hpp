@@ -1,13 +1,13 @@
 #pragma once
 // What the operational endpoints (/metrics, GET /v1/status, POST /v1/reload, GET
-// /v1/keys/{id}/usage) need from the
+// /v1/keys/{id}/usage, GET /v1/report) need from the
 // running process, as callbacks so that the HTTP layer stays free of reload machinery.
 #include "core/key_store.hpp"
+#include "infra/key_report.hpp"
 #include "infra/metrics.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace keygate {
@@ -22,6 +22,8 @@ struct OperationsHooks {
     std::function<void(nlohmann::ordered_json)> access_event;    ///< POST /v1/audit, per event
     /// GET /v1/keys/{id}/usage: the usage JSON of a key of the current snapshot.
     std::function<nlohmann::ordered_json(const ResolvedKey&)> key_usage;
+    /// GET /v1/report: key_report_json() of the current snapshot and usage, for the windows.
+    std::function<nlohmann::ordered_json(const ReportWindows&)> report;
     /// GET /readyz: true once shutdown began (CONTRACT §10); /readyz then answers 503
     /// {"status":"draining"} while requests are still served. Unset: never draining.
     std::function<bool()> draining;

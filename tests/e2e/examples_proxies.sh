@@ -108,6 +108,25 @@ expect_headers_covered() { # DESCRIPTION LIST [FILTER]
     e2e_expect_eq "$description" "" "${missing[*]}"
 }
 
+# --- the Traefik example's comments name the files it reads ------------------------------------
+# traefik.yml says where to mount examples/traefik and which file its file provider reads:
+# every /etc/traefik/ path its comments name must be a file of examples/traefik, and the
+# provider must read one of them.
+e2e_check "traefik.yml: the paths its comments name exist and the provider reads one" \
+    python3 - "$SOURCE_DIR/examples/traefik" <<'PYTHON'
+import os, re, sys, yaml
+ex = sys.argv[1]
+text = open(os.path.join(ex, "traefik.yml")).read()
+comments = "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+named = set(re.findall(r"/etc/traefik/([A-Za-z0-9_./-]+\.ya?ml)", comments))
+assert named, "no path named"
+for name in named:
+    assert os.path.isfile(os.path.join(ex, name)), name
+provider = yaml.safe_load(text)["providers"]["file"]["filename"]
+assert provider.startswith("/etc/traefik/"), provider
+assert provider[len("/etc/traefik/"):] in named, (provider, named)
+PYTHON
+
 # --- keygate with test keys (obviously fake) ---------------------------------------------
 KEY_VIEWER=pk_acme_corp_exampleTestVIEWER00000000000001
 KEY_ROTATED=pk_acme_corp_exampleTestROTATED0000000000002

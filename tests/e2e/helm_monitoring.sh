@@ -43,7 +43,7 @@ import sys, yaml
 for g in yaml.safe_load(open(sys.argv[1]))["groups"]:
     for r in g["rules"]:
         print(r["alert"])' "$RULES")
-e2e_check "the rule file has the four documented alerts" test "${#alerts[@]}" -eq 4
+e2e_check "the rule file has the five documented alerts" test "${#alerts[@]}" -eq 5
 for alert in "${alerts[@]}"; do
     for broken in "vector(0) > 1" "vector(1)"; do
         dir=$E2E_TMP/mutant-$alert-${#broken}

@@ -274,6 +274,11 @@ if [[ -n $first_limit || $E2E_STATUS != 200 ]]; then
     e2e_expect_eq "rate limit: X-RateLimit-Remaining" 0 "$(e2e_header X-RateLimit-Remaining)"
     e2e_expect_match "rate limit: RateLimit-Policy" '^"minute";q=2;w=60$' \
         "$(e2e_header RateLimit-Policy)"
+    # docs/bi-tools.md's table of what a BI tool sees says the same: 429, also through nginx.
+    e2e_expect_eq "docs/bi-tools.md: RATE_LIMITED is a 429 for the client" 1 \
+        "$(grep -c '^| 429 | `RATE_LIMITED` |' "$SOURCE_DIR/docs/bi-tools.md")"
+    e2e_expect_eq "docs/bi-tools.md: no '403 through nginx'" 0 \
+        "$(grep -c '403 through nginx' "$SOURCE_DIR/docs/bi-tools.md")"
 else
     e2e_log "NOTE: keygate does not rate-limit yet (no X-RateLimit-* headers, 3rd request" \
         "allowed): the 429 assertions did not run"

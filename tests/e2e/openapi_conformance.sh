@@ -316,6 +316,17 @@ request("status by POST", "POST", "/v1/status", key(admin), expect=405)
 request("reload", "POST", "/v1/reload", key(admin), expect=200)
 request("reload without a key", "POST", "/v1/reload", expect=401)
 request("reload by GET", "GET", "/v1/reload", key(admin), expect=405)
+report = request("report", "GET", "/v1/report", key(admin), expect=200)
+check("the report names the key without rate_limit and the one expiring by 2099",
+      isinstance(report, dict)
+      and "oa-admin" in [k["key_id"] for k in report.get("no_rate_limit", [])]
+      and [k["key_id"] for k in report.get("expiring", [])] == [])
+wide = request("report with windows", "GET", "/v1/report?expiring=36500d&unused=1s", key(admin), expect=200)
+check("a 100-year window names the key expiring in 2099",
+      isinstance(wide, dict) and [k["key_id"] for k in wide.get("expiring", [])] == ["oa-deny"])
+request("report with a bad window", "GET", "/v1/report?expiring=soon", key(admin), expect=400)
+request("report as a viewer", "GET", "/v1/report", key(good), expect=403)
+request("report by POST", "POST", "/v1/report", key(admin), expect=405)
 request("healthz", "GET", "/healthz", expect=200)
 request("healthz by DELETE", "DELETE", "/healthz", expect=405)
 request("metrics", "GET", "/metrics", expect=200)

@@ -29,6 +29,7 @@ api_keys:
   - {id: prom-good, key: "$KEY_GOOD", tenant: acme, role: viewer, allowed_datasets: [orders]}
   - {id: prom-limited, key: "$KEY_LIMITED", tenant: acme, role: viewer, rate_limit: 1}
   - {id: prom-off, key_hash: "sha256:$(printf 'x%.0s' {1..64} | tr x 0)", role: admin, enabled: false}
+  - {id: prom-soon, key_hash: "sha256:$(printf 'x%.0s' {1..64} | tr x 1)", role: admin, expires_at: $(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)}
 YAML
 e2e_start_keygate "$KEYGATE_BIN" "$E2E_TMP/keys.yaml"
 URL=http://127.0.0.1:$KEYGATE_PORT
@@ -62,7 +63,7 @@ for name in ["keygate_requests_total", "keygate_request_duration_seconds", "keyg
              "keygate_audit_queue_depth", "keygate_audit_blocked_seconds_total",
              "keygate_connections", "keygate_accept_errors_total",
              "keygate_connection_timeouts_total", "keygate_requests_refused_total",
-             "keygate_rate_limited_total", "keygate_alerts_total"]:
+             "keygate_rate_limited_total", "keygate_alerts_total", "keygate_keys_expiring"]:
     assert f"# TYPE {name} " in text, name
 PYTHON
 
@@ -113,6 +114,8 @@ e2e_expect_eq "missing keys on /auth/nginx" 1 \
     "$(prom_value 'keygate_requests_total{endpoint="/auth/nginx",code="MISSING_KEY"}')"
 e2e_expect_eq "rate-limited requests" 1 "$(prom_value 'keygate_rate_limited_total')"
 e2e_expect_eq "keys by state: disabled" 1 "$(prom_value 'keygate_keys{state="disabled"}')"
+e2e_expect_eq "keys expiring within 7d" 1 "$(prom_value 'keygate_keys_expiring{window="7d"}')"
+e2e_expect_eq "keys expiring within 30d" 1 "$(prom_value 'keygate_keys_expiring{window="30d"}')"
 e2e_expect_eq "histogram count = decisions" 8 "$(prom_value 'keygate_request_duration_seconds_count')"
 e2e_expect_eq "reload state" 1 "$(prom_value 'keygate_config_last_reload_successful')"
 # The success timestamp is a Unix time, not rounded to 6 digits.

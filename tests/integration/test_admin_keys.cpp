@@ -171,3 +171,32 @@ TEST_CASE("admin keys: with KEYGATE_STATE_DIR totals and last_used survive a res
     // The per-minute window is not persisted: a restart starts with a full bucket.
     CHECK(body["request_count"] == 0);
 }
+
+TEST_CASE("admin keys: request_count counts rate-limited requests too, daily_count does not",
+          "[admin][it]") {
+    // docs/audit-and-metrics.md (USAGE): request_count is every request that passed rows 1-7
+    // in the last 60 s, let through or refused by the rate limit; daily_count only the ones
+    // let through (what daily_limit counts).
+    TempDir dir;
+    const std::string limited_key = "admin-keys-it-limited";
+    Running server(dir.write("keys.yaml", admin_keys_file() + "  - id: limited\n    key_hash: \"" +
+                                              sha256_secret(limited_key) +
+                                              "\"\n    role: viewer\n    tenant: acme\n"
+                                              "    rate_limit: 2\n    daily_limit: 1000\n"));
+    int allowed = 0, limited = 0;
+    for (int i = 0; i < 5; ++i) {
+        const int status = server.status_for(limited_key);
+        allowed += status == 200;
+        limited += status == 429;
+    }
+    CHECK(allowed == 2);
+    CHECK(limited == 3);
+    httplib::Client client("127.0.0.1", server.runtime->port());
+    const auto res = client.Get("/v1/keys/limited/usage", {{"X-API-Key", k_ops_key}});
+    REQUIRE(res);
+    const auto body = nlohmann::json::parse(res->body);
+    CHECK(body["request_count"] == 5);
+    CHECK(body["daily_count"] == 2);
+    CHECK(body["remaining"] == 0);
+    CHECK(body["total_requests"] == 5);
+}

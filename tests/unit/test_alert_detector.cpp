@@ -137,3 +137,42 @@ TEST_CASE("alerts: rules can be switched off", "[alerts]") {
     detector.observe(use(id, "10.0.0.1", k_t0, &d1));
     CHECK(detector.observe(use(id, "172.16.0.1", k_t0, &d2)).empty());
 }
+
+TEST_CASE("alerts: rotated_secret_used once per key per hour, counting the uses", "[alerts]") {
+    AlertSettings s;
+    s.new_ip = false;
+    s.unusual_dataset = false;
+    AlertDetector detector(s);
+    const std::string id = "rotating";
+    const TimePoint grace_end = k_t0 + 48h;
+    const auto old_secret = [&](TimePoint at) {
+        AlertObservation o = use(id, "198.51.100.4", at);
+        o.rotated_secret = true;
+        o.grace_until = grace_end;
+        return o;
+    };
+    // The current secret raises nothing.
+    CHECK(detector.observe(use(id, "198.51.100.4", k_t0)).empty());
+    const auto first = detector.observe(old_secret(k_t0 + 1s));
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].type == AlertType::rotated_secret_used);
+    CHECK(first[0].key_id == id);
+    CHECK(first[0].ip_address == "198.51.100.4");
+    CHECK(first[0].count == 1);
+    CHECK(first[0].window == 1h);
+    CHECK(first[0].grace_until == grace_end);
+    CHECK_FALSE(first[0].expires_at);
+    CHECK(first[0].detail ==
+          "key rotating was used with a rotated-out secret (accepted until 2025-03-03T12:00:00Z)");
+    // Not per request: the next uses within the hour are counted, not alerted.
+    for (int i = 0; i < 5; ++i)
+        CHECK(detector.observe(old_secret(k_t0 + std::chrono::minutes(10 + i))).empty());
+    const auto next = detector.observe(old_secret(k_t0 + 1s + 1h));
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].count == 6); // the five quiet ones and this one
+    // Another key is its own subject.
+    const std::string other = "other";
+    AlertObservation o = use(other, "198.51.100.4", k_t0 + 1h + 2s);
+    o.rotated_secret = true;
+    CHECK(detector.observe(o).size() == 1);
+}

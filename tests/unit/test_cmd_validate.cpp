@@ -83,7 +83,8 @@ Run validate(const keygate::cli::Args& args) {
 
 constexpr const char* k_hash_1 =
     "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-constexpr const char* k_usage = "usage: keygate validate [--strict] [--format text|json] PATH\n";
+constexpr const char* k_usage = "usage: keygate validate [--strict] [--format text|json] "
+                                "[--warn-expiring DURATION] [--at TIME] PATH\n";
 
 std::string valid_file() {
     return std::string("api_keys:\n  - {key_hash: \"") + k_hash_1 + "\", role: admin}\n";

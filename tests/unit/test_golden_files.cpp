@@ -1,5 +1,6 @@
 // Golden files: each tests/data/invalid/NAME.yaml has NAME.expected, the exact text output of
-// `keygate validate NAME.yaml`; every tests/data/valid/*.yaml validates with no error.
+// `keygate validate NAME.yaml`; every tests/data/valid/*.yaml validates with no error;
+// tests/data/expiring/ pins `--warn-expiring` in both formats.
 #include "cli/commands.hpp"
 
 #include <algorithm>
@@ -63,10 +64,12 @@ std::vector<fs::path> files_with_extension(const fs::path& dir, const std::strin
 
 /// The validate output for `path`, with the full path shortened to the file's name so that
 /// the expected text does not depend on where the checkout lives.
-std::string validate_output(const fs::path& path, int& exit_code) {
+std::string validate_output(const fs::path& path, int& exit_code,
+                            std::vector<std::string> options = {}) {
     std::ostringstream out;
     std::ostringstream err;
-    exit_code = run_validate({path.string()}, out, err);
+    options.push_back(path.string());
+    exit_code = run_validate(options, out, err);
     std::string text = out.str();
     const std::string full = path.string();
     const std::string name = path.filename().string();
@@ -134,4 +137,61 @@ TEST_CASE("the repository's keys.example.yaml validates without an error", "[gol
     INFO(output);
     CHECK(exit_code == 0);
     CHECK(output.find(": error: ") == std::string::npos);
+}
+
+TEST_CASE("validate --warn-expiring 14d prints exactly expiring.expected", "[golden]") {
+    const fs::path dir = fs::path(KEYGATE_TEST_DATA) / "expiring";
+    const fs::path file = dir / "expiring.yaml";
+    const std::vector<std::string> at = {"--at", "2026-01-01T00:00:00Z"};
+    int exit_code = -1;
+
+    std::vector<std::string> text_options = at;
+    text_options.insert(text_options.end(), {"--warn-expiring", "14d"});
+    CHECK(validate_output(file, exit_code, text_options) == read_text(dir / "expiring.expected"));
+    CHECK(exit_code == 0); // warnings only: the exit code is unchanged
+
+    std::vector<std::string> json_options = text_options;
+    json_options.insert(json_options.end(), {"--format", "json"});
+    CHECK(validate_output(file, exit_code, json_options) ==
+          read_text(dir / "expiring.json.expected"));
+    CHECK(exit_code == 0);
+
+    // --strict makes them errors, as every other warning.
+    std::vector<std::string> strict_options = text_options;
+    strict_options.push_back("--strict");
+    const std::string strict = validate_output(file, exit_code, strict_options);
+    CHECK(exit_code == 1);
+    CHECK(strict.find(
+              "expiring.yaml:7:17: error: key expires at 2026-01-04T00:00:00Z, within 14d\n") !=
+          std::string::npos);
+    CHECK(strict.find("expiring.yaml: invalid, 4 errors\n") != std::string::npos);
+
+    // Without the flag only the expired key warns; a shorter window names fewer keys.
+    const std::string plain = validate_output(file, exit_code, at);
+    CHECK(plain.find("within") == std::string::npos);
+    CHECK(plain.find("expiring.yaml: ok, 8 keys, 1 warning\n") != std::string::npos);
+    std::vector<std::string> short_options = at;
+    short_options.insert(short_options.end(), {"--warn-expiring", "3d"});
+    const std::string short_window = validate_output(file, exit_code, short_options);
+    CHECK(short_window.find("expiring.yaml:7:17: warning: key expires at "
+                            "2026-01-04T00:00:00Z, within 3d\n") != std::string::npos);
+    CHECK(short_window.find("expiring.yaml: ok, 8 keys, 2 warnings\n") != std::string::npos);
+}
+
+TEST_CASE("validate --warn-expiring and --at: bad values are usage errors", "[golden]") {
+    const fs::path file = fs::path(KEYGATE_TEST_DATA) / "expiring" / "expiring.yaml";
+    for (const std::vector<std::string>& options :
+         {std::vector<std::string>{"--warn-expiring", "soon"},
+          std::vector<std::string>{"--warn-expiring", "0s"},
+          std::vector<std::string>{"--warn-expiring", "-1d"},
+          std::vector<std::string>{"--at", "tomorrow"}}) {
+        INFO(options[0] << " " << options[1]);
+        std::ostringstream out;
+        std::ostringstream err;
+        std::vector<std::string> args = options;
+        args.push_back(file.string());
+        CHECK(run_validate(args, out, err) == 2);
+        CHECK(out.str().empty());
+        CHECK(err.str().rfind("keygate validate: --", 0) == 0);
+    }
 }

@@ -95,6 +95,9 @@ TEST_CASE("key listing: every reviewable field and never a secret or hash", "[ke
     CHECK(all["keys"][1]["secret_format"] == "hmac-sha256");
     CHECK(all["keys"][1]["source"] == "environment");
     CHECK(all["keys"][1]["rate_limit"].is_null());
+    // docs/audit-and-metrics.md: no ip_allowlist (or an empty one) is [], never null.
+    CHECK(all["keys"][1]["ip_allowlist"].is_array());
+    CHECK(all["keys"][1]["ip_allowlist"].empty());
     const std::string text = all.dump();
     CHECK_FALSE(holds_hex_run(text));
     CHECK(text.find("test-secret-of") == std::string::npos);

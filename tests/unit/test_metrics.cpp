@@ -74,3 +74,52 @@ TEST_CASE("metrics: key states", "[metrics]") {
     CHECK(counts.pending == 1);
     CHECK(counts.grace == 1);
 }
+
+TEST_CASE("metrics: keygate_keys_expiring counts usable keys by window", "[metrics]") {
+    Config c;
+    c.roles = builtin_roles();
+    const auto add = [&](const char* id, const char* expires_at) -> KeyEntry& {
+        KeyEntry e;
+        e.id = id;
+        e.role = "viewer";
+        e.tenant = "t";
+        e.secret = {HashKind::sha256, sha256(id)};
+        if (expires_at != nullptr)
+            e.expires_at = *parse_timestamp(expires_at);
+        c.api_keys.push_back(e);
+        return c.api_keys.back();
+    };
+    const TimePoint now = *parse_timestamp("2025-06-01T00:00:00Z");
+    add("no-expiry", nullptr);
+    add("in-3d", "2025-06-04T00:00:00Z");
+    add("at-7d", "2025-06-08T00:00:00Z");        // exactly 7 days: within both windows
+    add("just-past-7d", "2025-06-08T00:00:01Z"); // only within 30d
+    add("in-20d", "2025-06-21T00:00:00Z");
+    add("in-31d", "2025-07-02T00:00:00Z");      // neither
+    add("expired", "2025-05-31T00:00:00Z");     // already expired: neither
+    add("expires-now", "2025-06-01T00:00:00Z"); // expired at `now`: neither
+    add("disabled", "2025-06-03T00:00:00Z").enabled = false;
+    add("pending", "2025-06-05T00:00:00Z").not_before = *parse_timestamp("2025-06-02");
+    const auto store = KeyStore::build(c);
+
+    const auto counts = count_expiring_keys(*store, now);
+    CHECK(counts[0] == 3); // in-3d, at-7d, pending
+    CHECK(counts[1] == 5); // + just-past-7d, in-20d
+
+    Metrics m;
+    Metrics::Scrape scrape;
+    scrape.store = store.get();
+    scrape.now = now;
+    const std::string text = m.render(scrape);
+    CHECK(text.find("# TYPE keygate_keys_expiring gauge\n") != std::string::npos);
+    CHECK(text.find("keygate_keys_expiring{window=\"7d\"} 3\n") != std::string::npos);
+    CHECK(text.find("keygate_keys_expiring{window=\"30d\"} 5\n") != std::string::npos);
+
+    // Computed at scrape time: a day later the 7-day window holds one key more.
+    const auto later = count_expiring_keys(*store, now + std::chrono::hours(24));
+    CHECK(later[0] == 4);
+    // Without a key set both series are there, at 0.
+    const std::string empty = m.render(Metrics::Scrape{});
+    CHECK(empty.find("keygate_keys_expiring{window=\"7d\"} 0\n") != std::string::npos);
+    CHECK(empty.find("keygate_keys_expiring{window=\"30d\"} 0\n") != std::string::npos);
+}

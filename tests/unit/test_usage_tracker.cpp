@@ -94,3 +94,26 @@ TEST_CASE("usage: totals round-trip for restarts", "[usage]") {
     CHECK(u.last_used == k_t0 + 48h);
     CHECK(u.avg_requests_per_day == Approx(1.0));
 }
+
+TEST_CASE("usage: decisions on a rotated-out secret are counted apart and survive totals",
+          "[usage]") {
+    UsageTracker tracker;
+    const auto k = key("rotating", std::nullopt, std::nullopt);
+    tracker.record_decision(k, k_t0);
+    tracker.record_decision(k, k_t0 + 1s, SecretSource::previous);
+    tracker.record_decision(k, k_t0 + 2s, SecretSource::grace);
+    tracker.record_decision(k, k_t0 + 3s, SecretSource::current);
+    auto totals = tracker.totals();
+    REQUIRE(totals.size() == 1);
+    CHECK(totals[0].total_requests == 4);
+    CHECK(totals[0].last_used == k_t0 + 3s);
+    CHECK(totals[0].old_secret_requests == 2);
+    CHECK(totals[0].old_secret_last_used == k_t0 + 2s);
+
+    UsageTracker restored;
+    restored.restore(totals);
+    const auto again = restored.totals();
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].old_secret_requests == 2);
+    CHECK(again[0].old_secret_last_used == k_t0 + 2s);
+}
