@@ -116,4 +116,27 @@ e2e_check "health over the Unix socket: SERVING" test "$?" -eq 0
 e2e_expect_eq "an unbindable --grpc-listen exits 1" 1 "$?"
 e2e_check "and says why" grep -c "cannot serve gRPC on 192.0.2.1:1" "$E2E_TMP/badbind.err"
 
+# examples/envoy/envoy-grpc.yaml: the ext_authz filter as keygate's docs describe it (no
+# Envoy package here: the structure and field names are checked).
+"$PYTHON" - "$SOURCE_DIR/examples/envoy/envoy-grpc.yaml" >"$E2E_TMP/example.out" 2>&1 <<'PY'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+hcm = doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+filters = hcm["http_filters"]
+assert [f["name"] for f in filters] == ["envoy.filters.http.ext_authz", "envoy.filters.http.router"]
+ext = filters[0]["typed_config"]
+assert ext["@type"] == "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"
+assert ext["transport_api_version"] == "V3"
+assert ext["grpc_service"]["envoy_grpc"]["cluster_name"] == "keygate"
+assert ext["failure_mode_allow"] is False
+assert ext["include_peer_certificate"] is False
+assert "with_request_body" not in ext and "http_service" not in ext
+cluster = next(c for c in doc["static_resources"]["clusters"] if c["name"] == "keygate")
+options = cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+assert "http2_protocol_options" in options["explicit_http_config"]
+print("envoy-grpc.yaml ok")
+PY
+e2e_check "examples/envoy/envoy-grpc.yaml: gRPC ext_authz V3, fail closed, HTTP/2 cluster" \
+    grep -c "envoy-grpc.yaml ok" "$E2E_TMP/example.out"
+
 e2e_finish
