@@ -22,6 +22,7 @@ RUN apt-get update \
         cmake g++ make pkg-config \
         libyaml-cpp-dev libcpp-httplib-dev libssl-dev libspdlog-dev libfmt-dev \
         nlohmann-json3-dev catch2 \
+        libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -51,6 +52,12 @@ RUN printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*
         libssl3 \
         libspdlog1.10 \
         libfmt9 \
+        libgrpc++1.51 \
+        libgrpc29 \
+        libprotobuf32 \
+        libabsl20220623 \
+        libc-ares2 \
+        libre2-9 \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* /var/log/dpkg.log \
     && groupadd --system --gid 65532 keygate \
@@ -72,6 +79,8 @@ ENV KEYGATE_AUDIT_LOG=stdout
 USER 65532:65532
 WORKDIR /var/lib/keygate
 EXPOSE 8090
+# gRPC ext_authz when KEYGATE_GRPC_LISTEN=0.0.0.0:9091 is set (off by default)
+EXPOSE 9091
 
 # `keygate probe` is the health check: exec form, no shell, no curl. It asks /readyz (200 once
 # a valid key file is loaded, 503 while draining after SIGTERM) on 127.0.0.1:8090, where the

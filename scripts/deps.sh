@@ -8,6 +8,8 @@ packages=(
     cmake g++ pkg-config
     libyaml-cpp-dev libcpp-httplib-dev libssl-dev libspdlog-dev libfmt-dev
     catch2 nlohmann-json3-dev
+    libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+    python3-grpcio python3-protobuf
     nginx caddy curl python3 python3-yaml python3-jsonschema
     prometheus logrotate dpkg-dev systemd
 )

@@ -1,5 +1,6 @@
-// `keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]`: load the
-// key set, then answer auth subrequests until SIGTERM/SIGINT (and its shutdown delay).
+// `keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]
+// [--grpc-listen HOST:PORT|unix:PATH]`: load the key set, then answer auth subrequests (and,
+// with --grpc-listen, Envoy's gRPC Check calls) until SIGTERM/SIGINT (and its shutdown delay).
 #include "cli/cli_args.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve_runtime.hpp"
@@ -27,7 +28,8 @@ namespace keygate::cli {
 namespace {
 
 constexpr std::string_view k_usage =
-    "keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]";
+    "keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH] "
+    "[--grpc-listen HOST:PORT|unix:PATH]";
 
 /// Prints every diagnostic as "PATH:LINE:COL: severity: MESSAGE" on stderr.
 void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) {
@@ -40,7 +42,10 @@ void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) 
 
 int run_serve(const Args& args) {
     const auto parsed =
-        parse_args(args, {{"--config", true}, {"--listen", true}, {"--env-file", true}});
+        parse_args(args, {{"--config", true},
+                          {"--listen", true},
+                          {"--env-file", true},
+                          {"--grpc-listen", true}});
     if (!parsed)
         return usage_error(std::cerr, "serve", parsed.error().message, k_usage);
     if (parsed->help) {
@@ -55,6 +60,7 @@ int run_serve(const Args& args) {
     flags.config = parsed->value("--config");
     flags.listen = parsed->value("--listen");
     flags.env_file = parsed->value("--env-file");
+    flags.grpc_listen = parsed->value("--grpc-listen");
 
     const EnvLookup env = process_environment();
     // The env file first: it may set any of the variables below. No thread runs yet, so
@@ -86,6 +92,8 @@ int run_serve(const Args& args) {
     options.listen_host = settings->listen.host;
     options.listen_port = settings->listen.port;
     options.listen_unix = settings->listen.unix_path;
+    if (settings->grpc_listen)
+        options.grpc_listen = settings->grpc_listen->to_string();
     if (const auto audit = env("KEYGATE_AUDIT_LOG"); audit && !audit->empty()) {
         options.audit_destination = *audit;
     }
@@ -169,6 +177,13 @@ int run_serve(const Args& args) {
     if (!bound.unix_path)
         bound.port = runtime.port();
     spdlog::info("listening on {}", bound.to_string());
+    if (settings->grpc_listen) {
+        ListenAddress grpc = *settings->grpc_listen;
+        if (!grpc.unix_path)
+            grpc.port = runtime.grpc_port();
+        spdlog::info("serving gRPC ext_authz (envoy.service.auth.v3.Authorization) on {}",
+                     grpc.to_string());
+    }
     const bool ok = runtime.run();
     {
         const std::lock_guard lock(live_mutex);

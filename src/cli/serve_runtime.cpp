@@ -14,6 +14,10 @@ ServeRuntime::ServeRuntime(RuntimeOptions options)
 ServeRuntime::~ServeRuntime() {
     drain_.finish(); // joins its timer thread, which may be calling stop()
     if (reloader_) reloader_->cancel();
+#if KEYGATE_WITH_GRPC
+    // Before the audit writer stops: a Check in flight still writes its audit line.
+    if (grpc_) grpc_->shutdown(std::chrono::milliseconds(0));
+#endif
     if (watcher_) watcher_->stop();
     if (writer_) writer_->stop();
 }
@@ -120,6 +124,8 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         }
         port_ = *port;
     }
+    if (options_.grpc_listen && !start_grpc(error))
+        return false;
 
     FileWatcher::Options watch;
     watch.debounce = options_.watch_debounce;
@@ -151,6 +157,27 @@ void ServeRuntime::request_reload(std::string_view trigger) {
         requested_trigger_ = std::string(trigger);
     }
     if (watcher_) watcher_->poke();
+}
+
+bool ServeRuntime::start_grpc(std::string& error) {
+#if KEYGATE_WITH_GRPC
+    // SERVING once a key set is loaded (it is: start() got here), NOT_SERVING from the
+    // first shutdown signal on, like /readyz.
+    grpc_ = std::make_unique<GrpcServer>(server_->api(), [this] {
+        return keys_.ready() && !drain_.draining();
+    });
+    const auto port = grpc_->start(*options_.grpc_listen);
+    if (!port) {
+        error = port.error().message;
+        return false;
+    }
+    grpc_port_ = *port;
+    return true;
+#else
+    error = "KEYGATE_GRPC_LISTEN / --grpc-listen: this keygate was built without gRPC "
+            "(-DKEYGATE_WITH_GRPC=OFF)";
+    return false;
+#endif
 }
 
 void ServeRuntime::on_watch(WatchTrigger trigger) {
@@ -212,6 +239,9 @@ bool ServeRuntime::run() {
     const bool ok = server_->run();
     // A reload still reading or building a large file stops at its next stage, unpublished.
     reloader_->cancel();
+#if KEYGATE_WITH_GRPC
+    if (grpc_) grpc_->shutdown(options_.grpc_drain);
+#endif
     if (watcher_) watcher_->stop();
     if (state_) save_state();
     writer_->stop(); // drains every queued audit line

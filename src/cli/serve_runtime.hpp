@@ -16,6 +16,9 @@
 #include "infra/usage_tracker.hpp"
 #include "server/admission_control.hpp"
 #include "server/keygate_server.hpp"
+#if KEYGATE_WITH_GRPC
+#include "grpc/grpc_server.hpp"
+#endif
 
 #include <functional>
 #include <memory>
@@ -32,6 +35,11 @@ struct RuntimeOptions {
     int listen_port = 8090;
     /// Set: listen on this Unix socket instead of listen_host:listen_port.
     std::optional<std::string> listen_unix;
+    /// Set: also serve Envoy's gRPC ext_authz and grpc.health.v1 there ("host:port",
+    /// "[v6]:port" or "unix:/path"; KEYGATE_GRPC_LISTEN).
+    std::optional<std::string> grpc_listen;
+    /// How long the gRPC calls in flight may take to finish once serving stops.
+    std::chrono::milliseconds grpc_drain{5000};
     std::string audit_destination = "stdout";    ///< KEYGATE_AUDIT_LOG
     std::optional<std::string> state_dir;        ///< KEYGATE_STATE_DIR
     /// KEYGATE_SHUTDOWN_DELAY: how long shut_down() keeps serving, not ready, before stop().
@@ -57,8 +65,11 @@ public:
 
     /// The bound port (after start; 0 on a Unix socket).
     int port() const { return port_; }
+    /// The bound gRPC port (after start; 0 on a Unix socket or without gRPC).
+    int grpc_port() const { return grpc_port_; }
 
-    /// Serves until stop(); then stops the watcher, saves state and drains the audit log.
+    /// Serves until stop(); then drains the gRPC calls in flight, stops the watcher, saves
+    /// state and drains the audit log.
     bool run();
 
     /// Stops accepting; run() returns once requests in flight are done. Thread-safe.
@@ -90,6 +101,8 @@ public:
     Metrics& metrics() { return metrics_; }
 
 private:
+    /// Starts the gRPC server on options_.grpc_listen; false (with `error`) when it cannot.
+    bool start_grpc(std::string& error);
     void on_watch(WatchTrigger trigger);
     /// One reload attempt; a transient read error schedules the watcher's retry.
     ReloadOutcome reload_and_schedule(std::string_view trigger, bool whole = false);
@@ -117,7 +130,12 @@ private:
     // finishes its delay first, while the server it stops still exists.
     ShutdownDrain drain_;
     std::unique_ptr<KeygateServer> server_;
+#if KEYGATE_WITH_GRPC
+    // After server_: destroyed first, as it decides through server_'s endpoints.
+    std::unique_ptr<GrpcServer> grpc_;
+#endif
     int port_ = 0;
+    int grpc_port_ = 0;
 };
 
 } // namespace keygate::cli

@@ -52,6 +52,7 @@ const char* to_label(DecisionEndpoint endpoint) {
     case DecisionEndpoint::auth_envoy: return "/auth/envoy";
     case DecisionEndpoint::authorize: return "/v1/authorize";
     case DecisionEndpoint::auth_forward: return "/auth/forward";
+    case DecisionEndpoint::grpc: return "grpc";
     }
     return "unknown";
 }

@@ -15,8 +15,8 @@
 namespace keygate {
 
 /// The endpoints that decide, as they appear in the `endpoint` label.
-enum class DecisionEndpoint { auth, auth_nginx, auth_envoy, authorize, auth_forward };
-inline constexpr std::size_t k_decision_endpoints = 5;
+enum class DecisionEndpoint { auth, auth_nginx, auth_envoy, authorize, auth_forward, grpc };
+inline constexpr std::size_t k_decision_endpoints = 6;
 inline constexpr std::size_t k_decision_codes = 10;
 
 /// Audit event kinds, as in the `event` label and field.
@@ -34,7 +34,8 @@ enum class AlertType {
 };
 inline constexpr std::size_t k_alert_types = 6;
 
-/// "/auth", "/auth/nginx", "/auth/envoy", "/v1/authorize", "/auth/forward".
+/// "/auth", "/auth/nginx", "/auth/envoy", "/v1/authorize", "/auth/forward", "grpc" (Envoy's
+/// gRPC Check).
 const char* to_label(DecisionEndpoint endpoint);
 /// "auth", "access", "alert", "config".
 const char* to_label(AuditEventKind kind);

@@ -118,6 +118,17 @@ Result<ServeSettings> resolve_serve_settings(const ServeFlags& flags, const EnvL
             return fail("KEYGATE_LISTEN: " + listen.error().message);
         settings.listen = std::move(*listen);
     }
+    if (flags.grpc_listen) {
+        auto listen = parse_listen_address(*flags.grpc_listen);
+        if (!listen)
+            return fail("--grpc-listen: " + listen.error().message);
+        settings.grpc_listen = std::move(*listen);
+    } else if (auto text = env_value(env, "KEYGATE_GRPC_LISTEN"); text && !text->empty()) {
+        auto listen = parse_listen_address(*text);
+        if (!listen)
+            return fail("KEYGATE_GRPC_LISTEN: " + listen.error().message);
+        settings.grpc_listen = std::move(*listen);
+    }
     if (auto text = env_value(env, "KEYGATE_GRACE_PERIOD")) {
         auto grace = parse_duration(*text);
         if (!grace)

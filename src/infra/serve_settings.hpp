@@ -41,12 +41,16 @@ struct ServeFlags {
     std::optional<std::string> config;
     std::optional<std::string> listen;
     std::optional<std::string> env_file;
+    std::optional<std::string> grpc_listen; ///< --grpc-listen
 };
 
 /// Everything `serve` needs besides the key file itself.
 struct ServeSettings {
     std::string config_path = "keys.yaml";
     ListenAddress listen;
+    /// --grpc-listen / KEYGATE_GRPC_LISTEN: where Envoy's gRPC external authorization
+    /// (and grpc.health.v1) is served; unset: not served.
+    std::optional<ListenAddress> grpc_listen;
     std::optional<Duration> grace_period;             ///< KEYGATE_GRACE_PERIOD
     std::optional<std::vector<Cidr>> trusted_proxies; ///< KEYGATE_TRUSTED_PROXIES
     std::optional<std::string> hash_pepper;           ///< KEYGATE_HASH_PEPPER

@@ -477,19 +477,58 @@ void HttpApi::audit(const Decision& decision, const AuthRequest& request, std::s
 }
 
 void HttpApi::handle_auth(const Incoming& in, http::Response& res) {
-    if (!in.snapshot)
-        return write_generic_error(res, 503);
-    const Settings& settings = in.snapshot->config().settings;
     // classify() said this is an auth endpoint: it has an adapter.
     const ProxyAdapter& adapter = *adapter_for(in.req.target);
     const ProxyQuestion question = adapter.question(in.req, in.headers);
-    const AuthRequest request =
-        map_auth_request(in.headers, question.target, peer_address(in.req), settings, in.body);
+    decide_auth(in.snapshot, in.headers, question.target, peer_address(in.req), in.body,
+                question.endpoint, question.style, res);
+}
+
+AuthSummary HttpApi::answer_question(const AuthQuestion& question, http::Response& res) {
+    try {
+        t_request_start = SteadyClock::now();
+        const std::shared_ptr<const KeyStore> snapshot = deps_.keys.snapshot();
+        const RequestHeaders headers = gather_request_headers(
+            question.fields, snapshot ? snapshot->config().settings.header : k_default_key_header);
+        return decide_auth(snapshot, headers, question.target, question.peer, question.body,
+                           question.endpoint, StatusStyle::standard, res);
+    } catch (...) {
+        answer_exception(res);
+        return {};
+    }
+}
+
+AuthSummary HttpApi::decide_auth(const std::shared_ptr<const KeyStore>& snapshot,
+                                 const RequestHeaders& headers, const OriginalTarget& target,
+                                 const IpAddress& peer, std::string_view body,
+                                 DecisionEndpoint endpoint, StatusStyle style,
+                                 http::Response& res) {
+    AuthSummary summary;
+    if (!snapshot) {
+        write_generic_error(res, 503);
+        return summary;
+    }
+    const Settings& settings = snapshot->config().settings;
+    const AuthRequest request = map_auth_request(headers, target, peer, settings, body);
     const TimePoint now = deps_.clock();
-    const Outcome outcome = evaluate(*in.snapshot, request, now, /*consume=*/true);
+    const Outcome outcome = evaluate(*snapshot, request, now, /*consume=*/true);
     write_decision(res, outcome.decision, outcome.rate ? &*outcome.rate : nullptr, settings.header,
-                   question.style);
-    audit(outcome.decision, request, request.path, in.headers, res.status, now, question.endpoint);
+                   style);
+    audit(outcome.decision, request, request.path, headers, res.status, now, endpoint);
+
+    summary.decided = true;
+    summary.code = outcome.decision.code;
+    summary.key_header = settings.header;
+    if (const ResolvedKey* key = outcome.decision.key) {
+        summary.key_id = key->entry.id;
+        summary.tenant = key->entry.tenant.value_or(std::string{});
+        summary.role = key->entry.role;
+    }
+    if (request.key && headers.authorization.value) {
+        const KeySelection bearer = select_key({std::nullopt, headers.authorization.value, {}});
+        summary.bearer_holds_key = bearer.key == request.key;
+    }
+    return summary;
 }
 
 void HttpApi::handle_authorize(const Incoming& in, http::Response& res) {

@@ -9,6 +9,7 @@
 #include "infra/audit_sink.hpp"
 #include "infra/key_set_holder.hpp"
 #include "server/admission_control.hpp"
+#include "server/auth_question.hpp"
 #include "server/auth_response.hpp"
 #include "server/operations.hpp"
 #include "server/request_mapping.hpp"
@@ -54,6 +55,11 @@ class HttpApi {
     /// decisions (/auth*, /v1/authorize) unless the audit sink is blocked (a decision then
     /// waits for it on the pool). The rest (admin, /metrics, POST /v1/audit) run on the pool.
     bool answers_on_loop(const http::Request& req) const;
+    /// Decides an auth question that came another way (Envoy's gRPC Check) exactly as the
+    /// HTTP auth endpoints decide theirs (map, decide, rate limits, audit, metrics), and
+    /// writes the answer /auth/envoy would give into `res` (a 503 when no key set is
+    /// loaded). Thread-safe; never throws (an exception becomes a generic 500).
+    AuthSummary answer_question(const AuthQuestion& question, http::Response& res);
 
   private:
     /// The endpoint a request is for.
@@ -94,6 +100,11 @@ class HttpApi {
     void dispatch(const Incoming& in, http::Response& res);
     void route(const Incoming& in, http::Response& res);
     void handle_auth(const Incoming& in, http::Response& res);
+    /// The one decision flow of every auth endpoint: map, decide, answer, audit.
+    AuthSummary decide_auth(const std::shared_ptr<const KeyStore>& snapshot,
+                            const RequestHeaders& headers, const OriginalTarget& target,
+                            const IpAddress& peer, std::string_view body,
+                            DecisionEndpoint endpoint, StatusStyle style, http::Response& res);
     /// Checks that the request's key holds `admin` (401/403 written and audited otherwise).
     bool admin_allowed(const Incoming& in, http::Response& res);
     /// POST /v1/audit: access events from trusted peers.

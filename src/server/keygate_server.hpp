@@ -29,6 +29,8 @@ class KeygateServer {
     bool run() { return listener_.run(); }
     /// Stops accepting and winds down. Thread-safe, idempotent.
     void stop() { listener_.stop(); }
+    /// The endpoints, for the other front end (gRPC) that decides through them.
+    HttpApi& api() { return api_; }
     /// The listener, for its counters.
     const http::Listener& listener() const { return listener_; }
 

@@ -217,6 +217,20 @@ std::optional<OriginalTarget> original_from_envoy_target(std::string_view raw_ta
     return target;
 }
 
+OriginalTarget original_from_check(std::string_view method, std::string_view path) {
+    OriginalTarget target;
+    if (!method.empty()) {
+        if (method_token(method)) {
+            target.method = upper(method);
+        } else {
+            target.ambiguous = true;
+        }
+    }
+    if (!path.empty())
+        target.uri = std::string(path);
+    return target;
+}
+
 std::optional<IpAddress> parse_forwarded_hop(std::string_view hop) {
     hop = trim(hop);
     if (hop.starts_with('[')) {

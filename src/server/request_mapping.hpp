@@ -89,6 +89,11 @@ bool is_envoy_target(std::string_view raw_target);
 std::optional<OriginalTarget> original_from_envoy_target(std::string_view raw_target,
                                                          std::string_view method);
 
+/// For Envoy's gRPC Check: the method and path of attributes.request.http (the path is the
+/// raw request target, query included, never decoded). An empty method is GET, an empty
+/// path "/"; a method that is no token makes the target ambiguous (row 0).
+OriginalTarget original_from_check(std::string_view method, std::string_view path);
+
 /// One hop of X-Forwarded-For: "1.2.3.4", "1.2.3.4:80", "[2001:db8::1]:80", "2001:db8::1";
 /// nullopt for anything else ("unknown", obfuscated names).
 std::optional<IpAddress> parse_forwarded_hop(std::string_view hop);

@@ -1,0 +1,371 @@
+// Envoy's gRPC Check mapped to the decision of /auth/envoy (src/grpc/check_mapping.*): the
+// CheckRequest as Envoy fills it, the CheckResponse Envoy reads, and the very same decision
+// and headers as an HTTP request to /auth/envoy for every row of CONTRACT §5.
+#include "core/config_loader.hpp"
+#include "grpc/check_mapping.hpp"
+#include "infra/audit_sink.hpp"
+#include "infra/key_set_holder.hpp"
+#include "infra/usage_tracker.hpp"
+#include "server/admission_control.hpp"
+#include "server/http_api.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <random>
+
+using namespace keygate;
+using envoy::service::auth::v3::CheckRequest;
+using envoy::service::auth::v3::CheckResponse;
+
+namespace {
+
+/// A fake key made up for this run: "pk_acme_" and 24 random base62 characters.
+std::string fresh_key() {
+    static std::mt19937_64 random{std::random_device{}()};
+    static constexpr std::string_view alphabet =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::string key = "pk_acme_";
+    for (int i = 0; i < 24; ++i)
+        key += alphabet[random() % alphabet.size()];
+    return key;
+}
+
+struct Keys {
+    std::string viewer = fresh_key();
+    std::string disabled = fresh_key();
+    std::string expired = fresh_key();
+    std::string office = fresh_key();
+    std::string limited = fresh_key();
+    std::string admin = fresh_key();
+};
+
+std::string key_file(const Keys& k) {
+    return R"(version: 1
+settings: {trusted_proxies: ["127.0.0.1/32"]}
+tenants:
+  acme_corp: {allowed_datasets: [orders, customers]}
+api_keys:
+  - {id: acme-bi, key: ")" + k.viewer + R"(", tenant: acme_corp, role: viewer, allowed_datasets: [orders]}
+  - {id: acme-disabled, key: ")" + k.disabled + R"(", tenant: acme_corp, role: viewer, enabled: false}
+  - {id: acme-expired, key: ")" + k.expired + R"(", tenant: acme_corp, role: viewer, expires_at: 2020-01-01T00:00:00Z}
+  - {id: acme-office, key: ")" + k.office + R"(", tenant: acme_corp, role: viewer, ip_allowlist: [10.1.0.0/16]}
+  - {id: acme-limited, key: ")" + k.limited + R"(", tenant: acme_corp, role: viewer, rate_limit: 1}
+  - {id: ops-admin, key: ")" + k.admin + R"(", role: admin}
+)";
+}
+
+/// An HttpApi over a key set of `keys`, with usage and metrics, as `serve` wires it.
+struct Fixture {
+    Keys keys;
+    KeySetHolder holder;
+    MemoryAuditSink audit;
+    UsageTracker usage;
+    UsageTrackerAdmission admission{usage};
+    Metrics metrics;
+    OperationsHooks operations;
+    std::unique_ptr<HttpApi> api;
+
+    Fixture() {
+        LoadResult load = load_config_text(key_file(keys), LoadOptions{});
+        REQUIRE(load.config);
+        holder.publish(KeyStore::build(std::move(*load.config)));
+        operations.metrics = &metrics;
+        api = std::make_unique<HttpApi>(HttpApiDeps{holder, audit, &admission, now_ms, &operations},
+                                        HttpApiLimits{});
+    }
+};
+
+/// A CheckRequest as Envoy's HTTP ext_authz filter sends it.
+CheckRequest check_request(std::string_view method, std::string_view path,
+                           const std::map<std::string, std::string>& headers,
+                           std::string_view source = "192.0.2.10") {
+    CheckRequest request;
+    auto& attributes = *request.mutable_attributes();
+    auto& socket = *attributes.mutable_source()->mutable_address()->mutable_socket_address();
+    socket.set_address(std::string(source));
+    socket.set_port_value(51234);
+    auto& http = *attributes.mutable_request()->mutable_http();
+    http.set_method(std::string(method));
+    http.set_path(std::string(path));
+    auto& map = *http.mutable_headers();
+    map[":authority"] = "api.example.com";
+    map[":method"] = std::string(method);
+    map[":path"] = std::string(path);
+    for (const auto& [name, value] : headers)
+        map[name] = value;
+    return request;
+}
+
+struct GrpcAnswer {
+    CheckResponse response;
+    AuthSummary summary;
+};
+
+GrpcAnswer grpc_check(Fixture& f, const CheckRequest& request) {
+    const CheckQuestion question = read_check_request(request);
+    http::Response answer;
+    GrpcAnswer out;
+    out.summary = f.api->answer_question(question.question(), answer);
+    write_check_response(answer, out.summary, question, out.response);
+    return out;
+}
+
+/// The same request to /auth/envoy over HTTP, from the proxy (trusted) with X-Real-IP.
+http::Response http_check(Fixture& f, std::string_view method, std::string_view path,
+                          const std::map<std::string, std::string>& headers,
+                          std::string_view source = "192.0.2.10") {
+    http::Request req;
+    req.method = std::string(method);
+    req.target = "/auth/envoy" + std::string(path);
+    req.path = req.target.substr(0, req.target.find('?'));
+    req.remote_addr = std::string(source);
+    for (const auto& [name, value] : headers)
+        req.add_header(name, value);
+    http::Response res;
+    f.api->answer(req, res);
+    return res;
+}
+
+/// Header name (lower case) -> value of a list of HeaderValueOption; each must say
+/// append=false.
+std::map<std::string, std::string>
+header_map(const google::protobuf::RepeatedPtrField<envoy::config::core::v3::HeaderValueOption>& list) {
+    std::map<std::string, std::string> out;
+    for (const auto& option : list) {
+        CHECK(option.has_append());
+        CHECK_FALSE(option.append().value());
+        CHECK(out.emplace(option.header().key(), option.header().value()).second);
+    }
+    return out;
+}
+
+std::map<std::string, std::string> lower_headers(const http::Response& res) {
+    std::map<std::string, std::string> out;
+    for (const auto& field : res.headers) {
+        std::string name = field.name;
+        for (char& c : name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out[name] = field.value;
+    }
+    return out;
+}
+
+std::string metadata(const CheckResponse& response, const char* field) {
+    const auto& fields = response.dynamic_metadata().fields();
+    const auto it = fields.find(field);
+    return it == fields.end() ? std::string("(absent)") : it->second.string_value();
+}
+
+} // namespace
+
+TEST_CASE("grpc check: a CheckRequest reads as the question of /auth/envoy", "[grpc]") {
+    CheckRequest request = check_request("post", "/v1/datasets/orders/rows?limit=1",
+                                         {{"x-api-key", "k"}, {"x-dataset", "orders"}});
+    request.mutable_attributes()->mutable_request()->mutable_http()->set_body(R"({"a":1})");
+    const CheckQuestion question = read_check_request(request);
+    CHECK(question.target.method == "POST");
+    CHECK(question.target.uri == "/v1/datasets/orders/rows?limit=1");
+    CHECK_FALSE(question.target.ambiguous);
+    CHECK(to_string(question.peer) == "192.0.2.10");
+    CHECK(question.body == R"({"a":1})");
+    CHECK(question.question().endpoint == DecisionEndpoint::grpc);
+    // Sorted by name, every header as sent (pseudo-headers included, harmlessly).
+    REQUIRE(question.fields.size() == 5);
+    CHECK(question.fields[0].name == ":authority");
+    CHECK(question.fields[3].name == "x-api-key");
+    CHECK(question.fields[3].value == "k");
+
+    SECTION("raw headers (encode_raw_headers) win over the merged map, raw_value over value") {
+        auto& http = *request.mutable_attributes()->mutable_request()->mutable_http();
+        auto* first = http.mutable_header_map()->add_headers();
+        first->set_key("x-api-key");
+        first->set_raw_value("one");
+        auto* second = http.mutable_header_map()->add_headers();
+        second->set_key("x-api-key");
+        second->set_value("two");
+        const CheckQuestion raw = read_check_request(request);
+        REQUIRE(raw.fields.size() == 2);
+        CHECK(raw.fields[0].value == "one");
+        CHECK(raw.fields[1].value == "two");
+    }
+    SECTION("a source that is no IP address is ::, a method that is no token row 0") {
+        request.mutable_attributes()->mutable_source()->mutable_address()->mutable_pipe()->set_path(
+            "/run/envoy.sock");
+        request.mutable_attributes()->mutable_request()->mutable_http()->set_method("GE T");
+        const CheckQuestion odd = read_check_request(request);
+        CHECK(to_string(odd.peer) == "::");
+        CHECK(odd.target.ambiguous);
+    }
+    SECTION("an empty request asks about GET /") {
+        const CheckQuestion empty = read_check_request(CheckRequest{});
+        CHECK(empty.target.method == "GET");
+        CHECK(empty.target.uri == "/");
+        CHECK(empty.fields.empty());
+    }
+}
+
+TEST_CASE("grpc check: rpc codes of the HTTP statuses", "[grpc]") {
+    CHECK(rpc_code_for_status(200) == RpcCode::ok);
+    CHECK(rpc_code_for_status(401) == RpcCode::unauthenticated);
+    CHECK(rpc_code_for_status(400) == RpcCode::permission_denied);
+    CHECK(rpc_code_for_status(403) == RpcCode::permission_denied);
+    CHECK(rpc_code_for_status(429) == RpcCode::permission_denied);
+}
+
+TEST_CASE("grpc check: allowed, with X-Auth-* set, the key removed, metadata", "[grpc]") {
+    Fixture f;
+    const std::map<std::string, std::string> headers{{"x-api-key", f.keys.viewer},
+                                                     {"x-auth-tenant", "forged"},
+                                                     {"x-auth-key-grace-until", "forged"}};
+    const GrpcAnswer grpc = grpc_check(f, check_request("GET", "/v1/datasets/orders/rows", headers));
+    const CheckResponse& r = grpc.response;
+    CHECK(r.status().code() == 0);
+    REQUIRE(r.has_ok_response());
+    const auto set = header_map(r.ok_response().headers());
+    CHECK(set.at("x-auth-key-id") == "acme-bi");
+    CHECK(set.at("x-auth-tenant") == "acme_corp");
+    CHECK(set.at("x-auth-role") == "viewer");
+    CHECK(set.at("x-auth-permissions") == "read");
+    CHECK(set.at("x-auth-datasets") == "orders");
+    CHECK(set.at("x-auth-rls") == "apply");
+    CHECK(r.ok_response().response_headers_to_add().empty());
+    // The key header, and the client's own X-Auth-* header keygate did not set.
+    const auto& removed = r.ok_response().headers_to_remove();
+    CHECK(std::vector<std::string>(removed.begin(), removed.end()) ==
+          std::vector<std::string>{"x-api-key", "x-auth-key-grace-until"});
+    CHECK(metadata(r, "key_id") == "acme-bi");
+    CHECK(metadata(r, "tenant") == "acme_corp");
+    CHECK(metadata(r, "role") == "viewer");
+    CHECK(metadata(r, "code") == "OK");
+
+    // The same X-Auth-* headers as /auth/envoy over HTTP.
+    const http::Response http = http_check(f, "GET", "/v1/datasets/orders/rows", headers);
+    CHECK(http.status == 200);
+    std::map<std::string, std::string> http_auth;
+    for (const auto& [name, value] : lower_headers(http)) {
+        if (name.starts_with("x-auth-"))
+            http_auth[name] = value;
+    }
+    CHECK(http_auth == set);
+
+    // Audited and counted like HTTP, under endpoint="grpc".
+    const auto records = f.audit.records();
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].code == "OK");
+    CHECK(records[0].key_id == "acme-bi");
+    CHECK(records[0].endpoint == "/v1/datasets/orders/rows");
+    CHECK(records[0].client_ip == "192.0.2.10");
+    CHECK(records[0].status == 200);
+    const std::string text = f.metrics.render(Metrics::Scrape{});
+    CHECK(text.find("keygate_requests_total{endpoint=\"grpc\",decision=\"allow\",code=\"OK\"} 1\n") !=
+          std::string::npos);
+}
+
+TEST_CASE("grpc check: a Bearer key is removed as authorization", "[grpc]") {
+    Fixture f;
+    const GrpcAnswer grpc = grpc_check(
+        f, check_request("GET", "/v1/x", {{"authorization", "Bearer " + f.keys.admin}}));
+    REQUIRE(grpc.response.has_ok_response());
+    const auto& removed = grpc.response.ok_response().headers_to_remove();
+    CHECK(std::vector<std::string>(removed.begin(), removed.end()) ==
+          std::vector<std::string>{"x-api-key", "authorization"});
+    // An admin key has no tenant: neither header nor metadata.
+    const auto set = header_map(grpc.response.ok_response().headers());
+    CHECK(set.count("x-auth-tenant") == 0);
+    CHECK(metadata(grpc.response, "tenant") == "(absent)");
+    CHECK(metadata(grpc.response, "key_id") == "ops-admin");
+}
+
+TEST_CASE("grpc check: every denial row as /auth/envoy answers it", "[grpc]") {
+    Fixture f;
+    struct Row {
+        const char* name;
+        std::string method;
+        std::string path;
+        std::map<std::string, std::string> headers;
+        std::string source;
+        int status;
+        const char* code;
+        int rpc;
+        const char* key_id; ///< the metadata's key_id
+    };
+    const std::vector<Row> rows{
+        {"0 ambiguous", "GET", "/v1/datasets/orders%2F..%2Fcustomers/rows",
+         {{"x-api-key", f.keys.viewer}}, "192.0.2.10", 400, "INVALID_REQUEST", 7, "(absent)"},
+        {"1 no key", "GET", "/v1/datasets/orders/rows", {}, "192.0.2.10", 401, "MISSING_KEY", 16,
+         "(absent)"},
+        {"2 unknown key", "GET", "/v1/x", {{"x-api-key", fresh_key()}}, "192.0.2.10", 401,
+         "INVALID_KEY", 16, "(absent)"},
+        {"3 disabled", "GET", "/v1/x", {{"x-api-key", f.keys.disabled}}, "192.0.2.10", 403,
+         "KEY_DISABLED", 7, "acme-disabled"},
+        {"4 expired", "GET", "/v1/x", {{"x-api-key", f.keys.expired}}, "192.0.2.10", 403,
+         "KEY_EXPIRED", 7, "acme-expired"},
+        {"5 address", "GET", "/v1/x", {{"x-api-key", f.keys.office}}, "192.0.2.10", 403,
+         "IP_NOT_ALLOWED", 7, "acme-office"},
+        {"6 permission", "POST", "/v1/datasets/orders/rows", {{"x-api-key", f.keys.viewer}},
+         "192.0.2.10", 403, "INSUFFICIENT_PERMISSION", 7, "acme-bi"},
+        {"7 dataset", "GET", "/v1/datasets/customers/rows", {{"x-api-key", f.keys.viewer}},
+         "192.0.2.10", 403, "DATASET_FORBIDDEN", 7, "acme-bi"},
+    };
+    for (const Row& row : rows) {
+        INFO(row.name);
+        const GrpcAnswer grpc =
+            grpc_check(f, check_request(row.method, row.path, row.headers, row.source));
+        const CheckResponse& r = grpc.response;
+        CHECK(r.status().code() == row.rpc);
+        CHECK(r.status().message() == row.code);
+        REQUIRE(r.has_denied_response());
+        CHECK(static_cast<int>(r.denied_response().status().code()) == row.status);
+        CHECK(metadata(r, "code") == row.code);
+        CHECK(metadata(r, "key_id") == row.key_id);
+
+        const http::Response http = http_check(f, row.method, row.path, row.headers, row.source);
+        CHECK(http.status == row.status);
+        CHECK(r.denied_response().body() == http.body);
+        CHECK(header_map(r.denied_response().headers()) == lower_headers(http));
+        CHECK(lower_headers(http).at("x-auth-error-code") == row.code);
+    }
+    // The address row allows from the allowlisted range.
+    CHECK(grpc_check(f, check_request("GET", "/v1/x", {{"x-api-key", f.keys.office}}, "10.1.2.3"))
+              .response.has_ok_response());
+}
+
+TEST_CASE("grpc check: row 8, rate limited, stays 429 with Retry-After", "[grpc]") {
+    Fixture f;
+    const auto request = check_request("GET", "/v1/x", {{"x-api-key", f.keys.limited}});
+    const GrpcAnswer first = grpc_check(f, request);
+    REQUIRE(first.response.has_ok_response());
+    const auto added = header_map(first.response.ok_response().response_headers_to_add());
+    CHECK(added.at("x-ratelimit-limit") == "1");
+    CHECK(added.at("x-ratelimit-remaining") == "0");
+    CHECK(added.count("ratelimit-policy") == 1);
+    CHECK(header_map(first.response.ok_response().headers()).count("x-ratelimit-limit") == 0);
+
+    const GrpcAnswer second = grpc_check(f, request);
+    const CheckResponse& r = second.response;
+    CHECK(r.status().code() == 7);
+    REQUIRE(r.has_denied_response());
+    CHECK(r.denied_response().status().code() == envoy::type::v3::TooManyRequests);
+    const auto headers = header_map(r.denied_response().headers());
+    CHECK(headers.at("x-auth-error-code") == "RATE_LIMITED");
+    CHECK(headers.at("retry-after") != "");
+    CHECK(headers.at("content-type") == "application/json");
+    CHECK(r.denied_response().body() ==
+          R"({"detail":"Rate limit exceeded","code":"RATE_LIMITED"})");
+    CHECK(metadata(r, "key_id") == "acme-limited");
+    CHECK(metadata(r, "code") == "RATE_LIMITED");
+}
+
+TEST_CASE("grpc check: no key set loaded is no decision", "[grpc]") {
+    KeySetHolder holder;
+    MemoryAuditSink audit;
+    HttpApi api(HttpApiDeps{holder, audit}, HttpApiLimits{});
+    const CheckRequest request = check_request("GET", "/", {});
+    const CheckQuestion question = read_check_request(request);
+    http::Response answer;
+    const AuthSummary summary = api.answer_question(question.question(), answer);
+    CHECK_FALSE(summary.decided);
+    CHECK(answer.status == 503);
+    CHECK(audit.records().empty());
+}
