@@ -1,11 +1,11 @@
 // Reload faults while serving (issue 14): a log beside a broken key file, a transient EMFILE,
 // and a large reload during which /metrics and /v1/status must keep answering.
+#include "../unit/descriptor_limit.hpp"
 #include "runtime_harness.hpp"
 #include "server_harness.hpp"
 
 #include <atomic>
 #include <httplib.h>
-#include <sys/resource.h>
 #include <thread>
 
 using namespace keygate;
@@ -84,21 +84,14 @@ TEST_CASE("reload faults: a change that met EMFILE is applied by the retry, not 
     Running server(path); // no periodic check at all (reload_interval 0)
     CHECK(server.status_for("reload-faults-key-a") == 200);
 
-    rlimit saved{};
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-    const int probe = ::dup(0);
-    REQUIRE(probe >= 0);
-    ::close(probe);
-    rlimit low = saved;
-    low.rlim_cur = static_cast<rlim_t>(probe); // no descriptor left for the reload
     std::ofstream(path + ".tmp") << "api_keys:\n" + entry("b", "reload-faults-key-b", "viewer");
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    test::NoFreeDescriptors exhausted; // no descriptor left for the reload
     fs::rename(path + ".tmp", path);
     // Hold the descriptors short while the watcher's check and the first retries run.
     const bool failed = eventually(
         [&] { return server.runtime->reloader().status().last_result == "failure"; }, 2s);
     std::this_thread::sleep_for(300ms);
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    exhausted.restore();
     REQUIRE(failed);
     // Descriptors are back: the next retry (at most 800 ms away by now) applies the file.
     CHECK(server.accepted_within_2s("reload-faults-key-b"));

@@ -1,17 +1,14 @@
 // The reloader against real files: changes, unchanged digests, broken files, grace windows.
+#include "core/decide.hpp"
+#include "descriptor_limit.hpp"
 #include "infra/config_reloader.hpp"
 
-#include "core/decide.hpp"
-
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
-#include <thread>
 #include <fstream>
-
-#include <sys/resource.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace keygate;
@@ -38,8 +35,8 @@ struct Fixture {
         sources.config_path = file.string();
         ConfigReloader::Hooks hooks;
         hooks.config_event = [this](nlohmann::ordered_json e) { events.push_back(std::move(e)); };
-        reloader = std::make_unique<ConfigReloader>(sources, holder, [this] { return now; }, hooks,
-                                                    ReloadTiming{1ms, 8});
+        reloader = std::make_unique<ConfigReloader>(
+            sources, holder, [this] { return now; }, hooks, ReloadTiming{1ms, 8});
     }
     ~Fixture() {
         std::error_code ec;
@@ -60,8 +57,8 @@ std::string key_file(const std::vector<std::pair<std::string, std::string>>& key
                      const std::string& settings = "") {
     std::string text = settings + "api_keys:\n";
     for (const auto& [id, secret] : keys) {
-        text += "  - id: " + id + "\n    key_hash: \"" + format_secret({HashKind::sha256, sha256(secret)}) +
-                "\"\n    role: admin\n";
+        text += "  - id: " + id + "\n    key_hash: \"" +
+                format_secret({HashKind::sha256, sha256(secret)}) + "\"\n    role: admin\n";
     }
     return text;
 }
@@ -96,11 +93,11 @@ TEST_CASE("reloader: broken files keep the last good keys", "[reload]") {
     REQUIRE(f.reloader->load_initial().ok());
     const std::string good = key_file({{"a", "reload-test-key-a"}, {"b", "reload-test-key-b"}});
     for (const std::string& broken :
-         {std::string("api_keys: [\n  - {id: x"),                       // invalid YAML
-          std::string("api_keys:\n  - id: a\n    role: nosuchrole\n"),   // schema error
-          std::string(""),                                               // empty (truncated)
-          std::string("   \n\n"),                                         // whitespace only
-          good.substr(0, good.size() / 2)}) {                            // half-written
+         {std::string("api_keys: [\n  - {id: x"),                      // invalid YAML
+          std::string("api_keys:\n  - id: a\n    role: nosuchrole\n"), // schema error
+          std::string(""),                                             // empty (truncated)
+          std::string("   \n\n"),                                      // whitespace only
+          good.substr(0, good.size() / 2)}) {                          // half-written
         INFO(broken);
         f.write(broken);
         CHECK(f.reloader->reload("test") == ReloadOutcome::failure);
@@ -172,8 +169,10 @@ TEST_CASE("reloader: restored grace windows honoured after a restart", "[reload]
     old.secret = {HashKind::sha256, sha256("reload-test-old-a")};
     KeyEntry ended = old;
     ended.secret = {HashKind::sha256, sha256("reload-test-ended-a")};
-    REQUIRE(f.reloader->load_initial({{old.secret, old, f.now + 5min},
-                                      {ended.secret, ended, f.now - 1min}}).ok());
+    REQUIRE(
+        f.reloader
+            ->load_initial({{old.secret, old, f.now + 5min}, {ended.secret, ended, f.now - 1min}})
+            .ok());
     CHECK(f.decide_key("reload-test-old-a") == DecisionCode::ok);
     CHECK(f.decide_key("reload-test-ended-a") == DecisionCode::invalid_key);
 }
@@ -184,18 +183,10 @@ namespace {
 std::size_t failure_events(const std::vector<nlohmann::ordered_json>& events) {
     std::size_t n = 0;
     for (const auto& e : events) {
-        if (e.value("result", "") == "failure") ++n;
+        if (e.value("result", "") == "failure")
+            ++n;
     }
     return n;
-}
-
-/// The lowest descriptor number free now: a soft RLIMIT_NOFILE of this many makes the next
-/// open() fail with EMFILE.
-rlim_t lowest_free_descriptor() {
-    const int fd = ::dup(0);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    return static_cast<rlim_t>(fd);
 }
 
 } // namespace
@@ -209,7 +200,8 @@ TEST_CASE("reloader: one broken edit is one failure, however often it is looked 
     CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
     // Looked at again (events beside the file, the periodic check), and written again with the
     // same bytes through a new inode: not parsed, counted or reported again.
-    for (int i = 0; i < 5; ++i) CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
+    for (int i = 0; i < 5; ++i)
+        CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
     fs::remove(f.file);
     f.write(broken);
     CHECK(f.reloader->reload("periodic") == ReloadOutcome::failure);
@@ -262,20 +254,18 @@ TEST_CASE("reloader: a transient read error (EMFILE) is retried with backoff, co
     f.write(key_file({{"a", "reload-test-key-a"}}));
     REQUIRE(f.reloader->load_initial().ok());
     f.write(key_file({{"b", "reload-test-key-b"}}));
-    rlimit saved{};
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-    rlimit low = saved;
-    low.rlim_cur = lowest_free_descriptor();
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    test::NoFreeDescriptors exhausted;
     std::vector<ReloadOutcome> outcomes;
     std::vector<std::optional<std::chrono::milliseconds>> retries;
     for (int i = 0; i < 4; ++i) {
         outcomes.push_back(f.reloader->reload(i == 0 ? "inotify" : "retry"));
         retries.push_back(f.reloader->take_retry());
     }
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
-    for (const ReloadOutcome o : outcomes) CHECK(o == ReloadOutcome::failure);
-    CHECK(retries == std::vector<std::optional<std::chrono::milliseconds>>{100ms, 200ms, 400ms, 800ms});
+    exhausted.restore();
+    for (const ReloadOutcome o : outcomes)
+        CHECK(o == ReloadOutcome::failure);
+    CHECK(retries ==
+          std::vector<std::optional<std::chrono::milliseconds>>{100ms, 200ms, 400ms, 800ms});
     CHECK_FALSE(f.reloader->take_retry()); // taken
     auto status = f.reloader->status();
     CHECK(status.metrics.reloads_failure == 1); // the first of the run only
@@ -294,22 +284,19 @@ TEST_CASE("reloader: the backoff stops growing at retry_max", "[reload]") {
     f.write(key_file({{"a", "reload-test-key-a"}}));
     KeySetSources sources;
     sources.config_path = f.file.string();
-    ConfigReloader reloader(sources, f.holder, [&f] { return f.now; }, {},
-                            ReloadTiming{1ms, 8, 100ms, 300ms});
+    ConfigReloader reloader(
+        sources, f.holder, [&f] { return f.now; }, {}, ReloadTiming{1ms, 8, 100ms, 300ms});
     REQUIRE(reloader.load_initial().ok());
     f.write(key_file({{"b", "reload-test-key-b"}}));
-    rlimit saved{};
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-    rlimit low = saved;
-    low.rlim_cur = lowest_free_descriptor();
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    test::NoFreeDescriptors exhausted;
     std::vector<std::optional<std::chrono::milliseconds>> retries;
     for (int i = 0; i < 4; ++i) {
         reloader.reload("retry");
         retries.push_back(reloader.take_retry());
     }
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
-    CHECK(retries == std::vector<std::optional<std::chrono::milliseconds>>{100ms, 200ms, 300ms, 300ms});
+    exhausted.restore();
+    CHECK(retries ==
+          std::vector<std::optional<std::chrono::milliseconds>>{100ms, 200ms, 300ms, 300ms});
 }
 
 TEST_CASE("reloader: status() does not wait for an attempt in progress", "[reload]") {
@@ -318,8 +305,8 @@ TEST_CASE("reloader: status() does not wait for an attempt in progress", "[reloa
     KeySetSources sources;
     sources.config_path = f.file.string();
     // A settle time of 1.5 s holds the attempt (between its two reads) that long.
-    ConfigReloader reloader(sources, f.holder, [&f] { return f.now; }, {},
-                            ReloadTiming{1500ms, 8});
+    ConfigReloader reloader(
+        sources, f.holder, [&f] { return f.now; }, {}, ReloadTiming{1500ms, 8});
     REQUIRE(reloader.load_initial().ok());
     f.write(key_file({{"b", "reload-test-key-b"}}));
     std::atomic<bool> done{false};
@@ -340,8 +327,8 @@ TEST_CASE("reloader: cancel() stops an attempt before it publishes", "[reload]")
     f.write(key_file({{"a", "reload-test-key-a"}}));
     KeySetSources sources;
     sources.config_path = f.file.string();
-    ConfigReloader reloader(sources, f.holder, [&f] { return f.now; }, {},
-                            ReloadTiming{300ms, 8});
+    ConfigReloader reloader(
+        sources, f.holder, [&f] { return f.now; }, {}, ReloadTiming{300ms, 8});
     REQUIRE(reloader.load_initial().ok());
     f.write(key_file({{"b", "reload-test-key-b"}}));
     ReloadOutcome outcome = ReloadOutcome::success;
@@ -355,14 +342,13 @@ TEST_CASE("reloader: cancel() stops an attempt before it publishes", "[reload]")
     CHECK(reloader.reload("test") == ReloadOutcome::unchanged); // and every later one
 }
 
-TEST_CASE("reloader: a file renamed into place is read once, without the settle wait",
-          "[reload]") {
+TEST_CASE("reloader: a file renamed into place is read once, without the settle wait", "[reload]") {
     Fixture f;
     f.write(key_file({{"a", "reload-test-key-a"}}));
     KeySetSources sources;
     sources.config_path = f.file.string();
-    ConfigReloader reloader(sources, f.holder, [&f] { return f.now; }, {},
-                            ReloadTiming{400ms, 8});
+    ConfigReloader reloader(
+        sources, f.holder, [&f] { return f.now; }, {}, ReloadTiming{400ms, 8});
     REQUIRE(reloader.load_initial().ok());
     f.write(key_file({{"b", "reload-test-key-b"}}));
     const auto started = std::chrono::steady_clock::now();
