@@ -1,6 +1,7 @@
 // `keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]`: load the
 // key set, then answer auth subrequests until SIGTERM/SIGINT (and its shutdown delay).
 #include "cli/cli_args.hpp"
+#include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve_runtime.hpp"
 #include "core/diagnostics.hpp"
@@ -26,8 +27,62 @@
 namespace keygate::cli {
 namespace {
 
-constexpr std::string_view k_usage =
-    "keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]";
+constexpr OptionSpec k_options[] = {
+    {.name = "--config",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "the key file, watched and reloaded when it changes",
+     .default_value = "keys.yaml",
+     .env = "KEYGATE_CONFIG"},
+    {.name = "--listen",
+     .takes_value = true,
+     .value_name = "HOST:PORT|unix:PATH",
+     .help = "where to serve: [V6]:PORT, :PORT (every interface), or a Unix socket (0660)",
+     .default_value = "127.0.0.1:8090",
+     .env = "KEYGATE_LISTEN"},
+    {.name = "--env-file",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "KEY=value lines read at start (the process environment wins over them)",
+     .default_value = "none",
+     .env = "KEYGATE_ENV_FILE"},
+};
+constexpr EnvironmentSpec k_environment[] = {
+    {"API_KEY_ADMIN", "", "a plaintext key with role admin, id env-admin"},
+    {"API_KEY_DEFAULT", "", "a plaintext key with KEYGATE_DEFAULT_ROLE, id env-default"},
+    {"API_KEY_ADMIN_FILE", "", "API_KEY_ADMIN read from a file (one trailing newline removed)"},
+    {"API_KEY_DEFAULT_FILE", "", "API_KEY_DEFAULT read from a file"},
+    {"KEYGATE_DEFAULT_ROLE", "analyst", "the role of API_KEY_DEFAULT"},
+    {"KEYGATE_DEFAULT_TENANT", "default", "the tenant of API_KEY_DEFAULT"},
+    {"KEYGATE_HASH_PEPPER", "", "the secret of hmac-sha256: hashes"},
+    {"KEYGATE_GRACE_PERIOD", "the file's", "overrides settings.grace_period"},
+    {"KEYGATE_TRUSTED_PROXIES", "the file's", "overrides settings.trusted_proxies (CIDRs, or none)"},
+    {"KEYGATE_AUDIT_LOG", "stdout", "the audit log: stdout, stderr or a file path"},
+    {"KEYGATE_LOG_LEVEL", "info", "trace, debug, info, warn, error, critical or off"},
+    {"KEYGATE_LOG_FORMAT", "text", "the operational log on stderr: text or json"},
+    {"KEYGATE_STATE_DIR", "", "a directory for grace windows and usage totals across restarts"},
+    {"KEYGATE_KEEPALIVE_TIMEOUT", "75s", "how long an idle connection is kept (at least 1s)"},
+    {"KEYGATE_READ_TIMEOUT", "5s", "a request's head must arrive whole within it (at least 100ms)"},
+    {"KEYGATE_SHUTDOWN_DELAY", "0s", "after SIGTERM: serve this long with /readyz at 503"},
+};
+constexpr ExitCodeSpec k_exit_codes[] = {
+    {0, "stopped by SIGTERM or SIGINT, after draining"},
+    {1, "the key file is missing or invalid at start, the address cannot be bound, or "
+        "accepting failed"},
+    {2, "usage error (also a bad value in a KEYGATE_* variable)"},
+};
+
+constexpr CommandSpec k_command{
+    .name = "serve",
+    .synopsis = "keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]",
+    .summary = "Loads the key file and answers the front proxy's auth subrequests, /v1/authorize,\n"
+               "the admin API and /metrics until SIGTERM or SIGINT. A flag wins over its\n"
+               "variable, a variable over the file's settings:. SIGHUP reloads the key file,\n"
+               "SIGUSR1 reopens the audit log.",
+    .options = k_options,
+    .environment = k_environment,
+    .exit_codes = k_exit_codes,
+};
 
 /// Prints every diagnostic as "PATH:LINE:COL: severity: MESSAGE" on stderr.
 void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) {
@@ -38,18 +93,18 @@ void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) 
 
 } // namespace
 
+const CommandSpec& serve_command() { return k_command; }
+
 int run_serve(const Args& args) {
-    const auto parsed =
-        parse_args(args, {{"--config", true}, {"--listen", true}, {"--env-file", true}});
-    if (!parsed)
-        return usage_error(std::cerr, "serve", parsed.error().message, k_usage);
+    const auto parsed = parse_args(args, k_command);
+    if (!parsed) return usage_error(std::cerr, k_command, parsed.error().message);
     if (parsed->help) {
-        std::cout << "usage: " << k_usage << '\n';
+        std::cout << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(std::cerr, "serve",
-                           "unexpected argument '" + parsed->positionals.front() + "'", k_usage);
+        return usage_error(std::cerr, k_command,
+                           "unexpected argument '" + parsed->positionals.front() + "'");
     }
     ServeFlags flags;
     flags.config = parsed->value("--config");
@@ -67,7 +122,7 @@ int run_serve(const Args& args) {
     }
     const auto settings = resolve_serve_settings(flags, env);
     if (!settings)
-        return usage_error(std::cerr, "serve", settings.error().message, k_usage);
+        return usage_error(std::cerr, k_command, settings.error().message);
     configure_logging(settings->log);
 
     auto environment_keys = read_environment_keys(env);
