@@ -167,12 +167,17 @@ int run_serve(const Args& args) {
     const auto shut_down = [&](ServeRuntime& runtime, const char* name) {
         switch (runtime.shut_down()) {
         case ShutdownDrain::Step::draining:
-            spdlog::info("{} received: not ready; serving for {}, then stopping (another "
-                         "SIGTERM stops now)",
-                         name, format_duration(settings->shutdown_delay));
+            log_event(spdlog::level::info,
+                      std::string(name) + " received: not ready; serving for " +
+                          format_duration(settings->shutdown_delay) +
+                          ", then stopping (another SIGTERM stops now)",
+                      {{"signal", name},
+                       {"shutdown_delay_ms",
+                        static_cast<std::int64_t>(settings->shutdown_delay.count())}});
             return;
         case ShutdownDrain::Step::stopping:
-            spdlog::info("{} received: stopping", name);
+            log_event(spdlog::level::info, std::string(name) + " received: stopping",
+                      {{"signal", name}});
             return;
         case ShutdownDrain::Step::stopped:
             return;
@@ -183,18 +188,21 @@ int run_serve(const Args& args) {
         const std::lock_guard lock(live_mutex);
         ServeRuntime* runtime = live;
         if (signo == SIGHUP) {
-            spdlog::info("SIGHUP received: reloading {}", settings->config_path);
+            log_event(spdlog::level::info, "SIGHUP received: reloading " + settings->config_path,
+                      {{"signal", "SIGHUP"}, {"path", settings->config_path}});
             if (runtime != nullptr) runtime->reload("sighup");
             return;
         }
         if (signo == SIGUSR1) {
-            spdlog::info("SIGUSR1 received: reopening the audit log");
+            log_event(spdlog::level::info, "SIGUSR1 received: reopening the audit log",
+                      {{"signal", "SIGUSR1"}});
             if (runtime != nullptr) runtime->reopen_audit();
             return;
         }
         const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
         if (runtime == nullptr) {
-            spdlog::info("{} received while starting", name);
+            log_event(spdlog::level::info, std::string(name) + " received while starting",
+                      {{"signal", name}});
             ++early_stops;
             return;
         }
@@ -211,7 +219,12 @@ int run_serve(const Args& args) {
                                 settings->config_path + ": invalid key file, not serving");
     }
     for (const Diagnostic& d : diagnostics.items) {
-        spdlog::warn("{}", format_diagnostic(settings->config_path, d));
+        log_event(spdlog::level::warn, format_diagnostic(settings->config_path, d),
+                  {{"path", settings->config_path},
+                   {"line", d.line},
+                   {"column", d.column},
+                   {"severity", to_string(d.severity)},
+                   {"detail", d.message}});
     }
     {
         const std::lock_guard lock(live_mutex);
@@ -223,7 +236,11 @@ int run_serve(const Args& args) {
     ListenAddress bound = settings->listen;
     if (!bound.unix_path)
         bound.port = runtime.port();
-    spdlog::info("listening on {}", bound.to_string());
+    log_event(spdlog::level::info, "listening on " + bound.to_string(),
+              {{"listen", bound.to_string()},
+               {"path", settings->config_path},
+               {"keys", runtime.keys().snapshot()->keys().size()},
+               {"generation", runtime.keys().generation()}});
     const bool ok = runtime.run();
     {
         const std::lock_guard lock(live_mutex);
@@ -233,10 +250,11 @@ int run_serve(const Args& args) {
     // runtime.stop() (which made run() return) or about to call into it.
     signals.reset();
     if (!ok) {
-        spdlog::error("accepting connections failed; exiting");
+        log_event(spdlog::level::err, "accepting connections failed; exiting",
+                  {{"listen", bound.to_string()}});
         return k_exit_failed;
     }
-    spdlog::info("stopped");
+    log_event(spdlog::level::info, "stopped", {{"listen", bound.to_string()}});
     return k_exit_ok;
 }
 

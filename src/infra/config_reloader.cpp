@@ -6,6 +6,8 @@
 #include "infra/free_memory.hpp"
 #include "infra/stable_read.hpp"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <thread>
 #include <vector>
 
@@ -112,11 +114,19 @@ void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& 
     ended_reported_.clear();
 
     const std::size_t keys = store->keys().size();
-    if (hooks_.log_info) {
-        hooks_.log_info((initial ? "loaded " : "reloaded ") + sources_.config_path + ": " +
-                        std::to_string(keys) + " keys, generation " +
-                        std::to_string(status_.metrics.generation) + " (" + std::string(trigger) +
-                        ") in " + std::to_string(elapsed_ms(started)) + " ms");
+    if (hooks_.log) {
+        const long long took = elapsed_ms(started);
+        hooks_.log(spdlog::level::info,
+                   (initial ? "loaded " : "reloaded ") + sources_.config_path + ": " +
+                       std::to_string(keys) + " keys, generation " +
+                       std::to_string(status_.metrics.generation) + " (" + std::string(trigger) +
+                       ") in " + std::to_string(took) + " ms",
+                   {{"path", sources_.config_path},
+                    {"trigger", trigger},
+                    {"result", "success"},
+                    {"keys", keys},
+                    {"generation", status_.metrics.generation},
+                    {"duration_ms", took}});
     }
     if (hooks_.config_event) {
         hooks_.config_event({{"event", "config"},
@@ -150,11 +160,21 @@ void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& rea
     }
     status_.metrics.last_reload_successful = false;
     ++status_.metrics.reloads_failure;
-    if (hooks_.log_error) {
+    if (hooks_.log) {
         std::string message = "reload of " + sources_.config_path +
                               " failed; the last good keys keep serving";
-        for (const auto& e : status_.last_errors) message += "\n  " + e;
-        hooks_.log_error(message);
+        std::string errors;
+        for (const auto& e : status_.last_errors) {
+            message += "\n  " + e;
+            errors += (errors.empty() ? "" : "\n") + e;
+        }
+        hooks_.log(spdlog::level::err, message,
+                   {{"path", sources_.config_path},
+                    {"trigger", status_.last_trigger},
+                    {"result", "failure"},
+                    {"error", errors},
+                    {"errors", status_.last_errors.size()},
+                    {"generation", status_.metrics.generation}});
     }
     if (hooks_.config_event) {
         hooks_.config_event({{"event", "config"},
@@ -203,24 +223,49 @@ ReloadOutcome ConfigReloader::reload(std::string_view trigger) {
     status_.last_attempt_at = now;
     const auto started = std::chrono::steady_clock::now();
     Read read = read_stable();
+    const auto read_done = std::chrono::steady_clock::now();
     if (!read.error.empty()) {
         fail({}, read.error, now);
+        log_timing(trigger, "failure", started, read_done);
         return ReloadOutcome::failure;
     }
     if (read.sha256 == status_.sha256 && holder_.ready()) {
         status_.last_result = "unchanged";
+        log_timing(trigger, "unchanged", started, read_done);
         return ReloadOutcome::unchanged;
     }
     KeySetLoad load = build(std::move(read.text), now, {});
     if (!load.ok()) {
         fail(load.diagnostics, {}, now);
         release_free_memory();
+        log_timing(trigger, "failure", started, read_done);
         return ReloadOutcome::failure;
     }
     publish(std::move(load.store), read, now, trigger, false, started);
     // The previous snapshot is gone unless a request still holds it; give its pages back.
     release_free_memory();
+    log_timing(trigger, "success", started, read_done);
     return ReloadOutcome::success;
+}
+
+void ConfigReloader::log_timing(std::string_view trigger, std::string_view result,
+                                std::chrono::steady_clock::time_point started,
+                                std::chrono::steady_clock::time_point read_done) const {
+    if (!hooks_.log) return;
+    using std::chrono::duration;
+    const double read_ms = duration<double, std::milli>(read_done - started).count();
+    const double total_ms =
+        duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    hooks_.log(spdlog::level::debug,
+               "reload of " + sources_.config_path + " (" + std::string(trigger) +
+                   "): " + std::string(result) + " in " + fmt::format("{:.3f}", total_ms) +
+                   " ms (read " + fmt::format("{:.3f}", read_ms) + " ms)",
+               {{"path", sources_.config_path},
+                {"trigger", trigger},
+                {"result", result},
+                {"generation", status_.metrics.generation},
+                {"duration_ms", total_ms},
+                {"read_ms", read_ms}});
 }
 
 void ConfigReloader::report_ended_grace() {

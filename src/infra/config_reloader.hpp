@@ -4,6 +4,7 @@
 // grace windows, then publishes the new snapshot at once. A failure keeps the last good one.
 #include "infra/key_set_holder.hpp"
 #include "infra/key_set_loader.hpp"
+#include "infra/logging.hpp"
 #include "infra/metrics.hpp"
 
 #include <nlohmann/json.hpp>
@@ -48,8 +49,12 @@ class ConfigReloader {
 public:
     /// Side effects of reloads: logging and `event: config` audit lines.
     struct Hooks {
-        std::function<void(const std::string&)> log_info;
-        std::function<void(const std::string&)> log_error;
+        /// An operational log line: info for a load, error for a failure, debug for the
+        /// timing of every attempt (unchanged ones too). Fields: path, trigger, result,
+        /// generation, keys, duration_ms, read_ms, error.
+        std::function<void(spdlog::level::level_enum, const std::string&,
+                           const std::vector<LogField>&)>
+            log;
         std::function<void(nlohmann::ordered_json)> config_event; ///< an audit event, without timestamp
         std::function<void(const KeyStore&)> swapped;      ///< after each publish
     };
@@ -84,6 +89,10 @@ private:
     void publish(std::shared_ptr<const KeyStore> store, const Read& read, TimePoint now,
                  std::string_view trigger, bool initial,
                  std::chrono::steady_clock::time_point started);
+    /// The debug line of one attempt: its result and how long reading and all of it took.
+    void log_timing(std::string_view trigger, std::string_view result,
+                    std::chrono::steady_clock::time_point started,
+                    std::chrono::steady_clock::time_point read_done) const;
     void fail(const Diagnostics& diagnostics, const std::string& read_error, TimePoint now);
 
     KeySetSources sources_;
