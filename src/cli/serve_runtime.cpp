@@ -79,6 +79,7 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
             scrape.connection_timeouts = listener.timed_out;
             scrape.refused_requests = listener.refused;
         }
+        scrape.process = read_process_stats();
         return metrics_.render(scrape);
     };
     operations_.status = [this] { return status_json(); };
