@@ -1,41 +1,97 @@
 // `keygate check --config PATH --key KEY|- ...`: the server's decision, offline, printed as
 // the JSON object `/v1/authorize` answers.
 #include "cli/cli_args.hpp"
+#include "cli/cli_help.hpp"
 #include "cli/cli_key_input.hpp"
+#include "cli/cli_key_sources.hpp"
 #include "cli/commands.hpp"
 #include "core/auth_request.hpp"
 #include "core/decide.hpp"
 #include "core/time.hpp"
 #include "infra/decision_json.hpp"
-#include "infra/env_file.hpp"
-#include "infra/environment.hpp"
 #include "infra/key_set_loader.hpp"
-#include "infra/serve_settings.hpp"
 
 #include <algorithm>
 #include <istream>
-#include <map>
 #include <ostream>
 
 namespace keygate::cli {
 
 namespace {
 
-constexpr std::string_view k_usage =
-    "keygate check --config PATH --key KEY|- [--dataset NAME] [--method M] [--path P] "
-    "[--ip ADDR] [--permission PERM] [--at TIME] [--env-file PATH]";
+constexpr OptionSpec k_options[] = {
+    {.name = "--config",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "the key file, loaded as serve loads it",
+     .required = true},
+    {.name = "--key",
+     .takes_value = true,
+     .value_name = "KEY|-",
+     .help = "the key to check; - reads it on stdin (keeps it out of ps and the history)",
+     .required = true},
+    {.name = "--dataset",
+     .takes_value = true,
+     .value_name = "NAME",
+     .help = "the dataset asked for, as the X-Dataset header",
+     .default_value = "none"},
+    {.name = "--method",
+     .takes_value = true,
+     .value_name = "M",
+     .help = "the request's method (upper-cased)",
+     .default_value = "GET"},
+    {.name = "--path",
+     .takes_value = true,
+     .value_name = "P",
+     .help = "the request's path and query (dataset=, api_key= as on the wire)",
+     .default_value = "/"},
+    {.name = "--ip",
+     .takes_value = true,
+     .value_name = "ADDR",
+     .help = "the client's IPv4 or IPv6 address",
+     .default_value = "127.0.0.1"},
+    {.name = "--permission",
+     .takes_value = true,
+     .value_name = "PERM",
+     .help = "the permission needed, overriding the route's (as /v1/authorize's field)",
+     .default_value = "the route's"},
+    {.name = "--at",
+     .takes_value = true,
+     .value_name = "TIME",
+     .help = "decide at this RFC 3339 time (expiry, not_before, grace)",
+     .default_value = "now"},
+    {.name = "--env-file",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "an env file (the process environment wins over it)",
+     .default_value = "none",
+     .env = "KEYGATE_ENV_FILE"},
+};
+constexpr EnvironmentSpec k_environment[] = {
+    {"API_KEY_ADMIN, API_KEY_DEFAULT", "", "keys from the environment, as serve adds them"},
+    {"API_KEY_ADMIN_FILE, API_KEY_DEFAULT_FILE", "", "the same, read from a file"},
+    {"KEYGATE_DEFAULT_ROLE, KEYGATE_DEFAULT_TENANT", "", "role and tenant of API_KEY_DEFAULT"},
+    {"KEYGATE_HASH_PEPPER", "", "the secret of hmac-sha256: hashes"},
+    {"KEYGATE_GRACE_PERIOD", "", "overrides settings.grace_period"},
+    {"KEYGATE_TRUSTED_PROXIES", "", "overrides settings.trusted_proxies"},
+};
+constexpr ExitCodeSpec k_exit_codes[] = {
+    {0, "allowed"},
+    {1, "denied (the JSON still goes to stdout), or the key file does not load"},
+    {2, "usage error"},
+};
 
-/// The process environment, falling back to the env file's entries: the same precedence
-/// `serve` gets from apply_env_entries, without changing this process's environment.
-EnvLookup layered_environment(std::map<std::string, std::string> file_entries) {
-    return [process = process_environment(),
-            file = std::move(file_entries)](const std::string& name) -> std::optional<std::string> {
-        if (auto value = process(name)) return value;
-        const auto it = file.find(name);
-        if (it == file.end()) return std::nullopt;
-        return it->second;
-    };
-}
+constexpr CommandSpec k_command{
+    .name = "check",
+    .synopsis = "keygate check --config PATH --key KEY|- [--dataset NAME] [--method M] [--path P] "
+                "[--ip ADDR] [--permission PERM] [--at TIME] [--env-file PATH]",
+    .summary = "Runs the server's decision offline and prints, on one line, the JSON object\n"
+               "POST /v1/authorize answers. Rate limits are a running server's state: check\n"
+               "never reports RATE_LIMITED and consumes nothing.",
+    .options = k_options,
+    .environment = k_environment,
+    .exit_codes = k_exit_codes,
+};
 
 bool valid_method(const std::string& method) {
     return !method.empty() && method.size() <= 32 &&
@@ -53,80 +109,54 @@ std::string upper(std::string text) {
 
 } // namespace
 
+const CommandSpec& check_command() { return k_command; }
+
 int run_check(const Args& args, std::istream& in, std::ostream& out, std::ostream& err) {
-    const auto parsed = parse_args(args, {{"--config", true},
-                                          {"--key", true},
-                                          {"--dataset", true},
-                                          {"--method", true},
-                                          {"--path", true},
-                                          {"--ip", true},
-                                          {"--permission", true},
-                                          {"--at", true},
-                                          {"--env-file", true}});
-    if (!parsed) return usage_error(err, "check", parsed.error().message, k_usage);
+    const auto parsed = parse_args(args, k_command);
+    if (!parsed) return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
-        out << "usage: " << k_usage << '\n';
+        out << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(err, "check", "unexpected argument '" + parsed->positionals[0] + "'",
-                           k_usage);
+        return usage_error(err, k_command,
+                           "unexpected argument '" + parsed->positionals[0] + "'");
     }
+    // Both required: parse_args checked.
     const auto config_path = parsed->value("--config");
-    if (!config_path) return usage_error(err, "check", "--config is required", k_usage);
     const auto key_arg = parsed->value("--key");
-    if (!key_arg) return usage_error(err, "check", "--key is required", k_usage);
 
     AuthRequest request;
-    request.method = upper(parsed->value_or("--method", "GET"));
+    request.method = upper(*value_or_default(*parsed, k_command, "--method"));
     if (!valid_method(request.method)) {
-        return usage_error(err, "check", "--method must be an HTTP method such as GET or POST",
-                           k_usage);
+        return usage_error(err, k_command, "--method must be an HTTP method such as GET or POST");
     }
-    const std::string path = parsed->value_or("--path", "/");
+    const std::string path = *value_or_default(*parsed, k_command, "--path");
     if (!path.starts_with('/')) {
-        return usage_error(err, "check", "--path must start with '/'", k_usage);
+        return usage_error(err, k_command, "--path must start with '/'");
     }
     OriginalUri uri = read_original_uri(path);
     const std::optional<std::string> query_key = uri.api_key;
     apply_original_uri(request, std::move(uri));
     request.header_dataset = parsed->value("--dataset");
-    const auto ip = parse_ip(parsed->value_or("--ip", "127.0.0.1"));
-    if (!ip) return usage_error(err, "check", "--ip must be an IPv4 or IPv6 address", k_usage);
+    const auto ip = parse_ip(*value_or_default(*parsed, k_command, "--ip"));
+    if (!ip) return usage_error(err, k_command, "--ip must be an IPv4 or IPv6 address");
     request.client_ip = *ip;
     request.permission = parsed->value("--permission");
     TimePoint now = now_ms();
     if (const auto at = parsed->value("--at")) {
         const auto parsed_at = parse_timestamp(*at);
         if (!parsed_at) {
-            return usage_error(err, "check", "--at: " + parsed_at.error().message, k_usage);
+            return usage_error(err, k_command, "--at: " + parsed_at.error().message);
         }
         now = *parsed_at;
     }
 
     // The key set is built exactly as `serve` builds it: env file, environment keys,
     // environment overrides, the same loader.
-    ServeFlags flags;
-    flags.config = *config_path;
-    flags.env_file = parsed->value("--env-file");
-    std::map<std::string, std::string> file_entries;
-    if (const auto env_file = env_file_path(flags, process_environment())) {
-        const auto entries = read_env_file(*env_file);
-        if (!entries) return operation_failed(err, "check", entries.error().message);
-        for (const EnvFileEntry& entry : *entries) file_entries[entry.name] = entry.value;
-    }
-    const EnvLookup env = layered_environment(std::move(file_entries));
-    const auto settings = resolve_serve_settings(flags, env);
-    if (!settings) return operation_failed(err, "check", settings.error().message);
-    const auto environment_keys = read_environment_keys(env);
-    if (!environment_keys) return operation_failed(err, "check", environment_keys.error().message);
-
-    KeySetSources sources;
-    sources.config_path = settings->config_path;
-    sources.environment_keys = *environment_keys;
-    sources.hash_pepper = settings->hash_pepper;
-    sources.grace_period_override = settings->grace_period;
-    sources.trusted_proxies_override = settings->trusted_proxies;
+    const auto offline = offline_key_sources(*config_path, parsed->value("--env-file"));
+    if (!offline) return operation_failed(err, "check", offline.error().message);
+    const KeySetSources& sources = offline->sources;
     const KeySetLoad load = load_key_set(sources, now);
     if (!load.ok()) {
         for (const Diagnostic& d : load.diagnostics.items) {

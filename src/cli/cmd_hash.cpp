@@ -1,5 +1,6 @@
 // `keygate hash [--hmac]`: the hash of one key read on stdin, ready for `key_hash:`.
 #include "cli/cli_args.hpp"
+#include "cli/cli_help.hpp"
 #include "cli/cli_key_input.hpp"
 #include "cli/commands.hpp"
 #include "core/digest.hpp"
@@ -11,21 +12,45 @@
 namespace keygate::cli {
 
 namespace {
-constexpr std::string_view k_usage = "keygate hash [--hmac]   (reads one key on stdin)";
+
+constexpr OptionSpec k_options[] = {
+    {.name = "--hmac", .help = "print hmac-sha256:<hex> keyed by KEYGATE_HASH_PEPPER"},
+};
+constexpr EnvironmentSpec k_environment[] = {
+    {"KEYGATE_HASH_PEPPER", "", "the secret that keys --hmac (required with it)"},
+};
+constexpr ExitCodeSpec k_exit_codes[] = {
+    {0, "the hash was printed"},
+    {1, "no key, a key of several lines or with a control character, or --hmac without "
+        "KEYGATE_HASH_PEPPER"},
+    {2, "usage error (the key given as an argument instead of on stdin)"},
+};
+
+constexpr CommandSpec k_command{
+    .name = "hash",
+    .synopsis = "keygate hash [--hmac]   (reads one key on stdin)",
+    .summary = "Reads one key on stdin (one trailing newline removed) and prints the line for\n"
+               "key_hash: in the key file, sha256:<64 lowercase hex>.",
+    .options = k_options,
+    .environment = k_environment,
+    .exit_codes = k_exit_codes,
+};
+
 } // namespace
 
+const CommandSpec& hash_command() { return k_command; }
+
 int run_hash(const Args& args, std::istream& in, std::ostream& out, std::ostream& err) {
-    const auto parsed = parse_args(args, {{"--hmac", false}});
-    if (!parsed) return usage_error(err, "hash", parsed.error().message, k_usage);
+    const auto parsed = parse_args(args, k_command);
+    if (!parsed) return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
-        out << "usage: " << k_usage << '\n';
+        out << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
         // Never echo it: a positional here is most likely the key itself, which must not
         // end up in the shell history or on a terminal; say how to pass it instead.
-        return usage_error(err, "hash", "the key is read on stdin, not from the arguments",
-                           k_usage);
+        return usage_error(err, k_command, "the key is read on stdin, not from the arguments");
     }
 
     SecretDigest secret;

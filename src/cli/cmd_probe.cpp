@@ -1,6 +1,7 @@
 // `keygate probe --url URL [--timeout 2s]`: a health check that needs neither a shell nor
 // curl in the image (Dockerfile HEALTHCHECK, Kubernetes exec probes).
 #include "cli/cli_args.hpp"
+#include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
 #include "cli/http_probe.hpp"
 #include "cli/probe_target.hpp"
@@ -12,43 +13,62 @@ namespace keygate::cli {
 
 namespace {
 
-constexpr std::string_view k_usage =
-    "keygate probe --url http://HOST:PORT/PATH|unix:/SOCKET[:/PATH] [--timeout 2s]";
+constexpr OptionSpec k_options[] = {
+    {.name = "--url",
+     .takes_value = true,
+     .value_name = "URL",
+     .help = "http://HOST[:PORT][/PATH] (port 80, path / when none) or unix:/SOCKET[:/PATH]",
+     .required = true},
+    {.name = "--timeout",
+     .takes_value = true,
+     .value_name = "DURATION",
+     .help = "how long to wait for the status line, 1ms to 1h (ms, s, m)",
+     .default_value = "2s"},
+};
+constexpr ExitCodeSpec k_exit_codes[] = {
+    {0, "a 2xx answer"},
+    {1, "any other answer, a refused connection or no answer within --timeout (one line on "
+        "stderr says why)"},
+    {2, "usage error"},
+};
 
-constexpr Duration k_default_timeout{2000};
+constexpr CommandSpec k_command{
+    .name = "probe",
+    .synopsis = "keygate probe --url http://HOST:PORT/PATH|unix:/SOCKET[:/PATH] [--timeout 2s]",
+    .summary = "Sends GET PATH and reads the status line only: a health check that needs neither\n"
+               "a shell nor curl (the Dockerfile's HEALTHCHECK, Kubernetes exec probes). No\n"
+               "https, no redirects followed.",
+    .options = k_options,
+    .exit_codes = k_exit_codes,
+};
+
 constexpr Duration k_max_timeout{3'600'000};
 
 } // namespace
 
+const CommandSpec& probe_command() { return k_command; }
+
 int run_probe(const Args& args, std::ostream& out, std::ostream& err) {
-    const auto parsed = parse_args(args, {{"--url", true}, {"--timeout", true}});
-    if (!parsed)
-        return usage_error(err, "probe", parsed.error().message, k_usage);
+    const auto parsed = parse_args(args, k_command);
+    if (!parsed) return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
-        out << "usage: " << k_usage << '\n'
-            << "Sends GET PATH and exits 0 on a 2xx answer, 1 on any other answer, a refused\n"
-               "connection or no answer within --timeout (default 2s; ms, s, m), with one line\n"
-               "on stderr saying why; 2 on a usage error.\n";
+        out << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(err, "probe", "unexpected argument '" + parsed->positionals[0] + "'",
-                           k_usage);
+        return usage_error(err, k_command, "unexpected argument '" + parsed->positionals[0] + "'");
     }
-    const auto url = parsed->value("--url");
-    if (!url)
-        return usage_error(err, "probe", "--url is required", k_usage);
+    const auto url = parsed->value("--url"); // required: parse_args checked
     const auto target = parse_probe_url(*url);
     if (!target)
-        return usage_error(err, "probe", "--url: " + target.error().message, k_usage);
+        return usage_error(err, k_command, "--url: " + target.error().message);
 
-    Duration timeout = k_default_timeout;
-    if (const auto text = parsed->value("--timeout")) {
+    Duration timeout{};
+    if (const auto text = value_or_default(*parsed, k_command, "--timeout")) {
         const auto value = parse_duration(*text);
         if (!value || *value <= Duration::zero() || *value > k_max_timeout) {
-            return usage_error(err, "probe",
-                               "--timeout must be a duration from 1ms to 1h, e.g. 2s or 500ms",
-                               k_usage);
+            return usage_error(err, k_command,
+                               "--timeout must be a duration from 1ms to 1h, e.g. 2s or 500ms");
         }
         timeout = *value;
     }

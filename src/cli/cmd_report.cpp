@@ -3,40 +3,84 @@
 // and the state directory a `keygate serve` writes (KEYGATE_STATE_DIR). The JSON is the one
 // GET /v1/report answers.
 #include "cli/cli_args.hpp"
+#include "cli/cli_help.hpp"
+#include "cli/cli_key_sources.hpp"
 #include "cli/commands.hpp"
 #include "core/config_loader.hpp"
 #include "core/grace.hpp"
-#include "infra/env_file.hpp"
 #include "infra/environment.hpp"
 #include "infra/key_report.hpp"
 #include "infra/key_set_loader.hpp"
-#include "infra/serve_settings.hpp"
 #include "infra/state_store.hpp"
 
 #include <filesystem>
-#include <map>
 #include <ostream>
 
 namespace keygate::cli {
 namespace {
 
-constexpr std::string_view k_usage =
-    "keygate report [--config PATH] [--state-dir DIR] [--expiring 30d] [--unused 30d] "
-    "[--format text|json] [--at TIME] [--env-file PATH]";
+constexpr OptionSpec k_options[] = {
+    {.name = "--config",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "the key file, loaded as serve loads it",
+     .default_value = "keys.yaml",
+     .env = "KEYGATE_CONFIG"},
+    {.name = "--state-dir",
+     .takes_value = true,
+     .value_name = "DIR",
+     .help = "where keygate serve writes state.json (usage, grace windows)",
+     .default_value = "none: usage unknown",
+     .env = "KEYGATE_STATE_DIR"},
+    {.name = "--expiring",
+     .takes_value = true,
+     .value_name = "DURATION",
+     .help = "report keys whose expires_at falls within this window",
+     .default_value = "30d"},
+    {.name = "--unused",
+     .takes_value = true,
+     .value_name = "DURATION",
+     .help = "report keys with no decision for this long",
+     .default_value = "30d"},
+    {.name = "--format",
+     .takes_value = true,
+     .value_name = "text|json",
+     .help = "text: sections for a person; json: the object GET /v1/report answers",
+     .default_value = "text"},
+    {.name = "--at",
+     .takes_value = true,
+     .value_name = "TIME",
+     .help = "report as of this RFC 3339 time",
+     .default_value = "now"},
+    {.name = "--env-file",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "an env file (the process environment wins over it)",
+     .default_value = "none",
+     .env = "KEYGATE_ENV_FILE"},
+};
+constexpr EnvironmentSpec k_environment[] = {
+    {"API_KEY_ADMIN, API_KEY_DEFAULT", "", "keys from the environment, as serve adds them"},
+    {"KEYGATE_HASH_PEPPER", "", "the secret of hmac-sha256: hashes"},
+    {"KEYGATE_GRACE_PERIOD", "", "overrides settings.grace_period"},
+};
+constexpr ExitCodeSpec k_exit_codes[] = {
+    {0, "the report was printed"},
+    {1, "the key file does not load, or the state directory has no or a corrupt state.json"},
+    {2, "usage error"},
+};
 
-/// The process environment, falling back to the env file's entries (the precedence `serve`
-/// applies), without changing this process's environment.
-EnvLookup layered_environment(std::map<std::string, std::string> file_entries) {
-    return [process = process_environment(),
-            file = std::move(file_entries)](const std::string& name) -> std::optional<std::string> {
-        if (auto value = process(name))
-            return value;
-        const auto it = file.find(name);
-        if (it == file.end())
-            return std::nullopt;
-        return it->second;
-    };
-}
+constexpr CommandSpec k_command{
+    .name = "report",
+    .synopsis = "keygate report [--config PATH] [--state-dir DIR] [--expiring 30d] [--unused 30d] "
+                "[--format text|json] [--at TIME] [--env-file PATH]",
+    .summary = "Key hygiene, offline: keys expiring soon, keys unused for a while, rotated-out\n"
+               "secrets (previous_keys, grace windows) still in use, keys without a rate limit.\n"
+               "Only keys that still work are reported. Never shows a secret or a hash.",
+    .options = k_options,
+    .environment = k_environment,
+    .exit_codes = k_exit_codes,
+};
 
 /// The automatic grace windows of the state file that still apply to the key file, as
 /// `serve` restores them at start (ConfigReloader::load_initial).
@@ -56,27 +100,22 @@ std::vector<GraceSecret> open_grace_windows(const std::vector<GraceSecret>& rest
 
 } // namespace
 
+const CommandSpec& report_command() { return k_command; }
+
 int run_report(const Args& args, std::ostream& out, std::ostream& err) {
-    const auto parsed = parse_args(args, {{"--config", true},
-                                          {"--state-dir", true},
-                                          {"--expiring", true},
-                                          {"--unused", true},
-                                          {"--format", true},
-                                          {"--at", true},
-                                          {"--env-file", true}});
-    if (!parsed)
-        return usage_error(err, "report", parsed.error().message, k_usage);
+    const auto parsed = parse_args(args, k_command);
+    if (!parsed) return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
-        out << "usage: " << k_usage << '\n';
+        out << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(err, "report", "unexpected argument '" + parsed->positionals[0] + "'",
-                           k_usage);
+        return usage_error(err, k_command,
+                           "unexpected argument '" + parsed->positionals[0] + "'");
     }
-    const std::string format = parsed->value_or("--format", "text");
+    const std::string format = *value_or_default(*parsed, k_command, "--format");
     if (format != "text" && format != "json")
-        return usage_error(err, "report", "--format must be text or json", k_usage);
+        return usage_error(err, k_command, "--format must be text or json");
     // The windows, read as GET /v1/report reads its query.
     std::string query;
     for (const char* name : {"expiring", "unused"}) {
@@ -85,40 +124,20 @@ int run_report(const Args& args, std::ostream& out, std::ostream& err) {
     }
     const auto windows = parse_report_query(query);
     if (!windows)
-        return usage_error(err, "report", "--" + windows.error().message, k_usage);
+        return usage_error(err, k_command, "--" + windows.error().message);
     TimePoint now = now_ms();
     if (const auto at = parsed->value("--at")) {
         const auto parsed_at = parse_timestamp(*at);
         if (!parsed_at)
-            return usage_error(err, "report", "--at: " + parsed_at.error().message, k_usage);
+            return usage_error(err, k_command, "--at: " + parsed_at.error().message);
         now = *parsed_at;
     }
 
     // The key set is built as `serve` builds it: env file, environment keys and overrides.
-    ServeFlags flags;
-    flags.config = parsed->value("--config");
-    flags.env_file = parsed->value("--env-file");
-    std::map<std::string, std::string> file_entries;
-    if (const auto env_file = env_file_path(flags, process_environment())) {
-        const auto entries = read_env_file(*env_file);
-        if (!entries)
-            return operation_failed(err, "report", entries.error().message);
-        for (const EnvFileEntry& entry : *entries)
-            file_entries[entry.name] = entry.value;
-    }
-    const EnvLookup env = layered_environment(std::move(file_entries));
-    const auto settings = resolve_serve_settings(flags, env);
-    if (!settings)
-        return operation_failed(err, "report", settings.error().message);
-    const auto environment_keys = read_environment_keys(env);
-    if (!environment_keys)
-        return operation_failed(err, "report", environment_keys.error().message);
-    KeySetSources sources;
-    sources.config_path = settings->config_path;
-    sources.environment_keys = *environment_keys;
-    sources.hash_pepper = settings->hash_pepper;
-    sources.grace_period_override = settings->grace_period;
-    sources.trusted_proxies_override = settings->trusted_proxies;
+    const auto offline = offline_key_sources(parsed->value("--config"), parsed->value("--env-file"));
+    if (!offline) return operation_failed(err, "report", offline.error().message);
+    const KeySetSources& sources = offline->sources;
+    const EnvLookup& env = offline->env;
 
     // The usage state: --state-dir, else KEYGATE_STATE_DIR; none: usage is unknown.
     std::optional<std::string> state_dir = parsed->value("--state-dir");

@@ -2,6 +2,7 @@
 // a new secret for one entry; the old one moves to `previous_keys` until now + grace.
 #include "cli/cli_args.hpp"
 #include "cli/cli_atomic_write.hpp"
+#include "cli/cli_help.hpp"
 #include "cli/cli_key_file_edit.hpp"
 #include "cli/commands.hpp"
 #include "core/config_loader.hpp"
@@ -18,9 +19,49 @@ namespace keygate::cli {
 
 namespace {
 
-constexpr std::string_view k_usage = "keygate rotate --config PATH --id KEY_ID "
-                                     "[--grace DURATION] [--prefix pk] [--write]";
-constexpr std::string_view k_default_grace = "7d";
+constexpr OptionSpec k_options[] = {
+    {.name = "--config",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "the key file that holds the entry",
+     .required = true},
+    {.name = "--id",
+     .takes_value = true,
+     .value_name = "KEY_ID",
+     .help = "the entry to give a new secret (an entry of the file, not env-admin)",
+     .required = true},
+    {.name = "--grace",
+     .takes_value = true,
+     .value_name = "DURATION",
+     .help = "how long the old secret keeps working (previous_keys expires_at = now + grace)",
+     .default_value = "7d"},
+    {.name = "--prefix",
+     .takes_value = true,
+     .value_name = "PREFIX",
+     .help = "the new key's first part: 1-16 of [A-Za-z0-9]",
+     .default_value = "pk"},
+    {.name = "--write",
+     .help = "replace the file atomically; without it nothing is written, paste the entry"},
+};
+constexpr EnvironmentSpec k_environment[] = {
+    {"KEYGATE_HASH_PEPPER", "", "the secret of hmac-sha256: hashes, to load the file"},
+};
+constexpr ExitCodeSpec k_exit_codes[] = {
+    {0, "the new key and the updated entry were printed (and written, with --write)"},
+    {1, "the file does not load, no entry with that id, or the edit failed: file unchanged"},
+    {2, "usage error"},
+};
+
+constexpr CommandSpec k_command{
+    .name = "rotate",
+    .synopsis = "keygate rotate --config PATH --id KEY_ID [--grace DURATION] [--prefix pk] [--write]",
+    .summary = "Gives entry KEY_ID a new secret, prints the new plaintext key once and the\n"
+               "updated entry, in which the old secret sits under previous_keys until now +\n"
+               "grace. Every other byte of the file is kept, comments included.",
+    .options = k_options,
+    .environment = k_environment,
+    .exit_codes = k_exit_codes,
+};
 
 LoadOptions load_options(TimePoint now) {
     LoadOptions options;
@@ -68,31 +109,27 @@ const KeyEntry* find_file_entry(const Config& config, const std::string& id) {
 
 } // namespace
 
+const CommandSpec& rotate_command() { return k_command; }
+
 int run_rotate(const Args& args, std::ostream& out, std::ostream& err) {
-    const auto parsed = parse_args(args, {{"--config", true},
-                                          {"--id", true},
-                                          {"--grace", true},
-                                          {"--prefix", true},
-                                          {"--write", false}});
-    if (!parsed) return usage_error(err, "rotate", parsed.error().message, k_usage);
+    const auto parsed = parse_args(args, k_command);
+    if (!parsed) return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
-        out << "usage: " << k_usage << '\n';
+        out << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(err, "rotate", "unexpected argument '" + parsed->positionals[0] + "'",
-                           k_usage);
+        return usage_error(err, k_command, "unexpected argument '" + parsed->positionals[0] + "'");
     }
+    // Both required: parse_args checked.
     const auto path = parsed->value("--config");
-    if (!path) return usage_error(err, "rotate", "--config is required", k_usage);
     const auto id = parsed->value("--id");
-    if (!id) return usage_error(err, "rotate", "--id is required", k_usage);
-    const std::string grace_text = parsed->value_or("--grace", k_default_grace);
+    const std::string grace_text = *value_or_default(*parsed, k_command, "--grace");
     const auto grace = parse_duration(grace_text);
     if (!grace) {
-        return usage_error(err, "rotate", "--grace: " + grace.error().message, k_usage);
+        return usage_error(err, k_command, "--grace: " + grace.error().message);
     }
-    const std::string prefix = parsed->value_or("--prefix", "pk");
+    const std::string prefix = *value_or_default(*parsed, k_command, "--prefix");
 
     const auto text = read_file(*path);
     if (!text) return operation_failed(err, "rotate", "cannot read " + *path);
@@ -109,7 +146,7 @@ int run_rotate(const Args& args, std::ostream& out, std::ostream& err) {
     }
 
     const auto key = generate_key(prefix, tenant_label(*entry));
-    if (!key) return usage_error(err, "rotate", key.error().message, k_usage);
+    if (!key) return usage_error(err, k_command, key.error().message);
     const SecretDigest secret{HashKind::sha256, sha256(*key)};
     // Whole seconds, as written to the file (a grace of 1500ms ends at the second before).
     const TimePoint retired_until = std::chrono::floor<std::chrono::seconds>(now + *grace);

@@ -2,6 +2,7 @@
 // [--grpc-listen HOST:PORT|unix:PATH]`: load the key set, then answer auth subrequests (and,
 // with --grpc-listen, Envoy's gRPC Check calls) until SIGTERM/SIGINT (and its shutdown delay).
 #include "cli/cli_args.hpp"
+#include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve_runtime.hpp"
 #include "core/diagnostics.hpp"
@@ -27,9 +28,69 @@
 namespace keygate::cli {
 namespace {
 
-constexpr std::string_view k_usage =
-    "keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH] "
-    "[--grpc-listen HOST:PORT|unix:PATH]";
+constexpr OptionSpec k_options[] = {
+    {.name = "--config",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "the key file, watched and reloaded when it changes",
+     .default_value = "keys.yaml",
+     .env = "KEYGATE_CONFIG"},
+    {.name = "--listen",
+     .takes_value = true,
+     .value_name = "HOST:PORT|unix:PATH",
+     .help = "where to serve: [V6]:PORT, :PORT (every interface), or a Unix socket (0660)",
+     .default_value = "127.0.0.1:8090",
+     .env = "KEYGATE_LISTEN"},
+    {.name = "--env-file",
+     .takes_value = true,
+     .value_name = "PATH",
+     .help = "KEY=value lines read at start (the process environment wins over them)",
+     .default_value = "none",
+     .env = "KEYGATE_ENV_FILE"},
+    {.name = "--grpc-listen",
+     .takes_value = true,
+     .value_name = "HOST:PORT|unix:PATH",
+     .help = "also serve Envoy's gRPC ext_authz (envoy.service.auth.v3) and grpc.health.v1",
+     .default_value = "off",
+     .env = "KEYGATE_GRPC_LISTEN"},
+};
+constexpr EnvironmentSpec k_environment[] = {
+    {"API_KEY_ADMIN", "", "a plaintext key with role admin, id env-admin"},
+    {"API_KEY_DEFAULT", "", "a plaintext key with KEYGATE_DEFAULT_ROLE, id env-default"},
+    {"API_KEY_ADMIN_FILE", "", "API_KEY_ADMIN read from a file (one trailing newline removed)"},
+    {"API_KEY_DEFAULT_FILE", "", "API_KEY_DEFAULT read from a file"},
+    {"KEYGATE_DEFAULT_ROLE", "analyst", "the role of API_KEY_DEFAULT"},
+    {"KEYGATE_DEFAULT_TENANT", "default", "the tenant of API_KEY_DEFAULT"},
+    {"KEYGATE_HASH_PEPPER", "", "the secret of hmac-sha256: hashes"},
+    {"KEYGATE_GRACE_PERIOD", "the file's", "overrides settings.grace_period"},
+    {"KEYGATE_TRUSTED_PROXIES", "the file's", "overrides settings.trusted_proxies (CIDRs, or none)"},
+    {"KEYGATE_AUDIT_LOG", "stdout", "the audit log: stdout, stderr or a file path"},
+    {"KEYGATE_LOG_LEVEL", "info", "trace, debug, info, warn, error, critical or off"},
+    {"KEYGATE_LOG_FORMAT", "text", "the operational log on stderr: text or json"},
+    {"KEYGATE_STATE_DIR", "", "a directory for grace windows and usage totals across restarts"},
+    {"KEYGATE_KEEPALIVE_TIMEOUT", "75s", "how long an idle connection is kept (at least 1s)"},
+    {"KEYGATE_READ_TIMEOUT", "5s", "a request's head must arrive whole within it (at least 100ms)"},
+    {"KEYGATE_SHUTDOWN_DELAY", "0s", "after SIGTERM: serve this long with /readyz at 503"},
+};
+constexpr ExitCodeSpec k_exit_codes[] = {
+    {0, "stopped by SIGTERM or SIGINT, after draining"},
+    {1, "the key file is missing or invalid at start, the address cannot be bound, or "
+        "accepting failed"},
+    {2, "usage error (also a bad value in a KEYGATE_* variable)"},
+};
+
+constexpr CommandSpec k_command{
+    .name = "serve",
+    .synopsis = "keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH] "
+                "[--grpc-listen HOST:PORT|unix:PATH]",
+    .summary = "Loads the key file and answers the front proxy's auth subrequests, /v1/authorize,\n"
+               "the admin API and /metrics until SIGTERM or SIGINT. A flag wins over its\n"
+               "variable, a variable over the file's settings:. SIGHUP reloads the key file,\n"
+               "SIGUSR1 reopens the audit log.",
+    .options = k_options,
+    .environment = k_environment,
+    .exit_codes = k_exit_codes,
+};
 
 /// Prints every diagnostic as "PATH:LINE:COL: severity: MESSAGE" on stderr.
 void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) {
@@ -40,21 +101,18 @@ void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) 
 
 } // namespace
 
+const CommandSpec& serve_command() { return k_command; }
+
 int run_serve(const Args& args) {
-    const auto parsed =
-        parse_args(args, {{"--config", true},
-                          {"--listen", true},
-                          {"--env-file", true},
-                          {"--grpc-listen", true}});
-    if (!parsed)
-        return usage_error(std::cerr, "serve", parsed.error().message, k_usage);
+    const auto parsed = parse_args(args, k_command);
+    if (!parsed) return usage_error(std::cerr, k_command, parsed.error().message);
     if (parsed->help) {
-        std::cout << "usage: " << k_usage << '\n';
+        std::cout << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(std::cerr, "serve",
-                           "unexpected argument '" + parsed->positionals.front() + "'", k_usage);
+        return usage_error(std::cerr, k_command,
+                           "unexpected argument '" + parsed->positionals.front() + "'");
     }
     ServeFlags flags;
     flags.config = parsed->value("--config");
@@ -73,7 +131,7 @@ int run_serve(const Args& args) {
     }
     const auto settings = resolve_serve_settings(flags, env);
     if (!settings)
-        return usage_error(std::cerr, "serve", settings.error().message, k_usage);
+        return usage_error(std::cerr, k_command, settings.error().message);
     configure_logging(settings->log);
 
     auto environment_keys = read_environment_keys(env);
@@ -120,12 +178,17 @@ int run_serve(const Args& args) {
     const auto shut_down = [&](ServeRuntime& runtime, const char* name) {
         switch (runtime.shut_down()) {
         case ShutdownDrain::Step::draining:
-            spdlog::info("{} received: not ready; serving for {}, then stopping (another "
-                         "SIGTERM stops now)",
-                         name, format_duration(settings->shutdown_delay));
+            log_event(spdlog::level::info,
+                      std::string(name) + " received: not ready; serving for " +
+                          format_duration(settings->shutdown_delay) +
+                          ", then stopping (another SIGTERM stops now)",
+                      {{"signal", name},
+                       {"shutdown_delay_ms",
+                        static_cast<std::int64_t>(settings->shutdown_delay.count())}});
             return;
         case ShutdownDrain::Step::stopping:
-            spdlog::info("{} received: stopping", name);
+            log_event(spdlog::level::info, std::string(name) + " received: stopping",
+                      {{"signal", name}});
             return;
         case ShutdownDrain::Step::stopped:
             return;
@@ -136,18 +199,21 @@ int run_serve(const Args& args) {
         const std::lock_guard lock(live_mutex);
         ServeRuntime* runtime = live;
         if (signo == SIGHUP) {
-            spdlog::info("SIGHUP received: reloading {}", settings->config_path);
+            log_event(spdlog::level::info, "SIGHUP received: reloading " + settings->config_path,
+                      {{"signal", "SIGHUP"}, {"path", settings->config_path}});
             if (runtime != nullptr) runtime->request_reload("sighup");
             return;
         }
         if (signo == SIGUSR1) {
-            spdlog::info("SIGUSR1 received: reopening the audit log");
+            log_event(spdlog::level::info, "SIGUSR1 received: reopening the audit log",
+                      {{"signal", "SIGUSR1"}});
             if (runtime != nullptr) runtime->reopen_audit();
             return;
         }
         const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
         if (runtime == nullptr) {
-            spdlog::info("{} received while starting", name);
+            log_event(spdlog::level::info, std::string(name) + " received while starting",
+                      {{"signal", name}});
             ++early_stops;
             return;
         }
@@ -164,7 +230,12 @@ int run_serve(const Args& args) {
                                 settings->config_path + ": invalid key file, not serving");
     }
     for (const Diagnostic& d : diagnostics.items) {
-        spdlog::warn("{}", format_diagnostic(settings->config_path, d));
+        log_event(spdlog::level::warn, format_diagnostic(settings->config_path, d),
+                  {{"path", settings->config_path},
+                   {"line", d.line},
+                   {"column", d.column},
+                   {"severity", to_string(d.severity)},
+                   {"detail", d.message}});
     }
     {
         const std::lock_guard lock(live_mutex);
@@ -176,13 +247,18 @@ int run_serve(const Args& args) {
     ListenAddress bound = settings->listen;
     if (!bound.unix_path)
         bound.port = runtime.port();
-    spdlog::info("listening on {}", bound.to_string());
+    log_event(spdlog::level::info, "listening on " + bound.to_string(),
+              {{"listen", bound.to_string()},
+               {"path", settings->config_path},
+               {"keys", runtime.keys().snapshot()->keys().size()},
+               {"generation", runtime.keys().generation()}});
     if (settings->grpc_listen) {
         ListenAddress grpc = *settings->grpc_listen;
-        if (!grpc.unix_path)
-            grpc.port = runtime.grpc_port();
-        spdlog::info("serving gRPC ext_authz (envoy.service.auth.v3.Authorization) on {}",
-                     grpc.to_string());
+        if (!grpc.unix_path) grpc.port = runtime.grpc_port();
+        log_event(spdlog::level::info,
+                  "serving gRPC ext_authz (envoy.service.auth.v3.Authorization) on " +
+                      grpc.to_string(),
+                  {{"listen", grpc.to_string()}, {"protocol", "grpc"}});
     }
     const bool ok = runtime.run();
     {
@@ -193,10 +269,11 @@ int run_serve(const Args& args) {
     // runtime.stop() (which made run() return) or about to call into it.
     signals.reset();
     if (!ok) {
-        spdlog::error("accepting connections failed; exiting");
+        log_event(spdlog::level::err, "accepting connections failed; exiting",
+                  {{"listen", bound.to_string()}});
         return k_exit_failed;
     }
-    spdlog::info("stopped");
+    log_event(spdlog::level::info, "stopped", {{"listen", bound.to_string()}});
     return k_exit_ok;
 }
 

@@ -1,21 +1,42 @@
 // `keygate version`, and the top-level usage text.
 #include "cli/cli_args.hpp"
+#include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
 
-#include <iostream>
+#include <ostream>
 
 #ifndef KEYGATE_VERSION
 #define KEYGATE_VERSION "unknown"
 #endif
 
 namespace keygate::cli {
+namespace {
 
-int run_version(const Args& args, std::ostream& out) {
-    if (!args.empty() && args != Args{"--help"} && args != Args{"-h"}) {
-        // run_version's interface has no error stream; usage errors go to stderr like every
-        // other command's.
-        return usage_error(std::cerr, "version", "takes no arguments", "keygate version");
+constexpr ExitCodeSpec k_exit_codes[] = {
+    {0, "the version was printed"},
+    {2, "usage error (any argument but --help)"},
+};
+
+constexpr CommandSpec k_command{
+    .name = "version",
+    .synopsis = "keygate version",
+    .summary = "Prints \"keygate VERSION\" (the project version from CMake) on stdout.",
+    .options = {},
+    .exit_codes = k_exit_codes,
+};
+
+} // namespace
+
+const CommandSpec& version_command() { return k_command; }
+
+int run_version(const Args& args, std::ostream& out, std::ostream& err) {
+    const auto parsed = parse_args(args, k_command);
+    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (parsed->help) {
+        out << help_text(k_command);
+        return k_exit_ok;
     }
+    if (!parsed->positionals.empty()) return usage_error(err, k_command, "takes no arguments");
     out << "keygate " << KEYGATE_VERSION << '\n';
     return k_exit_ok;
 }
@@ -24,8 +45,10 @@ std::string usage_text() {
     return "usage: keygate COMMAND [OPTIONS]\n"
            "\n"
            "commands:\n"
-           "  keygate serve    [--config PATH] [--listen HOST:PORT] [--env-file PATH]\n"
-           "  keygate validate [--strict] [--format text|json] PATH\n"
+           "  keygate serve    [--config PATH] [--listen HOST:PORT] [--env-file PATH] "
+           "[--grpc-listen HOST:PORT]\n"
+           "  keygate validate [--strict] [--format text|json] [--warn-expiring DURATION] "
+           "[--at TIME] PATH\n"
            "  keygate check    --config PATH --key KEY|- [--dataset NAME] [--method M] "
            "[--path P] [--ip ADDR]\n"
            "  keygate hash     [--hmac]                 # reads one key on stdin\n"
@@ -38,7 +61,8 @@ std::string usage_text() {
            "\n"
            "exit codes: 0 success / allowed / valid, 1 invalid config / denied / failed, "
            "2 usage error\n"
-           "`keygate COMMAND --help` shows one command's options.\n";
+           "`keygate help COMMAND` (or `keygate COMMAND --help`) lists every option of a\n"
+           "command with its default and environment variable, and its exit codes.\n";
 }
 
 } // namespace keygate::cli

@@ -1,6 +1,7 @@
 // Wiring of the serve runtime.
 #include "cli/serve_runtime.hpp"
 
+#include "infra/logging.hpp"
 #include "infra/usage_json.hpp"
 
 #include <spdlog/spdlog.h>
@@ -25,11 +26,13 @@ ServeRuntime::~ServeRuntime() {
 bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     writer_ = std::make_unique<AuditWriter>(
         AuditWriterOptions{options_.audit_destination, 65'536, AuditOverflow::block},
-        [](AuditReportLevel level, const std::string& message) {
+        [destination = options_.audit_destination](AuditReportLevel level,
+                                                   const std::string& message) {
+            const LogField fields[] = {{"audit_log", destination}};
             switch (level) {
-            case AuditReportLevel::info: spdlog::info("{}", message); break;
-            case AuditReportLevel::warning: spdlog::warn("{}", message); break;
-            case AuditReportLevel::error: spdlog::error("{}", message); break;
+            case AuditReportLevel::info: log_event(spdlog::level::info, message, fields); break;
+            case AuditReportLevel::warning: log_event(spdlog::level::warn, message, fields); break;
+            case AuditReportLevel::error: log_event(spdlog::level::err, message, fields); break;
             }
         });
     if (!writer_->start(error)) return false;
@@ -37,8 +40,8 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     audit_ = std::make_unique<AuditLog>(*writer_, metrics_, *alerts_);
 
     ConfigReloader::Hooks hooks;
-    hooks.log_info = [](const std::string& m) { spdlog::info("{}", m); };
-    hooks.log_error = [](const std::string& m) { spdlog::error("{}", m); };
+    hooks.log = [](spdlog::level::level_enum level, const std::string& message,
+                   const std::vector<LogField>& fields) { log_event(level, message, fields); };
     hooks.config_event = [this](nlohmann::ordered_json event) {
         audit_->write_event(AuditEventKind::config, std::move(event));
     };
@@ -60,7 +63,10 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     if (options_.state_dir) {
         state_ = std::make_unique<StateStore>(*options_.state_dir);
         std::string state_error;
-        if (!state_->load(restored, state_error)) spdlog::warn("{}", state_error);
+        if (!state_->load(restored, state_error)) {
+            log_event(spdlog::level::warn, state_error,
+                      {{"state_dir", *options_.state_dir}, {"error", state_error}});
+        }
         usage_.restore(restored.usage);
     }
     KeySetLoad load = reloader_->load_initial(restored.grace);
@@ -85,6 +91,7 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
             scrape.connection_timeouts = listener.timed_out;
             scrape.refused_requests = listener.refused;
         }
+        scrape.process = read_process_stats();
         return metrics_.render(scrape);
     };
     operations_.status = [this] { return status_json(); };
@@ -135,8 +142,11 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     watcher_ = std::make_unique<FileWatcher>(options_.sources.config_path, watch,
                                              [this](WatchTrigger t) { on_watch(t); });
     if (!watcher_->start()) {
-        spdlog::warn("inotify is unavailable: the key file is checked every {} only",
-                     format_duration(watch.period));
+        log_event(spdlog::level::warn,
+                  "inotify is unavailable: the key file is checked every " +
+                      format_duration(watch.period) + " only",
+                  {{"path", options_.sources.config_path},
+                   {"period_ms", static_cast<std::int64_t>(watch.period.count())}});
     }
     // The watcher was armed only after the initial load: a file replaced while that load ran
     // (seconds, for a large file) raised no event. One check now; an unchanged digest costs
@@ -232,7 +242,10 @@ void ServeRuntime::save_state() {
     if (const auto store = keys_.snapshot()) state.grace = store->grace_secrets();
     state.usage = usage_.totals();
     std::string error;
-    if (!state_->save(state, error)) spdlog::warn("{}", error);
+    if (!state_->save(state, error)) {
+        log_event(spdlog::level::warn, error,
+                  {{"state_dir", *options_.state_dir}, {"error", error}});
+    }
 }
 
 bool ServeRuntime::run() {

@@ -287,6 +287,9 @@ class Listener::Loop {
     void take_completions(SteadyClock::time_point now);
     void sweep(SteadyClock::time_point now);
     void begin_stop(SteadyClock::time_point now);
+    /// Tells handlers_.rejected why a timed-out connection is closed (not an idle
+    /// keep-alive connection: closing those is routine).
+    void report_timeout(const Connection& c) const;
 
     Listener& l_;
     int epoll_fd_ = -1;
@@ -607,6 +610,7 @@ bool Listener::Loop::frame(const Connection& c, const Request& req,
 void Listener::Loop::refuse(Connection& c, int status, const char* why,
                             SteadyClock::time_point now) {
     l_.refused_.fetch_add(1, std::memory_order_relaxed);
+    if (l_.handlers_.rejected) l_.handlers_.rejected({c.remote_text, status, why});
     Request req;
     if (c.state == Connection::State::head)
         read_request_line(c.buffered(), req);
@@ -744,9 +748,26 @@ void Listener::Loop::sweep(SteadyClock::time_point now) {
         if (c.state != Connection::State::linger &&
             !(stopping_ && c.state == Connection::State::head && c.buffered().empty())) {
             l_.timed_out_.fetch_add(1, std::memory_order_relaxed);
+            report_timeout(c);
         }
         close(c);
     }
+}
+
+void Listener::Loop::report_timeout(const Connection& c) const {
+    if (!l_.handlers_.rejected) return;
+    std::string_view reason;
+    switch (c.state) {
+    case Connection::State::head:
+        if (c.buffered().empty() && c.served > 0) return; // idle between requests
+        reason = c.buffered().empty() ? "read timeout: no request"
+                                      : "read timeout: request head not complete";
+        break;
+    case Connection::State::body: reason = "read timeout: request body not complete"; break;
+    case Connection::State::writing: reason = "write timeout: the client took no response"; break;
+    default: return;
+    }
+    l_.handlers_.rejected({c.remote_text, 0, reason});
 }
 
 void Listener::Loop::begin_stop(SteadyClock::time_point now) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace keygate::http {
 
@@ -55,6 +56,14 @@ struct ListenerCounters {
     std::uint64_t accept_errors = 0; ///< accept() failures but EAGAIN/EINTR (EMFILE, ENFILE...)
 };
 
+/// A request the front end refused before any handler could read it, or a connection it
+/// closed because the client was too slow: for the debug log.
+struct Rejection {
+    std::string_view peer;   ///< the peer's address ("127.0.0.1" on a unix socket)
+    int status = 0;          ///< the status answered; 0: closed without an answer
+    std::string_view reason; ///< "obs-fold line", "read timeout: head not complete", ...
+};
+
 /// The request handlers. Both must be thread-safe and must not throw.
 struct Handlers {
     /// True when the request is answered on the event loop (it must be quick and never
@@ -64,6 +73,8 @@ struct Handlers {
     /// request the front end refused (ConnectionContext::refusal_status), to write the
     /// error the caller's way; the request then holds what could be read of it.
     std::function<void(const Request&, Response&)> answer;
+    /// Told of each Rejection, on the loop thread (quick, never blocking). May be unset.
+    std::function<void(const Rejection&)> rejected;
 };
 
 /// The listener. bind() or bind_unix(), then run() on one thread; stop() from any thread.

@@ -6,6 +6,8 @@
 #include "infra/free_memory.hpp"
 #include "infra/stable_read.hpp"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <thread>
@@ -151,11 +153,18 @@ void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& 
     ended_reported_.clear();
 
     const std::size_t keys = store->keys().size();
-    if (hooks_.log_info) {
-        hooks_.log_info((initial ? "loaded " : "reloaded ") + sources_.config_path + ": " +
-                        std::to_string(keys) + " keys, generation " + std::to_string(generation) +
-                        " (" + std::string(trigger) + ") in " +
-                        std::to_string(elapsed_ms(started)) + " ms");
+    if (hooks_.log) {
+        const long long took = elapsed_ms(started);
+        hooks_.log(spdlog::level::info,
+                   (initial ? "loaded " : "reloaded ") + sources_.config_path + ": " +
+                       std::to_string(keys) + " keys, generation " + std::to_string(generation) +
+                       " (" + std::string(trigger) + ") in " + std::to_string(took) + " ms",
+                   {{"path", sources_.config_path},
+                    {"trigger", trigger},
+                    {"result", "success"},
+                    {"keys", keys},
+                    {"generation", generation},
+                    {"duration_ms", took}});
     }
     if (hooks_.config_event) {
         hooks_.config_event({{"event", "config"},
@@ -185,6 +194,7 @@ void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& rea
             errors.push_back(format_diagnostic(sources_.config_path, d));
     }
     std::string trigger;
+    std::uint64_t generation = 0;
     {
         std::lock_guard lock(status_mutex_);
         status_.last_result = "failure";
@@ -192,12 +202,23 @@ void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& rea
         status_.metrics.last_reload_successful = false;
         ++status_.metrics.reloads_failure;
         trigger = status_.last_trigger;
+        generation = status_.metrics.generation;
     }
-    if (hooks_.log_error) {
+    if (hooks_.log) {
         std::string message = "reload of " + sources_.config_path +
                               " failed; the last good keys keep serving";
-        for (const auto& e : errors) message += "\n  " + e;
-        hooks_.log_error(message);
+        std::string error_text;
+        for (const auto& e : errors) {
+            message += "\n  " + e;
+            error_text += (error_text.empty() ? "" : "\n") + e;
+        }
+        hooks_.log(spdlog::level::err, message,
+                   {{"path", sources_.config_path},
+                    {"trigger", trigger},
+                    {"result", "failure"},
+                    {"error", error_text},
+                    {"errors", errors.size()},
+                    {"generation", generation}});
     }
     if (hooks_.config_event) {
         hooks_.config_event({{"event", "config"},
@@ -264,8 +285,17 @@ KeySetLoad ConfigReloader::load_initial(const std::vector<GraceSecret>& restored
 }
 
 ReloadOutcome ConfigReloader::reload(std::string_view trigger, bool whole) {
-    std::lock_guard attempt(attempt_mutex_);
+    std::lock_guard serialized(attempt_mutex_);
     if (cancelled_) return ReloadOutcome::unchanged;
+    const auto started = std::chrono::steady_clock::now();
+    auto read_done = started;
+    const ReloadOutcome outcome = attempt(trigger, whole, read_done);
+    log_timing(trigger, to_string(outcome), started, read_done);
+    return outcome;
+}
+
+ReloadOutcome ConfigReloader::attempt(std::string_view trigger, bool whole,
+                                      std::chrono::steady_clock::time_point& read_done) {
     const TimePoint now = clock_();
     {
         std::lock_guard lock(status_mutex_);
@@ -274,6 +304,7 @@ ReloadOutcome ConfigReloader::reload(std::string_view trigger, bool whole) {
     }
     const auto started = std::chrono::steady_clock::now();
     Read read = whole ? read_once() : read_stable();
+    read_done = std::chrono::steady_clock::now();
     if (cancelled_) return ReloadOutcome::unchanged;
     if (!read.error.empty() && is_transient_read_error(read.error_number)) {
         return fail_transient(read);
@@ -318,6 +349,31 @@ std::optional<std::chrono::milliseconds> ConfigReloader::take_retry() {
 }
 
 void ConfigReloader::cancel() { cancelled_ = true; }
+
+void ConfigReloader::log_timing(std::string_view trigger, std::string_view result,
+                                std::chrono::steady_clock::time_point started,
+                                std::chrono::steady_clock::time_point read_done) const {
+    if (!hooks_.log) return;
+    using std::chrono::duration;
+    const double read_ms = duration<double, std::milli>(read_done - started).count();
+    const double total_ms =
+        duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    std::uint64_t generation = 0;
+    {
+        std::lock_guard lock(status_mutex_);
+        generation = status_.metrics.generation;
+    }
+    hooks_.log(spdlog::level::debug,
+               "reload of " + sources_.config_path + " (" + std::string(trigger) +
+                   "): " + std::string(result) + " in " + fmt::format("{:.3f}", total_ms) +
+                   " ms (read " + fmt::format("{:.3f}", read_ms) + " ms)",
+               {{"path", sources_.config_path},
+                {"trigger", trigger},
+                {"result", result},
+                {"generation", generation},
+                {"duration_ms", total_ms},
+                {"read_ms", read_ms}});
+}
 
 void ConfigReloader::report_ended_grace() {
     std::lock_guard attempt(attempt_mutex_);

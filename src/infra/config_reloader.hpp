@@ -6,6 +6,7 @@
 // counted again, and a transient error (EMFILE, EAGAIN, ...) asks for a retry with backoff.
 #include "infra/key_set_holder.hpp"
 #include "infra/key_set_loader.hpp"
+#include "infra/logging.hpp"
 #include "infra/metrics.hpp"
 
 #include <nlohmann/json.hpp>
@@ -60,8 +61,12 @@ class ConfigReloader {
 public:
     /// Side effects of reloads: logging and `event: config` audit lines.
     struct Hooks {
-        std::function<void(const std::string&)> log_info;
-        std::function<void(const std::string&)> log_error;
+        /// An operational log line: info for a load, error for a failure, debug for the
+        /// timing of every attempt (unchanged ones too). Fields: path, trigger, result,
+        /// generation, keys, duration_ms, read_ms, error.
+        std::function<void(spdlog::level::level_enum, const std::string&,
+                           const std::vector<LogField>&)>
+            log;
         std::function<void(nlohmann::ordered_json)> config_event; ///< an audit event, without timestamp
         std::function<void(const KeyStore&)> swapped;      ///< after each publish
     };
@@ -111,6 +116,13 @@ private:
     void publish(std::shared_ptr<const KeyStore> store, const Read& read, TimePoint now,
                  std::string_view trigger, bool initial,
                  std::chrono::steady_clock::time_point started);
+    /// One reload attempt, without the debug timing line; `read_done` is set once read.
+    ReloadOutcome attempt(std::string_view trigger, bool whole,
+                          std::chrono::steady_clock::time_point& read_done);
+    /// The debug line of one attempt: its result and how long reading and all of it took.
+    void log_timing(std::string_view trigger, std::string_view result,
+                    std::chrono::steady_clock::time_point started,
+                    std::chrono::steady_clock::time_point read_done) const;
     void fail(const Diagnostics& diagnostics, const std::string& read_error);
     ReloadOutcome fail_transient(const Read& read);
     /// The same failure as last time: `failure`, with nothing parsed, counted or reported.

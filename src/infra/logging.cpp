@@ -6,14 +6,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <memory>
 #include <spdlog/formatter.h>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace keygate {
 namespace {
+
+/// The fields of the line being logged on this thread (log_event sets them around the
+/// call into the synchronous logger; a plain spdlog call has none).
+thread_local std::span<const LogField> t_fields;
 
 std::string lower(std::string text) {
     std::ranges::transform(text, text.begin(),
@@ -21,17 +25,40 @@ std::string lower(std::string text) {
     return text;
 }
 
-/// One JSON object per line; the message is escaped, so any text yields valid JSON.
+std::string timestamp_of(const spdlog::details::log_msg& msg) {
+    return format_timestamp(std::chrono::time_point_cast<Duration>(msg.time), true);
+}
+
+void append_value(std::string& line, const LogField::Value& value) {
+    if (const auto* text = std::get_if<std::string>(&value)) {
+        append_json_string(line, *text);
+    } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+        line += std::to_string(*integer);
+    } else if (const auto* number = std::get_if<double>(&value)) {
+        // JSON has no NaN or infinity.
+        line += std::isfinite(*number) ? fmt::format("{}", *number) : "null";
+    } else {
+        line += std::get<bool>(value) ? "true" : "false";
+    }
+}
+
+/// One JSON object per line: timestamp, level, message, then the fields; every string is
+/// escaped, so any text yields valid JSON.
 class JsonLogFormatter final : public spdlog::formatter {
   public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         std::string line = R"({"timestamp":")";
-        line += format_timestamp(std::chrono::time_point_cast<Duration>(msg.time), true);
+        line += timestamp_of(msg);
         line += R"(","level":")";
-        const auto level = spdlog::level::to_string_view(msg.level);
-        line.append(level.data(), level.size());
+        line += level_name(msg.level);
         line += R"(","message":)";
         append_json_string(line, std::string_view(msg.payload.data(), msg.payload.size()));
+        for (const LogField& field : t_fields) {
+            line += ',';
+            append_json_string(line, field.key);
+            line += ':';
+            append_value(line, field.value);
+        }
         line += "}\n";
         dest.append(line.data(), line.data() + line.size());
     }
@@ -41,31 +68,57 @@ class JsonLogFormatter final : public spdlog::formatter {
     }
 };
 
+/// `TIMESTAMP LEVEL MESSAGE`: the message says in words what the fields hold.
+class TextLogFormatter final : public spdlog::formatter {
+  public:
+    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+        std::string line = timestamp_of(msg);
+        line += ' ';
+        line += level_name(msg.level);
+        line += ' ';
+        line.append(msg.payload.data(), msg.payload.size());
+        line += '\n';
+        dest.append(line.data(), line.data() + line.size());
+    }
+
+    std::unique_ptr<spdlog::formatter> clone() const override {
+        return std::make_unique<TextLogFormatter>();
+    }
+};
+
 } // namespace
+
+std::string_view level_name(spdlog::level::level_enum level) {
+    switch (level) {
+    case spdlog::level::trace: return "trace";
+    case spdlog::level::debug: return "debug";
+    case spdlog::level::info: return "info";
+    case spdlog::level::warn: return "warn";
+    case spdlog::level::err: return "error";
+    case spdlog::level::critical: return "critical";
+    default: return "off";
+    }
+}
 
 Result<LogSettings> parse_log_settings(const std::optional<std::string>& level,
                                        const std::optional<std::string>& format) {
     LogSettings settings;
     if (level) {
         const std::string name = lower(*level);
-        using L = spdlog::level::level_enum;
-        if (name == "trace")
-            settings.level = L::trace;
-        else if (name == "debug")
-            settings.level = L::debug;
-        else if (name == "info")
-            settings.level = L::info;
-        else if (name == "warn" || name == "warning")
-            settings.level = L::warn;
-        else if (name == "error")
-            settings.level = L::err;
-        else if (name == "critical")
-            settings.level = L::critical;
-        else if (name == "off")
-            settings.level = L::off;
-        else {
-            return fail("KEYGATE_LOG_LEVEL: unknown level '" + *level +
-                        "' (expected trace, debug, info, warn, error, critical or off)");
+        bool known = false;
+        for (const auto candidate :
+             {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
+              spdlog::level::warn, spdlog::level::err, spdlog::level::critical,
+              spdlog::level::off}) {
+            if (name == level_name(candidate)) {
+                settings.level = candidate;
+                known = true;
+            }
+        }
+        if (!known) {
+            std::string message = "KEYGATE_LOG_LEVEL: unknown level '" + *level + "'";
+            if (name == "warning") message += " (the level is spelt 'warn')";
+            return fail(message + " (expected trace, debug, info, warn, error, critical or off)");
         }
     }
     if (format) {
@@ -81,11 +134,20 @@ Result<LogSettings> parse_log_settings(const std::optional<std::string>& level,
     return settings;
 }
 
+void log_event(spdlog::level::level_enum level, std::string_view message,
+               std::span<const LogField> fields) {
+    spdlog::logger* logger = spdlog::default_logger_raw();
+    if (logger == nullptr || !logger->should_log(level)) return;
+    const std::span<const LogField> outer = t_fields;
+    t_fields = fields;
+    logger->log(level, spdlog::string_view_t(message.data(), message.size()));
+    t_fields = outer;
+}
+
 std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format) {
     if (format == LogFormat::json)
         return std::make_unique<JsonLogFormatter>();
-    return std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
-                                                       spdlog::pattern_time_type::utc);
+    return std::make_unique<TextLogFormatter>();
 }
 
 void configure_logging(const LogSettings& settings) {

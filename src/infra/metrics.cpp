@@ -3,6 +3,7 @@
 
 #include "core/key_expiry.hpp"
 #include "core/key_state.hpp"
+#include "infra/build_info.hpp"
 
 #include <charconv>
 
@@ -22,6 +23,20 @@ std::string number(double v) {
     char buf[64];
     const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
     return ec == std::errc{} ? std::string(buf, end) : std::string("NaN");
+}
+
+/// A label value with `\`, `"` and newlines escaped, as the text format wants.
+std::string label_value(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
 }
 
 void header(std::string& out, const char* name, const char* type, const char* help) {
@@ -237,6 +252,26 @@ std::string Metrics::render(const Scrape& scrape) const {
         sample(out, std::string("keygate_alerts_total{type=\"") +
                         to_label(static_cast<AlertType>(t)) + "\"}",
                alerts_[t].load(std::memory_order_relaxed));
+    }
+    header(out, "keygate_build_info", "gauge",
+           "Always 1; the labels say which build this is (commit: git at configure time).");
+    sample(out, "keygate_build_info{version=\"" + label_value(build_version()) + "\",commit=\"" +
+                    label_value(build_commit()) + "\"}",
+           1);
+    if (const auto& process = scrape.process) {
+        header(out, "process_cpu_seconds_total", "counter", "User and system CPU time, in seconds.");
+        out += "process_cpu_seconds_total " + number(process->cpu_seconds) + "\n";
+        header(out, "process_resident_memory_bytes", "gauge", "Resident memory, in bytes.");
+        sample(out, "process_resident_memory_bytes", process->resident_bytes);
+        header(out, "process_open_fds", "gauge", "Open file descriptors.");
+        sample(out, "process_open_fds", process->open_fds);
+        if (process->max_fds > 0) {
+            header(out, "process_max_fds", "gauge", "The limit of open file descriptors.");
+            sample(out, "process_max_fds", process->max_fds);
+        }
+        header(out, "process_start_time_seconds", "gauge",
+               "Start time of the process, in seconds since the Unix epoch.");
+        out += "process_start_time_seconds " + number(process->start_time_seconds) + "\n";
     }
     return out;
 }

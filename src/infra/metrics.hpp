@@ -4,6 +4,7 @@
 #include "core/decision.hpp"
 #include "core/key_store.hpp"
 #include "core/time.hpp"
+#include "infra/process_stats.hpp"
 
 #include <array>
 #include <atomic>
@@ -78,8 +79,12 @@ public:
         std::uint64_t accept_errors = 0;      ///< accept() failures (EMFILE, ENFILE, ...)
         std::uint64_t connection_timeouts = 0; ///< connections closed for a read/write timeout
         std::uint64_t refused_requests = 0;   ///< requests refused before any handler (400/431...)
+        /// process_* (read_process_stats()); unset: those metrics are left out.
+        std::optional<ProcessStats> process;
     };
-    /// The Prometheus text exposition (version 0.0.4) of every metric.
+    /// The Prometheus text exposition (version 0.0.4) of every metric, with
+    /// keygate_build_info{version,commit} and the process_* metrics of the client
+    /// conventions.
     std::string render(const Scrape& scrape) const;
 
     /// Histogram bucket upper bounds, in seconds (microsecond-scale decisions).

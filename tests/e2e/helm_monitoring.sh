@@ -144,7 +144,7 @@ for line in page.splitlines():
 promql_words = {"sum", "by", "rate", "increase", "histogram_quantile", "max", "min", "le", "without"}
 problems, used = [], set()
 for query in open(sys.argv[2]).read().splitlines():
-    for name in set(re.findall(r"\bkeygate_[a-z_]+", query)):
+    for name in set(re.findall(r"\b(?:keygate|process)_[a-z_]+", query)):
         used.add(name)
         if name not in labels_of:
             problems.append(f"{name}: not on the metrics page ({query})")
@@ -161,7 +161,7 @@ for query in open(sys.argv[2]).read().splitlines():
         missing = wanted - labels_of[name]
         # A by-label may come from another metric of the same query (a ratio): accept it there.
         missing = {l for l in missing
-                   if not any(l in labels_of.get(n, set()) for n in re.findall(r"\bkeygate_[a-z_]+", query))}
+                   if not any(l in labels_of.get(n, set()) for n in re.findall(r"\b(?:keygate|process)_[a-z_]+", query))}
         if missing:
             problems.append(f"{name}: labels {sorted(missing)} not on the page ({query})")
 for p in problems:

@@ -63,8 +63,23 @@ for name in ["keygate_requests_total", "keygate_request_duration_seconds", "keyg
              "keygate_audit_queue_depth", "keygate_audit_blocked_seconds_total",
              "keygate_connections", "keygate_accept_errors_total",
              "keygate_connection_timeouts_total", "keygate_requests_refused_total",
-             "keygate_rate_limited_total", "keygate_alerts_total", "keygate_keys_expiring"]:
+             "keygate_rate_limited_total", "keygate_alerts_total", "keygate_keys_expiring",
+             "keygate_build_info", "process_cpu_seconds_total", "process_resident_memory_bytes",
+             "process_open_fds", "process_max_fds", "process_start_time_seconds"]:
     assert f"# TYPE {name} " in text, name
+PYTHON
+e2e_check "keygate_build_info has version and a commit (or unknown), value 1" python3 - \
+    "$E2E_TMP/metrics.txt" <<'PYTHON'
+import re, sys, time
+text = open(sys.argv[1]).read()
+assert re.search(r'^keygate_build_info\{version="[0-9]+\.[0-9]+\.[0-9]+",commit="([0-9a-f]{12}|unknown)"\} 1$',
+                 text, re.M), "build_info"
+def value(name):
+    return float(re.search(rf"^{name} (\S+)$", text, re.M).group(1))
+assert value("process_resident_memory_bytes") > 1e6
+assert value("process_open_fds") >= 4
+assert 0 <= value("process_cpu_seconds_total") < 3600
+assert time.time() - 3600 < value("process_start_time_seconds") <= time.time() + 1
 PYTHON
 
 # --- a real Prometheus scrape ---------------------------------------------------------------
@@ -106,7 +121,7 @@ prom_equals() { [[ $(prom_value "$1") == "$2" ]]; }
 e2e_check "prometheus scraped keygate: up == 1" e2e_wait_until 30 prom_equals 'up{job="keygate"}' 1
 e2e_check "the scrape stored every sample (no scrape error)" \
     e2e_wait_until 10 prom_equals 'scrape_samples_scraped{job="keygate"} > 0' \
-    "$(grep -c '^keygate_' "$E2E_TMP/metrics.txt")"
+    "$(grep -c '^[a-z]' "$E2E_TMP/metrics.txt")"  # keygate_* and process_* samples
 # 3 with the good key, 1 with the limited key before its limit.
 e2e_expect_eq "allowed decisions as sent" 4 \
     "$(prom_value 'keygate_requests_total{endpoint="/auth",decision="allow",code="OK"}')"

@@ -2,6 +2,8 @@
 #include "cli/commands.hpp"
 #include "core/digest.hpp"
 
+#include "cli/cli_help.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -134,8 +136,9 @@ TEST_CASE("hash usage errors exit 2 and never echo a key argument", "[cmd_hash]"
     CHECK(valued.err.starts_with("keygate hash: option '--hmac' takes no value\n"));
 }
 
-TEST_CASE("hash --help prints its usage on stdout", "[cmd_hash]") {
+TEST_CASE("hash --help prints its help page on stdout", "[cmd_hash]") {
     const Run run = hash({"--help"}, "");
     CHECK(run.code == k_exit_ok);
-    CHECK(run.out == "usage: keygate hash [--hmac]   (reads one key on stdin)\n");
+    CHECK(run.out.starts_with("usage: keygate hash [--hmac]   (reads one key on stdin)\n"));
+    CHECK(run.out == help_text(hash_command()));
 }

@@ -1,6 +1,8 @@
 // `keygate probe`: exit codes and the one line on stderr.
 #include "cli/commands.hpp"
 
+#include "cli/cli_help.hpp"
+
 #include <catch2/catch.hpp>
 #include <sstream>
 
@@ -46,7 +48,8 @@ TEST_CASE("probe --help describes the exit codes", "[cmd_probe]") {
     const Run run = probe({"--help"});
     CHECK(run.code == k_exit_ok);
     CHECK_THAT(run.out, Catch::StartsWith("usage: keygate probe --url "));
-    CHECK_THAT(run.out, Catch::Contains("exits 0 on a 2xx answer, 1 on any other answer"));
+    CHECK_THAT(run.out, Catch::Contains("exit codes:\n  0  a 2xx answer\n  1  any other answer"));
+    CHECK(run.out == help_text(probe_command()));
 }
 
 TEST_CASE("probe: a refused connection exits 1 with one line", "[cmd_probe]") {

@@ -1,4 +1,5 @@
 // `keygate version` and the top-level usage text.
+#include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
 
 #include <catch2/catch.hpp>
@@ -9,22 +10,39 @@
 using namespace keygate::cli;
 
 TEST_CASE("version prints keygate and the project version", "[cmd_version]") {
-    std::ostringstream out;
-    CHECK(run_version({}, out) == k_exit_ok);
+    std::ostringstream out, err;
+    CHECK(run_version({}, out, err) == k_exit_ok);
     CHECK(std::regex_match(out.str(), std::regex("keygate [0-9]+\\.[0-9]+\\.[0-9]+\n")));
+    CHECK(err.str().empty());
+}
+
+TEST_CASE("version --help prints its help, not the version", "[cmd_version]") {
+    for (const char* flag : {"--help", "-h"}) {
+        std::ostringstream out, err;
+        CHECK(run_version({flag}, out, err) == k_exit_ok);
+        CHECK(out.str() == help_text(version_command()));
+        CHECK(out.str().starts_with("usage: keygate version\n"));
+    }
 }
 
 TEST_CASE("version refuses arguments", "[cmd_version]") {
-    std::ostringstream out;
-    CHECK(run_version({"--verbose"}, out) == k_exit_usage);
+    std::ostringstream out, err;
+    CHECK(run_version({"--verbose"}, out, err) == k_exit_usage);
     CHECK(out.str().empty());
+    CHECK(err.str() == "keygate version: unknown option '--verbose'\n"
+                       "usage: keygate version\n");
+    std::ostringstream out2, err2;
+    CHECK(run_version({"now"}, out2, err2) == k_exit_usage);
+    CHECK(err2.str() == "keygate version: takes no arguments\nusage: keygate version\n");
 }
 
 TEST_CASE("the usage text lists every subcommand of the contract", "[cmd_version]") {
     const std::string usage = usage_text();
     for (const char* line : {
-             "keygate serve    [--config PATH] [--listen HOST:PORT] [--env-file PATH]\n",
-             "keygate validate [--strict] [--format text|json] PATH\n",
+             "keygate serve    [--config PATH] [--listen HOST:PORT] [--env-file PATH] "
+             "[--grpc-listen HOST:PORT]\n",
+             "keygate validate [--strict] [--format text|json] [--warn-expiring DURATION] "
+             "[--at TIME] PATH\n",
              "keygate check    --config PATH --key KEY|- [--dataset NAME] [--method M] "
              "[--path P] [--ip ADDR]\n",
              "keygate hash     [--hmac]                 # reads one key on stdin\n",

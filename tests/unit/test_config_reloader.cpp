@@ -23,6 +23,19 @@ struct Fixture {
     KeySetHolder holder;
     TimePoint now = *parse_timestamp("2025-03-01T12:00:00Z");
     std::vector<nlohmann::ordered_json> events;
+    struct LogLine {
+        spdlog::level::level_enum level;
+        std::string message;
+        std::vector<LogField> fields;
+
+        /// The field's value, or monostate-like empty optional.
+        std::optional<LogField::Value> field(std::string_view key) const {
+            for (const LogField& f : fields)
+                if (f.key == key) return f.value;
+            return std::nullopt;
+        }
+    };
+    std::vector<LogLine> logs;
     std::unique_ptr<ConfigReloader> reloader;
 
     Fixture() {
@@ -35,8 +48,12 @@ struct Fixture {
         sources.config_path = file.string();
         ConfigReloader::Hooks hooks;
         hooks.config_event = [this](nlohmann::ordered_json e) { events.push_back(std::move(e)); };
-        reloader = std::make_unique<ConfigReloader>(
-            sources, holder, [this] { return now; }, hooks, ReloadTiming{1ms, 8});
+        hooks.log = [this](spdlog::level::level_enum level, const std::string& message,
+                           const std::vector<LogField>& fields) {
+            logs.push_back({level, message, fields});
+        };
+        reloader = std::make_unique<ConfigReloader>(sources, holder, [this] { return now; }, hooks,
+                                                    ReloadTiming{1ms, 8});
     }
     ~Fixture() {
         std::error_code ec;
@@ -85,6 +102,52 @@ TEST_CASE("reloader: loads, swaps on change, skips an unchanged digest", "[reloa
     CHECK(status.metrics.reloads_success == 1);
     CHECK(status.metrics.generation == 2);
     CHECK(status.sha256.size() == 64);
+}
+
+TEST_CASE("reloader: log lines carry their fields; debug times every attempt", "[reload]") {
+    Fixture f;
+    const std::string path = f.file.string();
+    f.write(key_file({{"a", "reload-test-key-a"}}));
+    REQUIRE(f.reloader->load_initial().ok());
+    REQUIRE(f.logs.size() == 1);
+    CHECK(f.logs[0].level == spdlog::level::info);
+    CHECK(f.logs[0].message.starts_with("loaded " + path + ": 1 keys, generation 1 (start) in "));
+    CHECK(f.logs[0].field("path") == LogField::Value(path));
+    CHECK(f.logs[0].field("generation") == LogField::Value(std::int64_t{1}));
+    CHECK(f.logs[0].field("keys") == LogField::Value(std::int64_t{1}));
+    CHECK(f.logs[0].field("duration_ms").has_value());
+
+    f.logs.clear();
+    CHECK(f.reloader->reload("api") == ReloadOutcome::unchanged);
+    REQUIRE(f.logs.size() == 1);
+    CHECK(f.logs[0].level == spdlog::level::debug);
+    CHECK(f.logs[0].message.starts_with("reload of " + path + " (api): unchanged in "));
+    CHECK(f.logs[0].field("result") == LogField::Value(std::string("unchanged")));
+    CHECK(f.logs[0].field("trigger") == LogField::Value(std::string("api")));
+    REQUIRE(f.logs[0].field("duration_ms"));
+    CHECK(std::get<double>(*f.logs[0].field("duration_ms")) >= 0.0);
+    CHECK(f.logs[0].field("read_ms").has_value());
+
+    f.logs.clear();
+    f.write("api_keys:\n  - id: a\n    role: nosuchrole\n");
+    CHECK(f.reloader->reload("inotify") == ReloadOutcome::failure);
+    REQUIRE(f.logs.size() == 2);
+    CHECK(f.logs[0].level == spdlog::level::err);
+    CHECK(f.logs[0].field("result") == LogField::Value(std::string("failure")));
+    REQUIRE(f.logs[0].field("error"));
+    CHECK_THAT(std::get<std::string>(*f.logs[0].field("error")),
+               Catch::StartsWith(path + ":") && Catch::Contains("nosuchrole"));
+    CHECK(f.logs[1].level == spdlog::level::debug);
+    CHECK(f.logs[1].field("result") == LogField::Value(std::string("failure")));
+
+    f.logs.clear();
+    f.write(key_file({{"b", "reload-test-key-b"}}));
+    CHECK(f.reloader->reload("sighup") == ReloadOutcome::success);
+    REQUIRE(f.logs.size() == 2);
+    CHECK(f.logs[0].level == spdlog::level::info);
+    CHECK(f.logs[0].field("generation") == LogField::Value(std::int64_t{2}));
+    CHECK(f.logs[1].level == spdlog::level::debug);
+    CHECK(f.logs[1].field("result") == LogField::Value(std::string("success")));
 }
 
 TEST_CASE("reloader: broken files keep the last good keys", "[reload]") {

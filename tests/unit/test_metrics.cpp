@@ -1,6 +1,12 @@
 #include "infra/metrics.hpp"
 
+#include "infra/build_info.hpp"
+#include "infra/process_stats.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <ctime>
+#include <regex>
 
 using namespace keygate;
 using namespace std::chrono_literals;
@@ -122,4 +128,53 @@ TEST_CASE("metrics: keygate_keys_expiring counts usable keys by window", "[metri
     const std::string empty = m.render(Metrics::Scrape{});
     CHECK(empty.find("keygate_keys_expiring{window=\"7d\"} 0\n") != std::string::npos);
     CHECK(empty.find("keygate_keys_expiring{window=\"30d\"} 0\n") != std::string::npos);
+}
+
+TEST_CASE("metrics: build info and the process_* conventions", "[metrics]") {
+    Metrics m;
+    Metrics::Scrape scrape;
+    const std::string without = m.render(scrape);
+    CHECK_THAT(without, Catch::Contains("# TYPE keygate_build_info gauge\n"));
+    const std::string info = "keygate_build_info{version=\"" + std::string(build_version()) +
+                             "\",commit=\"" + std::string(build_commit()) + "\"} 1\n";
+    CHECK_THAT(without, Catch::Contains(info));
+    CHECK(std::regex_match(std::string(build_version()), std::regex("[0-9]+\\.[0-9]+\\.[0-9]+")));
+    CHECK(std::regex_match(std::string(build_commit()), std::regex("[0-9a-f]{12}|unknown")));
+    CHECK(without.find("process_") == std::string::npos);
+
+    scrape.process = ProcessStats{12.5, 4096 * 3, 7, 1024, 1735689601.25};
+    const std::string with = m.render(scrape);
+    CHECK_THAT(with, Catch::Contains("# TYPE process_cpu_seconds_total counter\n"
+                                     "process_cpu_seconds_total 12.5\n"));
+    CHECK_THAT(with, Catch::Contains("process_resident_memory_bytes 12288\n"));
+    CHECK_THAT(with, Catch::Contains("process_open_fds 7\n"));
+    CHECK_THAT(with, Catch::Contains("process_max_fds 1024\n"));
+    CHECK_THAT(with, Catch::Contains("# TYPE process_start_time_seconds gauge\n"
+                                     "process_start_time_seconds 1735689601.25\n"));
+}
+
+TEST_CASE("process stats: /proc/self/stat and /proc/stat parsed", "[metrics]") {
+    // A command name with spaces and a parenthesis, as proc(5) allows.
+    const std::string stat =
+        "4242 (key gate) x) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 50 0 0 20 0 9 0 "
+        "123400 123456789 2048 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0\n";
+    const ProcUnits units{100, 4096, 1700000000};
+    const auto parsed = parse_proc_stat(stat, units);
+    REQUIRE(parsed);
+    CHECK(parsed->cpu_seconds == Approx(3.0));        // (250 + 50) / 100
+    CHECK(parsed->resident_bytes == 2048u * 4096u);    // rss pages
+    CHECK(parsed->start_time_seconds == Approx(1700001234.0)); // btime + 123400 / 100
+    CHECK_FALSE(parse_proc_stat("4242 (short) S 1 2 3", units));
+    CHECK_FALSE(parse_proc_stat("no parenthesis at all", units));
+
+    CHECK(parse_boot_time("cpu  1 2 3\nbtime 1700000000\nprocesses 9\n") == 1700000000.0);
+    CHECK_FALSE(parse_boot_time("cpu  1 2 3\n"));
+
+    const auto live = read_process_stats();
+    REQUIRE(live); // the tests run on Linux with /proc
+    CHECK(live->open_fds >= 3);
+    CHECK(live->resident_bytes > 0);
+    const double now = static_cast<double>(std::time(nullptr));
+    CHECK(live->start_time_seconds <= now + 1);
+    CHECK(live->start_time_seconds > now - 3600 * 24);
 }
