@@ -240,6 +240,11 @@ check("with grpc.enabled, `from` peers reach the gRPC port too, `metricsFrom` pe
       np and np["spec"]["ingress"] == [
           {"from": [ingress_nginx], "ports": [{"port": "keygate", "protocol": "TCP"}, {"port": "grpc", "protocol": "TCP"}]},
           {"from": [prometheus], "ports": [{"port": "metrics", "protocol": "TCP"}]}], np and np["spec"]["ingress"])
+notes = helm_render.render(read(os.path.join(chart, "templates", "NOTES.txt")), merge(values, grpc_on), helpers, files)
+check("with grpc.enabled, NOTES.txt names the gRPC Service address and port",
+      "kg-keygate.data.svc.cluster.local port 9191 (Service port grpc)" in notes, notes)
+notes = helm_render.render(read(os.path.join(chart, "templates", "NOTES.txt")), values, helpers, files)
+check("without grpc.enabled, NOTES.txt says nothing of gRPC", "gRPC" not in notes)
 
 # --- PrometheusRule and the dashboard ---------------------------------------------------
 rules = yaml.safe_load(files["files/prometheus-rules.yaml"])
