@@ -4,7 +4,7 @@ JSON names) and its CRDs (security.istio.io/v1 AuthorizationPolicy, networking.i
 ServiceEntry), Envoy Gateway's gateway.envoyproxy.io_securitypolicies CRD (api/v1alpha1/
 ext_auth_types.go) and Gateway API's HTTPRoute CRD (v1), as published in istio/api at
 b8f8791 (2026-07-21), envoyproxy/gateway at d32f282 (2026-08-21, after v1.9.0; extAuth.timeout
-since v1.6.0) and Gateway API v1.6.1 (the bundle Envoy Gateway ships). At each object level every field
+since v1.6.0, extAuth.statusOnError since v1.8.0) and Gateway API v1.6.1 (the bundle Envoy Gateway ships). At each object level every field
 of the published schema is listed, so a misspelled field is unknown and fails; a subtree the
 examples do not use is ANY (any value).
 
