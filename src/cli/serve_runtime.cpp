@@ -174,7 +174,7 @@ bool ServeRuntime::start_grpc(std::string& error) {
     // SERVING once a key set is loaded (it is: start() got here), NOT_SERVING from the
     // first shutdown signal on, like /readyz.
     grpc_ = std::make_unique<GrpcServer>(server_->api(), [this] {
-        return keys_.ready() && !drain_.draining();
+        return keys_.ready() && !drain_.draining() && !writer_->blocked();
     });
     const auto port = grpc_->start(*options_.grpc_listen);
     if (!port) {
@@ -259,6 +259,15 @@ bool ServeRuntime::run() {
     if (state_) save_state();
     writer_->stop(); // drains every queued audit line
     return ok;
+}
+
+ShutdownDrain::Step ServeRuntime::shut_down() {
+    const ShutdownDrain::Step step = drain_.request();
+    // A signal during the delay stops now: the audit log then gets the grace from now.
+    const auto delay = step == ShutdownDrain::Step::stopping ? std::chrono::milliseconds(0)
+                                                             : options_.shutdown_delay;
+    if (writer_) writer_->abandon_after(std::chrono::steady_clock::now() + delay + k_audit_shutdown_grace);
+    return step;
 }
 
 void ServeRuntime::stop() {

@@ -28,6 +28,11 @@
 
 namespace keygate::cli {
 
+/// How long after the shutdown delay a blocked audit destination is waited for before it
+/// is given up (its lines counted as write failures): the rest of CONTRACT §10's 10 s is
+/// left to the connections and the exit.
+inline constexpr std::chrono::milliseconds k_audit_shutdown_grace{7'000};
+
 /// How a runtime is set up.
 struct RuntimeOptions {
     KeySetSources sources;
@@ -77,8 +82,10 @@ public:
 
     /// A shutdown signal (CONTRACT §10): the first makes /readyz answer 503 at once and
     /// calls stop() after the shutdown delay (at once for a zero delay); one during the delay
-    /// calls stop() now. Thread-safe, after start() returned true.
-    ShutdownDrain::Step shut_down() { return drain_.request(); }
+    /// calls stop() now. Thread-safe, after start() returned true. An audit destination
+    /// that still blocks k_audit_shutdown_grace after the delay is given up, so that the
+    /// process exits within the delay + 10 s (AuditWriter::abandon_after).
+    ShutdownDrain::Step shut_down();
 
     /// True once shut_down() was called.
     bool draining() const { return drain_.draining(); }

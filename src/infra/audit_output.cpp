@@ -63,6 +63,8 @@ void AuditOutput::note_cut() {
 
 int AuditOutput::write_all(std::string_view buffer, std::size_t& done) {
     while (done < buffer.size()) {
+        if (hooks_.given_up && hooks_.given_up())
+            return ECANCELED;
         if (hooks_.waiting)
             hooks_.waiting();
         const long n = call_(fd_, buffer.data() + done, buffer.size() - done);

@@ -30,6 +30,10 @@ struct AuditWriteResult {
 struct AuditOutputHooks {
     std::function<void()> waiting;    ///< before each write(2)
     std::function<void()> progressed; ///< after it returned (bytes taken, or an error)
+    /// True once the destination is given up (a shutdown that cannot wait any longer):
+    /// checked before each write(2), so a write interrupted by a signal (EINTR, or a part
+    /// written) then fails with ECANCELED instead of waiting again.
+    std::function<bool()> given_up;
 };
 
 /// One destination descriptor and the line cut on it, if any. Not thread-safe: the writer

@@ -4,17 +4,39 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
 namespace keygate {
+namespace {
+
+/// Interrupts a write(2) the writer thread is blocked in: a handler that does nothing,
+/// installed without SA_RESTART, so the call returns EINTR (or the bytes it took).
+constexpr int k_interrupt_signal = SIGURG;
+
+extern "C" void on_interrupt_signal(int) {}
+
+void install_interrupt_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action {};
+        action.sa_handler = on_interrupt_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = 0; // no SA_RESTART
+        ::sigaction(k_interrupt_signal, &action, nullptr);
+    });
+}
+
+} // namespace
 
 AuditWriter::AuditWriter(AuditWriterOptions options, FailureReporter report)
     : options_(std::move(options)), report_(std::move(report)), stall_(options_.blocked_after),
       output_(options_.write_call,
               AuditOutputHooks{[this] { stall_.begin_write(AuditStallDetector::Clock::now()); },
-                               [this] { write_progressed(); }}) {}
+                               [this] { write_progressed(); },
+                               [this] { return abandoned_.load(std::memory_order_relaxed); }}) {}
 
 AuditWriter::~AuditWriter() { stop(); }
 
@@ -49,7 +71,21 @@ bool AuditWriter::open_destination(std::string& error) {
 bool AuditWriter::start(std::string& error) {
     if (!open_destination(error)) return false;
     running_ = true;
-    thread_ = std::thread([this] { run(); });
+    install_interrupt_handler();
+    thread_ = std::thread([this] {
+        sigset_t interrupt;
+        sigemptyset(&interrupt);
+        sigaddset(&interrupt, k_interrupt_signal);
+        pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
+        {
+            std::lock_guard lock(writer_thread_mutex_);
+            writer_thread_ = pthread_self();
+            writer_running_ = true;
+        }
+        run();
+        std::lock_guard lock(writer_thread_mutex_);
+        writer_running_ = false;
+    });
     watchdog_ = std::thread([this] { watch(); });
     return true;
 }
@@ -75,11 +111,64 @@ void AuditWriter::write_progressed() {
                                        std::to_string(ms % 1000 / 100) + " s");
 }
 
+void AuditWriter::abandon_after(std::chrono::steady_clock::time_point deadline) {
+    {
+        std::lock_guard lock(watch_mutex_);
+        if (abandon_at_ && *abandon_at_ <= deadline) return;
+        abandon_at_ = deadline;
+    }
+    watch_wake_.notify_all();
+}
+
+void AuditWriter::give_up() {
+    std::size_t lost = 0;
+    std::size_t cut = 0;
+    {
+        std::lock_guard lock(mutex_);
+        lost = queue_.size();
+        cut = in_flight_;
+        queue_.clear();
+        running_ = false; // later lines are refused (and counted)
+        abandoned_ = true;
+    }
+    // The batch being written is counted by its own write's result, when it is cut.
+    stats_.write_failures.fetch_add(lost, std::memory_order_relaxed);
+    has_room_.notify_all();
+    drained_.notify_all();
+    has_lines_.notify_all();
+    window_end_.notify_all();
+    report(AuditReportLevel::error,
+           "audit log '" + options_.destination + "' still blocks at shutdown: " +
+               std::to_string(lost) + " queued lines not written and a write of " +
+               std::to_string(cut) +
+               " cut short, counted in keygate_audit_write_failures_total");
+}
+
+void AuditWriter::interrupt_writer() {
+    std::lock_guard lock(writer_thread_mutex_);
+    if (writer_running_) pthread_kill(writer_thread_, k_interrupt_signal);
+}
+
 void AuditWriter::watch() {
     std::unique_lock lock(watch_mutex_);
     while (!watch_stop_) {
-        watch_wake_.wait_for(lock, options_.watch_period, [&] { return watch_stop_; });
+        auto wake = std::chrono::steady_clock::now() + options_.watch_period;
+        if (abandon_at_ && !abandoned_) wake = std::min(wake, *abandon_at_);
+        // abandon_after() notifies too: a new deadline is then looked at at once.
+        watch_wake_.wait_until(lock, wake);
         if (watch_stop_) break;
+        if (abandon_at_ && std::chrono::steady_clock::now() >= *abandon_at_) {
+            // Only a destination that blocks (a write outstanding for blocked_after) is
+            // given up; lines still on their way to one that keeps up are written.
+            if (!abandoned_ && stall_.blocked()) {
+                lock.unlock();
+                give_up();
+                lock.lock();
+            }
+            // Until the writer thread is out of its write(2): a signal may land just
+            // before the call, so it is sent again each period.
+            if (abandoned_) interrupt_writer();
+        }
         if (!stall_.check(AuditStallDetector::Clock::now())) continue;
         const AuditWriterHealth now = health();
         report(AuditReportLevel::warning,
@@ -164,6 +253,7 @@ void AuditWriter::write_batch(std::deque<std::string>& batch) {
     // AuditOutput finishes a line cut by a failed write before any other.
     const AuditWriteResult result = output_.write(batch);
     account(result);
+    if (abandoned_) return; // give_up() reported it
     if (result.error == 0) {
         if (failing_) report(AuditReportLevel::info, "audit log writes succeed again");
         failing_ = false;
@@ -183,9 +273,11 @@ void AuditWriter::run() {
         bool reopen = false;
         {
             std::unique_lock lock(mutex_);
-            has_lines_.wait(lock, [&] { return !queue_.empty() || stopping_ || reopen_requested_; });
+            has_lines_.wait(lock, [&] {
+                return !queue_.empty() || stopping_ || reopen_requested_ || abandoned_;
+            });
             reopen = std::exchange(reopen_requested_, false);
-            if (queue_.empty() && stopping_ && !reopen) break;
+            if (queue_.empty() && (stopping_ || abandoned_) && !reopen) break;
             batch.swap(queue_);
             in_flight_ = batch.size();
         }

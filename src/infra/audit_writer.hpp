@@ -14,6 +14,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <pthread.h>
 #include <string>
 #include <thread>
 
@@ -87,8 +89,21 @@ public:
     /// Reopens a file destination (after logrotate moved it). Thread-safe.
     void reopen();
 
-    /// Drains the queue, then stops the writer. Idempotent.
+    /// Drains the queue, then stops the writer. Idempotent. Waits as long as the
+    /// destination takes to accept the lines, unless abandon_after() set a limit.
     void stop();
+
+    /// Bounds the wait of a shutdown (CONTRACT §10: exit within the delay + 10 s): if the
+    /// destination blocks (a write outstanding for blocked_after) at `deadline` or after
+    /// it, the writer gives it up. Every line not yet
+    /// written is then counted in write_failures (and reported once, as an error), callers
+    /// waiting for room return at once, further lines are refused, the write in progress
+    /// is interrupted, and stop() returns. An earlier deadline replaces a later one.
+    /// Thread-safe.
+    void abandon_after(std::chrono::steady_clock::time_point deadline);
+
+    /// True once the destination was given up (abandon_after's deadline passed blocked).
+    bool abandoned() const { return abandoned_.load(std::memory_order_relaxed); }
 
     /// The sink's counters.
     const AuditWriterStats& stats() const { return stats_; }
@@ -106,6 +121,10 @@ private:
     void account(const AuditWriteResult& result);
     void report(AuditReportLevel level, const std::string& message) const;
     void write_progressed();
+    /// Gives the destination up (abandon_after's deadline): see there.
+    void give_up();
+    /// Interrupts the writer thread's write(2) with a signal, while it runs.
+    void interrupt_writer();
 
     AuditWriterOptions options_;
     FailureReporter report_;
@@ -118,6 +137,12 @@ private:
     std::condition_variable watch_wake_;
     bool watch_stop_ = false;
     std::thread watchdog_;
+    std::optional<std::chrono::steady_clock::time_point> abandon_at_; ///< guarded by watch_mutex_
+    std::atomic<bool> abandoned_{false};
+
+    std::mutex writer_thread_mutex_; ///< guards the two below: no signal after run() ends
+    pthread_t writer_thread_{};
+    bool writer_running_ = false;
 
     mutable std::mutex mutex_;
     std::condition_variable has_lines_;

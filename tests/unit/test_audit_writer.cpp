@@ -334,3 +334,76 @@ TEST_CASE("audit sink: a line cut before a rotation is given up, the new file st
     fs::remove(path);
     fs::remove(rotated);
 }
+
+TEST_CASE("audit sink: a destination still blocked at the shutdown deadline is given up",
+          "[audit]") {
+    using Clock = std::chrono::steady_clock;
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    REQUIRE(::fcntl(fds[1], F_SETPIPE_SZ, 4096) >= 4096);
+    Reports reports;
+    // A queue of 8 lines: producers soon wait for room, as decisions do under load.
+    AuditWriter sink({"/dev/fd/" + std::to_string(fds[1]), 8, AuditOverflow::block},
+                     reports.reporter());
+    std::string error;
+    REQUIRE(sink.start(error));
+    ::close(fds[1]);
+    const std::string pad(500, 'x');
+    std::atomic<int> returned{0};
+    std::vector<std::thread> producers;
+    for (int p = 0; p < 4; ++p) {
+        producers.emplace_back([&, p] {
+            for (int i = 0; i < 20; ++i) sink.write(nlohmann::json{{"p", p}, {"n", i}, {"pad", pad}}.dump());
+            ++returned;
+        });
+    }
+    REQUIRE(within(std::chrono::milliseconds(1500), [&] { return sink.health().blocked; }));
+    CHECK(returned == 0); // every producer waits for room
+
+    const auto deadline = Clock::now() + std::chrono::milliseconds(300);
+    sink.abandon_after(Clock::now() + std::chrono::seconds(60));
+    sink.abandon_after(deadline); // the earlier deadline wins
+    for (auto& t : producers) t.join(); // released at the deadline, not by a reader
+    const auto released = Clock::now();
+    CHECK(released >= deadline);
+    CHECK(released - deadline < std::chrono::milliseconds(500));
+    CHECK(sink.abandoned());
+    sink.stop(); // the writer's blocked write(2) is interrupted: stop() returns
+    CHECK(Clock::now() - deadline < std::chrono::seconds(1));
+    CHECK(reports.count(AuditReportLevel::error, "still blocks at shutdown") == 1);
+    CHECK(reports.count(AuditReportLevel::error, "write failed") == 0);
+    // Every line is accounted for: written to the pipe, or counted as a failure.
+    std::string received;
+    char buffer[8192];
+    ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    for (;;) {
+        const auto n = ::read(fds[0], buffer, sizeof buffer);
+        if (n <= 0) break;
+        received.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    const auto whole = static_cast<std::uint64_t>(std::count(received.begin(), received.end(), '\n'));
+    CHECK(sink.stats().written >= whole);
+    CHECK(sink.stats().written + sink.stats().write_failures == 80);
+    // After giving up, a line is refused and counted, never waited for.
+    const auto before = sink.stats().write_failures.load();
+    sink.write("{}");
+    CHECK(sink.stats().write_failures == before + 1);
+}
+
+TEST_CASE("audit sink: abandon_after does nothing to a destination that keeps up", "[audit]") {
+    const auto path = temp_file("keeps-up.log");
+    fs::remove(path);
+    AuditWriter sink({path.string(), 1024, AuditOverflow::block});
+    std::string error;
+    REQUIRE(sink.start(error));
+    sink.abandon_after(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK_FALSE(sink.abandoned());
+    for (int i = 0; i < 10; ++i) sink.write("{\"n\":" + std::to_string(i) + "}");
+    sink.stop();
+    CHECK(sink.stats().written == 10);
+    CHECK(sink.stats().write_failures == 0);
+    CHECK(read_lines(path).size() == 10);
+    fs::remove(path);
+}
