@@ -147,9 +147,11 @@ def bench_auth(args, binary: Path) -> None:
 
 # --- e2e: nginx auth_request -> keygate vs -> nginx `return 200` ---------------------------
 def example_gateway(workdir: Path, gateway_port: int, query_port: int, auth_port: int,
-                    stub_port: int | None, auth_socket: Path | None = None) -> str:
+                    stub_port: int | None, auth_socket: Path | None = None,
+                    stub_headers: dict | None = None) -> str:
     """The http{} body of examples/nginx/nginx.conf with its ports, logs and includes
-    substituted (and one worker). With `stub_port`, an nginx `return 200` auth server."""
+    substituted (and one worker). With `stub_port`, an nginx `return 200` auth server,
+    answering `stub_headers` too when given."""
     src = bl.REPO / "examples" / "nginx"
     conf_dir = workdir / "gateway-conf"
     (conf_dir / "snippets").mkdir(parents=True, exist_ok=True)
@@ -174,13 +176,15 @@ def example_gateway(workdir: Path, gateway_port: int, query_port: int, auth_port
         f.write_text(f.read_text().replace("include snippets/", f"include {conf_dir}/snippets/"))
     (conf_dir / "keygate.conf").write_text(upstream)
     stub = ""
+    added = "".join('add_header {} "{}"; '.format(k, v.replace('"', '\\"'))
+                    for k, v in (stub_headers or {}).items())
     if stub_port:
         stub = f"""
     server {{
         listen 127.0.0.1:{stub_port};
         access_log off;
         keepalive_requests 1000000;
-        location / {{ return 200; }}
+        location / {{ {added}return 200; }}
     }}"""
     return http_body + f"""
     server {{
@@ -192,8 +196,9 @@ def example_gateway(workdir: Path, gateway_port: int, query_port: int, auth_port
 
 
 def e2e_run(work: Path, binary: Path, config: Path, name: str, headers: dict, url_path: str,
-            seconds: int) -> bl.WrkResult:
-    """One wrk run through the example gateway, its auth upstream keygate or an nginx stub."""
+            seconds: int, stub_headers: dict | None = None) -> bl.WrkResult:
+    """One wrk run through the example gateway, its auth upstream keygate or an nginx stub
+    (`nginx-stub-headers`: the stub answers keygate's own response headers)."""
     gport, qport = bl.free_port(), bl.free_port()
     kg = None
     socket_path = None
@@ -206,7 +211,8 @@ def e2e_run(work: Path, binary: Path, config: Path, name: str, headers: dict, ur
         aport, stub = 0, None
     else:
         aport = stub = bl.free_port()
-    body = example_gateway(work, gport, qport, aport, stub, socket_path)
+    body = example_gateway(work, gport, qport, aport, stub, socket_path,
+                           stub_headers if name == "nginx-stub-headers" else None)
     ng = bl.start_nginx(work, f"gw-{name}", body, [gport, qport] + ([stub] if stub else []))
     try:
         status, _, text = bl.http_get(gport, url_path, headers)
@@ -222,18 +228,37 @@ def e2e_run(work: Path, binary: Path, config: Path, name: str, headers: dict, ur
             kg.stop()
 
 
+def keygate_identity_headers(binary: Path, config: Path, work: Path, key: str,
+                             url_path: str) -> dict[str, str]:
+    """The headers keygate answers nginx's subrequest for this request with (X-Auth-*),
+    so that a second baseline can hand nginx the same work of capturing and forwarding
+    them: what remains between keygate and it is keygate's own cost."""
+    kg, port = bl.start_keygate(binary, config, work)
+    try:
+        status, answer, _ = bl.http_get(port, "/auth/nginx", {
+            "X-API-Key": key, "X-Original-URI": url_path, "X-Original-Method": "GET",
+            "X-Real-IP": "127.0.0.1"})
+    finally:
+        kg.stop()
+    if status != 200:
+        raise RuntimeError(f"e2e: keygate answered {status} to the benchmark key")
+    skip = {"content-length", "content-type", "connection", "keep-alive", "date", "server"}
+    return {k: v for k, v in answer.items() if k.lower() not in skip}
+
+
 def bench_e2e(args, binary: Path) -> None:
     work = bl.make_workdir("e2e")
     try:
         config, key = bench_key_file(work)
         headers = {"X-API-Key": key}
         url_path = "/v1/datasets/orders/rows?limit=10"
+        identity = keygate_identity_headers(binary, config, work, key, url_path)
         results: dict[str, list[bl.WrkResult]] = {"keygate": [], "keygate-unix": [],
-                                                  "nginx-stub": []}
+                                                  "nginx-stub": [], "nginx-stub-headers": []}
         for _ in range(args.rounds):
-            for name in ("keygate", "keygate-unix", "nginx-stub"):
+            for name in results:
                 results[name].append(e2e_run(work, binary, config, name, headers, url_path,
-                                             args.seconds))
+                                             args.seconds, identity))
         k, n = fastest(results["keygate"]), fastest(results["nginx-stub"])
         ratio = k.rps / n.rps
         row("e2e", f"throughput through nginx auth_request (req/s), best of {args.rounds}",
@@ -243,11 +268,18 @@ def bench_e2e(args, binary: Path) -> None:
         u = fastest(results["keygate-unix"])
         row("e2e", "  same, keygate on a unix socket (req/s)", f"{u.rps:.0f}", f"{n.rps:.0f}",
             f"ratio {u.rps / n.rps:.2f}x, target >= 0.85x: {verdict(u.rps / n.rps >= 0.85)}")
+        h = fastest(results["nginx-stub-headers"])
+        row("e2e", "  baseline answering keygate's response headers (req/s)", f"{k.rps:.0f}",
+            f"{h.rps:.0f} (the stub adds keygate's {len(identity)} X-Auth-*/RateLimit headers)",
+            f"ratio {k.rps / h.rps:.2f}x (TCP), {u.rps / h.rps:.2f}x (unix)")
         row("e2e", "p99 latency (ms)", f"{k.p99_ms:.3f}", f"{n.p99_ms:.3f}")
         row("e2e", "  p99, unix socket (ms)", f"{u.p99_ms:.3f}", f"{n.p99_ms:.3f}")
         row("e2e", "server CPU per request (us, nginx + auth server)",
             f"{k.cpu_us_per_request:.2f}", f"{n.cpu_us_per_request:.2f}",
             f"ratio {k.cpu_us_per_request / n.cpu_us_per_request:.2f}x")
+        row("e2e", "  same, baseline answering keygate's headers (us)",
+            f"{k.cpu_us_per_request:.2f}", f"{h.cpu_us_per_request:.2f}",
+            f"ratio {k.cpu_us_per_request / h.cpu_us_per_request:.2f}x")
         errors = sum(r.errors for r in results["keygate"])
         row("e2e", "errors (non-2xx + socket), all rounds", f"{errors}",
             f"{sum(r.errors for r in results['nginx-stub'])}", verdict(errors == 0))

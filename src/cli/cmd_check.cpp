@@ -60,20 +60,7 @@ constexpr OptionSpec k_options[] = {
      .value_name = "TIME",
      .help = "decide at this RFC 3339 time (expiry, not_before, grace)",
      .default_value = "now"},
-    {.name = "--env-file",
-     .takes_value = true,
-     .value_name = "PATH",
-     .help = "an env file (the process environment wins over it)",
-     .default_value = "none",
-     .env = "KEYGATE_ENV_FILE"},
-};
-constexpr EnvironmentSpec k_environment[] = {
-    {"API_KEY_ADMIN, API_KEY_DEFAULT", "", "keys from the environment, as serve adds them"},
-    {"API_KEY_ADMIN_FILE, API_KEY_DEFAULT_FILE", "", "the same, read from a file"},
-    {"KEYGATE_DEFAULT_ROLE, KEYGATE_DEFAULT_TENANT", "", "role and tenant of API_KEY_DEFAULT"},
-    {"KEYGATE_HASH_PEPPER", "", "the secret of hmac-sha256: hashes"},
-    {"KEYGATE_GRACE_PERIOD", "", "overrides settings.grace_period"},
-    {"KEYGATE_TRUSTED_PROXIES", "", "overrides settings.trusted_proxies"},
+    k_env_file_option,
 };
 constexpr ExitCodeSpec k_exit_codes[] = {
     {0, "allowed"},
@@ -89,7 +76,7 @@ constexpr CommandSpec k_command{
                "POST /v1/authorize answers. Rate limits are a running server's state: check\n"
                "never reports RATE_LIMITED and consumes nothing.",
     .options = k_options,
-    .environment = k_environment,
+    .environment = k_key_source_environment,
     .exit_codes = k_exit_codes,
 };
 

@@ -52,17 +52,7 @@ constexpr OptionSpec k_options[] = {
      .value_name = "TIME",
      .help = "report as of this RFC 3339 time",
      .default_value = "now"},
-    {.name = "--env-file",
-     .takes_value = true,
-     .value_name = "PATH",
-     .help = "an env file (the process environment wins over it)",
-     .default_value = "none",
-     .env = "KEYGATE_ENV_FILE"},
-};
-constexpr EnvironmentSpec k_environment[] = {
-    {"API_KEY_ADMIN, API_KEY_DEFAULT", "", "keys from the environment, as serve adds them"},
-    {"KEYGATE_HASH_PEPPER", "", "the secret of hmac-sha256: hashes"},
-    {"KEYGATE_GRACE_PERIOD", "", "overrides settings.grace_period"},
+    k_env_file_option,
 };
 constexpr ExitCodeSpec k_exit_codes[] = {
     {0, "the report was printed"},
@@ -78,7 +68,7 @@ constexpr CommandSpec k_command{
                "secrets (previous_keys, grace windows) still in use, keys without a rate limit.\n"
                "Only keys that still work are reported. Never shows a secret or a hash.",
     .options = k_options,
-    .environment = k_environment,
+    .environment = k_key_source_environment,
     .exit_codes = k_exit_codes,
 };
 

@@ -25,6 +25,8 @@ struct AlertSettings {
     double volume_spike_factor = 10.0;
     std::uint64_t volume_spike_min_per_minute = 100;
     bool unusual_dataset = true;
+    bool key_expiring = true;        ///< an alert when a key enters its last 7 days
+    bool rotated_secret_used = true; ///< an alert when a rotated-out secret is used in its grace
 };
 
 /// `settings:` of the key file; every field has a default.

@@ -46,14 +46,21 @@ void read_volume_spike(const Reader& r, NodeId map, AlertSettings& out) {
 void read_alerts(const Reader& r, NodeId map, AlertSettings& out) {
     if (!r.expect_map(map, "alerts"))
         return;
-    r.fields(map, {"failed_auth_burst", "new_ip", "volume_spike", "unusual_dataset"}, "'alerts'",
+    r.fields(map,
+             {"failed_auth_burst", "new_ip", "volume_spike", "unusual_dataset", "key_expiring",
+              "rotated_secret_used"},
+             "'alerts'",
              [&](std::string_view name, NodeId, NodeId v) {
                  if (name == "failed_auth_burst") {
                      read_failed_auth_burst(r, v, out.failed_auth_burst);
                  } else if (name == "volume_spike") {
                      read_volume_spike(r, v, out);
                  } else if (const auto b = r.boolean(v, name)) {
-                     (name == "new_ip" ? out.new_ip : out.unusual_dataset) = *b;
+                     bool& flag = name == "new_ip"         ? out.new_ip
+                                  : name == "key_expiring" ? out.key_expiring
+                                  : name == "rotated_secret_used" ? out.rotated_secret_used
+                                                                  : out.unusual_dataset;
+                     flag = *b;
                  }
              });
 }

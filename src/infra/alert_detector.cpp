@@ -149,7 +149,7 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
 
     // rotated_secret_used: a client still presents an old secret during its grace; at most
     // one alert per key per hour, counting the uses since the previous one.
-    if (o.rotated_secret) {
+    if (s.rotated_secret_used && o.rotated_secret) {
         ++key.rotated_uses;
         if (may_alert(key.rotated_alerted_at, o.now, k_rotated_secret_alert_window)) {
             key.rotated_alerted_at = o.now;

@@ -14,14 +14,9 @@
 # Needs python3 with python3-grpcio and python3-protobuf, protoc (protobuf-compiler), curl.
 set -uo pipefail
 
-if (($# != 2)); then
-    echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
-    exit 2
-fi
-KEYGATE_BIN=$1
-SOURCE_DIR=$2
 # shellcheck source=tests/e2e/lib.sh
-source "$SOURCE_DIR/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_args "$@"
 
 PYTHON=/usr/bin/python3
 DRIVER=$SOURCE_DIR/tests/e2e/grpc_check_driver.py

@@ -23,14 +23,9 @@
 # Needs python3 with PyYAML and jsonschema (Debian: python3-yaml python3-jsonschema), curl.
 set -uo pipefail
 
-if (($# != 2)); then
-    echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
-    exit 2
-fi
-KEYGATE_BIN=$1
-SOURCE_DIR=$2
 # shellcheck source=tests/e2e/lib.sh
-source "$SOURCE_DIR/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_args "$@"
 
 e2e_require_commands python3 curl bash
 python3 -c 'import yaml, jsonschema' 2>/dev/null ||
@@ -160,6 +155,10 @@ BAD = [
     ("an extra volume mount at a relative path", {"extraVolumeMounts": [{"name": "x", "mountPath": "x"}]}),
     ("an extra volume mount without a mountPath", {"extraVolumeMounts": [{"name": "x"}]}),
     ("a metrics port as a string", {"metrics": {"port": "9100"}}),
+    ("a gRPC port as a string", {"grpc": {"port": "9191"}}),
+    ("a gRPC port 0", {"grpc": {"port": 0}}),
+    ("a typo'd gRPC value", {"grpc": {"enable": True}}),
+    ("grpc.enabled as a string", {"grpc": {"enabled": "true"}}),
     ("a metrics port above 65535", {"metrics": {"port": 70000}}),
     ("a typo'd PrometheusRule value", {"metrics": {"prometheusRule": {"enable": True}}}),
     ("a Grafana dashboard label that is not a string", {"metrics": {"grafanaDashboard": {"labels": {"grafana_dashboard": 1}}}}),

@@ -14,14 +14,9 @@
 # Needs promtool (Debian: prometheus), python3 with PyYAML, curl.
 set -uo pipefail
 
-if (($# != 2)); then
-    echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
-    exit 2
-fi
-KEYGATE_BIN=$1
-SOURCE_DIR=$2
 # shellcheck source=tests/e2e/lib.sh
-source "$SOURCE_DIR/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_args "$@"
 
 e2e_require_commands promtool python3 curl
 python3 -c 'import yaml' 2>/dev/null || e2e_die "python3 module 'yaml' is required (Debian: python3-yaml)"

@@ -7,6 +7,9 @@
 #     when metrics.port equals port;
 #   - Service and ServiceMonitor on the metrics port when there is one;
 #   - the NetworkPolicy refuses to render without peers, and opens each port to its peers;
+#   - grpc.enabled: KEYGATE_GRPC_LISTEN (0.0.0.0, 127.0.0.1 or a Unix socket), the container
+#     port and Service port `grpc` (appProtocol: grpc), the NetworkPolicy's `from` peers, and
+#     a refusal when grpc.port equals port or metrics.port;
 #   - the PrometheusRule and the Grafana dashboard ConfigMap carry files/ as they are;
 #   - with metrics.port, a real keygate started with the rendered KEYGATE_ADMIN_LISTEN answers
 #     /metrics on the scrape annotation's port (404 on the main one) and the probes on the main
@@ -18,14 +21,9 @@
 # Needs python3 with PyYAML, curl.
 set -uo pipefail
 
-if (($# != 2)); then
-    echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
-    exit 2
-fi
-KEYGATE_BIN=$1
-SOURCE_DIR=$2
 # shellcheck source=tests/e2e/lib.sh
-source "$SOURCE_DIR/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_args "$@"
 
 e2e_require_commands python3 curl
 python3 -c 'import yaml' 2>/dev/null || e2e_die "python3 module 'yaml' is required (Debian: python3-yaml)"
@@ -231,6 +229,45 @@ check("without metrics.port, `metricsFrom` peers reach the main port",
 np, _, _ = render("networkpolicy.yaml")
 check("no NetworkPolicy unless enabled", np is None)
 
+# --- grpc.enabled: KEYGATE_GRPC_LISTEN, container port, Service port, NetworkPolicy ---------
+dep, _, _ = render("deployment.yaml")
+c = container_of(dep)
+check("without grpc.enabled: no KEYGATE_GRPC_LISTEN, no grpc port",
+      "KEYGATE_GRPC_LISTEN" not in env_of(c) and "grpc" not in [p["name"] for p in c.get("ports", [])])
+grpc_on = {"grpc": {"enabled": True, "port": 9191}}
+dep, _, err = render("deployment.yaml", grpc_on)
+c = container_of(dep) if dep else {}
+check("grpc.enabled sets KEYGATE_GRPC_LISTEN=0.0.0.0:PORT standalone",
+      env_of(c).get("KEYGATE_GRPC_LISTEN") == "0.0.0.0:9191", err or env_of(c))
+check("grpc.enabled adds the container port `grpc` after `keygate`",
+      c.get("ports") == [{"name": "keygate", "containerPort": 8090, "protocol": "TCP"},
+                         {"name": "grpc", "containerPort": 9191, "protocol": "TCP"}], c.get("ports"))
+dep, _, _ = render("deployment.yaml", {"grpc": {"enabled": True, "port": 9292}})
+check("grpc.port moves KEYGATE_GRPC_LISTEN and the container port",
+      dep and env_of(container_of(dep)).get("KEYGATE_GRPC_LISTEN") == "0.0.0.0:9292"
+      and {"name": "grpc", "containerPort": 9292, "protocol": "TCP"} in container_of(dep).get("ports", []))
+_, _, err = render("deployment.yaml", {"grpc": {"enabled": True, "port": 8090}})
+check("grpc.port equal to port is refused", err and "grpc.port must differ" in err, err)
+_, _, err = render("deployment.yaml", {"grpc": {"enabled": True, "port": 9100}, "metrics": {"port": 9100}})
+check("grpc.port equal to metrics.port is refused", err and "grpc.port must differ" in err, err)
+svc, _, _ = render("service.yaml", grpc_on)
+check("grpc.enabled adds the Service port `grpc` (appProtocol: grpc) to the container port `grpc`",
+      svc and {"name": "grpc", "port": 9191, "targetPort": "grpc", "protocol": "TCP",
+               "appProtocol": "grpc"} in svc["spec"]["ports"], svc and svc["spec"]["ports"])
+svc, _, _ = render("service.yaml")
+check("no Service port `grpc` without grpc.enabled", "grpc" not in [p["name"] for p in svc["spec"]["ports"]])
+np, _, _ = render("networkpolicy.yaml", merge(grpc_on, {"networkPolicy": {
+    "enabled": True, "from": [ingress_nginx], "metricsFrom": [prometheus]}, "metrics": {"port": 9100}}))
+check("with grpc.enabled, `from` peers reach the gRPC port too, `metricsFrom` peers only metrics",
+      np and np["spec"]["ingress"] == [
+          {"from": [ingress_nginx], "ports": [{"port": "keygate", "protocol": "TCP"}, {"port": "grpc", "protocol": "TCP"}]},
+          {"from": [prometheus], "ports": [{"port": "metrics", "protocol": "TCP"}]}], np and np["spec"]["ingress"])
+notes = helm_render.render(read(os.path.join(chart, "templates", "NOTES.txt")), merge(values, grpc_on), helpers, files)
+check("with grpc.enabled, NOTES.txt names the gRPC Service address and port",
+      "kg-keygate.data.svc.cluster.local port 9191 (Service port grpc)" in notes, notes)
+notes = helm_render.render(read(os.path.join(chart, "templates", "NOTES.txt")), values, helpers, files)
+check("without grpc.enabled, NOTES.txt says nothing of gRPC", "gRPC" not in notes)
+
 # --- PrometheusRule and the dashboard ---------------------------------------------------
 rules = yaml.safe_load(files["files/prometheus-rules.yaml"])
 pr, _, _ = render("prometheusrule.yaml", {"metrics": {"prometheusRule": {"enabled": True,
@@ -287,6 +324,14 @@ unix_cmd = c_unix.get("readinessProbe", {}).get("exec", {}).get("command")
 check("a Unix-socket sidecar's probe asks /readyz over the socket",
       unix_cmd and unix_cmd[3] == f"unix:{tmp}/sock/keygate.sock:/readyz", unix_cmd)
 check("a Unix-socket sidecar without metrics.port has no ports", "ports" not in c_unix)
+c_grpc, _ = sidecar(grpc_on)
+check("a sidecar with grpc.enabled listens for gRPC on 127.0.0.1:PORT (container port `grpc`)",
+      env_of(c_grpc).get("KEYGATE_GRPC_LISTEN") == "127.0.0.1:9191"
+      and [p["name"] for p in c_grpc.get("ports", [])] == ["keygate", "grpc"], c_grpc.get("env"))
+c_grpc_unix, _ = sidecar(merge(grpc_on, {"sidecar": {"unixSocket": {"enabled": True, "mountPath": "/run/keygate/"}}}))
+check("a Unix-socket sidecar with grpc.enabled serves gRPC on keygate-grpc.sock, with no port",
+      env_of(c_grpc_unix).get("KEYGATE_GRPC_LISTEN") == "unix:/run/keygate/keygate-grpc.sock"
+      and "ports" not in c_grpc_unix, c_grpc_unix.get("env"))
 with open(os.path.join(tmp, "probes"), "w", encoding="utf-8") as f:
     for cmd in (commands["readiness"], commands["liveness"], unix_cmd or []):
         f.write("\t".join(cmd) + "\n")

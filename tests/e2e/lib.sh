@@ -16,6 +16,17 @@ E2E_MAIN_PID=""    # the shell that called e2e_init: the only one that cleans up
 E2E_PIDS=()        # processes started with e2e_spawn, stopped in reverse order on exit
 E2E_PORTS_TAKEN=() # ports handed out by e2e_pick_port in this run
 
+# Reads the two arguments of an e2e script, "PATH_TO_KEYGATE SOURCE_DIR", into KEYGATE_BIN
+# and SOURCE_DIR; anything else is a usage error (exit 2).
+e2e_args() {
+    if (($# != 2)); then
+        echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
+        exit 2
+    fi
+    KEYGATE_BIN=$1
+    SOURCE_DIR=$2
+}
+
 # Prints a line of progress on stderr.
 e2e_log() {
     printf '%s\n' "$*" >&2

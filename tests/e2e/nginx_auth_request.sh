@@ -11,14 +11,9 @@
 # Set E2E_KEEP_TMP=1 to keep the temp dir (configs and logs) for debugging.
 set -uo pipefail
 
-if (($# != 2)); then
-    echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
-    exit 2
-fi
-KEYGATE_BIN=$1
-SOURCE_DIR=$2
 # shellcheck source=tests/e2e/lib.sh
-source "$SOURCE_DIR/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_args "$@"
 
 # Debian installs nginx in /usr/sbin, which a non-root PATH may lack.
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH=$PATH:/usr/sbin

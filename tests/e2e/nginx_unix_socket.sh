@@ -11,14 +11,9 @@
 # Needs nginx (with http_auth_request_module, as Debian's), curl and stat. Never skips.
 set -uo pipefail
 
-if (($# != 2)); then
-    echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
-    exit 2
-fi
-KEYGATE_BIN=$1
-SOURCE_DIR=$2
 # shellcheck source=tests/e2e/lib.sh
-source "$SOURCE_DIR/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_args "$@"
 
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH=$PATH:/usr/sbin
 e2e_require_commands nginx curl stat awk grep

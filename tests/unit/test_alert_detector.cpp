@@ -136,6 +136,15 @@ TEST_CASE("alerts: rules can be switched off", "[alerts]") {
     const std::string id = "k", d1 = "a", d2 = "b";
     detector.observe(use(id, "10.0.0.1", k_t0, &d1));
     CHECK(detector.observe(use(id, "172.16.0.1", k_t0, &d2)).empty());
+
+    s.rotated_secret_used = false;
+    AlertDetector quiet(s);
+    AlertObservation old = use(id, "10.0.0.1", k_t0);
+    old.rotated_secret = true;
+    CHECK(quiet.observe(old).empty());
+    s.rotated_secret_used = true;
+    AlertDetector loud(s);
+    CHECK(loud.observe(old).size() == 1);
 }
 
 TEST_CASE("alerts: rotated_secret_used once per key per hour, counting the uses", "[alerts]") {

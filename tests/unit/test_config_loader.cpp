@@ -146,6 +146,8 @@ TEST_CASE("a minimal file gives every default", "[config_loader]") {
     CHECK(c.settings.alerts.volume_spike_factor == 10.0);
     CHECK(c.settings.alerts.volume_spike_min_per_minute == 100);
     CHECK(c.settings.alerts.unusual_dataset);
+    CHECK(c.settings.alerts.key_expiring);
+    CHECK(c.settings.alerts.rotated_secret_used);
     REQUIRE(c.roles.size() == 3);
     CHECK(c.roles[0].name == "admin");
     CHECK(c.tenants.empty());
@@ -177,6 +179,8 @@ TEST_CASE("complete.yaml loads field by field", "[config_loader]") {
         CHECK(s.alerts.volume_spike_factor == 2.5);
         CHECK(s.alerts.volume_spike_min_per_minute == 50);
         CHECK_FALSE(s.alerts.unusual_dataset);
+        CHECK_FALSE(s.alerts.key_expiring);
+        CHECK_FALSE(s.alerts.rotated_secret_used);
     }
     SECTION("roles: built-ins first, redefined field by field, then the file's own") {
         REQUIRE(c.roles.size() == 5);
@@ -251,7 +255,7 @@ TEST_CASE("complete.yaml loads field by field", "[config_loader]") {
         CHECK(format_secret(k.previous_keys[1].secret) ==
               "sha256:c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3");
         CHECK(k.previous_keys[1].expires_at == ts("2099-03-01T12:30:00Z"));
-        CHECK(k.line == 38);
+        CHECK(k.line == 40);
     }
     SECTION("a key with only the required fields") {
         const KeyEntry& k = c.api_keys[1];
@@ -269,7 +273,7 @@ TEST_CASE("complete.yaml loads field by field", "[config_loader]") {
         CHECK_FALSE(k.daily_limit);
         CHECK(k.ip_allowlist.empty());
         CHECK(k.previous_keys.empty());
-        CHECK(k.line == 58);
+        CHECK(k.line == 60);
     }
     SECTION("quoted values and an id using every allowed character") {
         const KeyEntry& k = c.api_keys[2];
@@ -277,7 +281,7 @@ TEST_CASE("complete.yaml loads field by field", "[config_loader]") {
         CHECK(k.tenant == std::optional<std::string>("globex"));
         CHECK(k.enabled);
         CHECK(k.ip_allowlist.empty());
-        CHECK(k.line == 61);
+        CHECK(k.line == 63);
     }
 }
 

@@ -10,9 +10,10 @@ namespace {
 
 const TimePoint k_now = *parse_timestamp("2025-06-01T00:00:00Z");
 
-std::shared_ptr<const KeyStore> store() {
+std::shared_ptr<const KeyStore> store(bool alert = true) {
     Config c;
     c.roles = builtin_roles();
+    c.settings.alerts.key_expiring = alert;
     const auto add = [&](const char* id, std::optional<TimePoint> expires_at) -> KeyEntry& {
         KeyEntry e;
         e.id = id;
@@ -64,4 +65,10 @@ TEST_CASE("expiry alerts: once per key per generation, when the key enters its l
     CHECK(expiry.scan(*keys, 2, k_now + 26h).empty());
     // Once expired, nothing.
     CHECK(expiry.scan(*keys, 3, k_now + 24h * 9).empty());
+}
+
+TEST_CASE("expiry alerts: settings.alerts.key_expiring: false raises none", "[alerts]") {
+    ExpiryAlerts expiry;
+    CHECK(expiry.scan(*store(false), 1, k_now).empty());
+    CHECK(ids(expiry.scan(*store(true), 2, k_now)) == std::vector<std::string>{"in-2d"});
 }

@@ -94,6 +94,19 @@ sidecar. Context: dict "ctx" CONTEXT "sidecar" BOOL.
 {{- end -}}
 {{- end -}}
 
+{{/*
+KEYGATE_GRPC_LISTEN (grpc.enabled): like keygate.listen, on grpc.port, or the socket
+keygate-grpc.sock next to keygate.sock. Context: dict "ctx" CONTEXT "sidecar" BOOL.
+*/}}
+{{- define "keygate.grpcListen" -}}
+{{- if and .sidecar .ctx.Values.sidecar.unixSocket.enabled -}}
+{{- printf "unix:%s/keygate-grpc.sock" (trimSuffix "/" .ctx.Values.sidecar.unixSocket.mountPath) -}}
+{{- else -}}
+{{- $host := ternary .ctx.Values.sidecar.listenHost "0.0.0.0" .sidecar -}}
+{{- printf "%s:%d" $host (int .ctx.Values.grpc.port) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The Unix socket of sidecar.unixSocket. Context: CONTEXT. */}}
 {{- define "keygate.socketPath" -}}
 {{- printf "%s/keygate.sock" (trimSuffix "/" .Values.sidecar.unixSocket.mountPath) -}}
@@ -150,6 +163,10 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
 {{- if and $v.metrics.port (eq (int $v.metrics.port) (int $v.port)) -}}
 {{- fail "metrics.port must differ from port (0 keeps /metrics on port)" -}}
 {{- end -}}
+{{- $grpc := $v.grpc.enabled -}}
+{{- if and $grpc (or (eq (int $v.grpc.port) (int $v.port)) (eq (int $v.grpc.port) (int $v.metrics.port))) -}}
+{{- fail "grpc.port must differ from port and metrics.port" -}}
+{{- end -}}
 - name: keygate
   image: {{ include "keygate.image" $ctx | quote }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
@@ -165,6 +182,11 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
     - name: keygate
       containerPort: {{ int $v.port }}
       protocol: TCP
+    {{- if $grpc }}
+    - name: grpc
+      containerPort: {{ int $v.grpc.port }}
+      protocol: TCP
+    {{- end }}
     {{- end }}
     {{- if $v.metrics.port }}
     - name: metrics
@@ -183,6 +205,11 @@ The keygate container as one list item. Context: dict "ctx" CONTEXT "sidecar" BO
     # sidecar).
     - name: KEYGATE_ADMIN_LISTEN
       value: {{ printf "0.0.0.0:%d" (int $v.metrics.port) | quote }}
+    {{- end }}
+    {{- if $grpc }}
+    # Envoy's gRPC external authorization and grpc.health.v1.Health (grpc.enabled).
+    - name: KEYGATE_GRPC_LISTEN
+      value: {{ include "keygate.grpcListen" (dict "ctx" $ctx "sidecar" $sidecar) | quote }}
     {{- end }}
     - name: KEYGATE_AUDIT_LOG
       value: {{ $v.auditLog | quote }}
