@@ -16,14 +16,9 @@
 # Usage: bash admin_listener.sh PATH_TO_KEYGATE SOURCE_DIR. Prints "N passed, N failed" last.
 set -uo pipefail
 
-if (($# != 2)); then
-    echo "usage: $0 PATH_TO_KEYGATE SOURCE_DIR" >&2
-    exit 2
-fi
-KEYGATE_BIN=$1
-SOURCE_DIR=$2
 # shellcheck source=tests/e2e/lib.sh
-source "$SOURCE_DIR/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_args "$@"
 
 e2e_require_commands curl python3
 e2e_init

@@ -177,17 +177,17 @@ with open(os.path.join(tmp, "metrics-wiring"), "w", encoding="utf-8") as f:
                        c["readinessProbe"]["httpGet"]["path"], c["livenessProbe"]["httpGet"]["path"]]) + "\n")
 
 
-def notes(override):
+def notes_text(override):
     return helm_render.render(read(os.path.join(chart, "templates", "NOTES.txt")), merge(values, override),
                               helpers, files)
 
 
-text = notes({"metrics": {"port": 9100}})
+text = notes_text({"metrics": {"port": 9100}})
 check("with metrics.port, NOTES.txt sends /metrics and /v1/status to the metrics port",
       "port-forward svc/kg-keygate 9100:9100" in text and "http://127.0.0.1:9100/metrics" in text
       and "http://127.0.0.1:9100/v1/status" in text, text)
 check("without metrics.port, NOTES.txt does not mention KEYGATE_ADMIN_LISTEN",
-      "KEYGATE_ADMIN_LISTEN" not in notes({}))
+      "KEYGATE_ADMIN_LISTEN" not in notes_text({}))
 
 # --- Service and ServiceMonitor --------------------------------------------------------
 svc, _, _ = render("service.yaml")
