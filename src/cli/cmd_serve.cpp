@@ -1,6 +1,8 @@
 // `keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH]
-// [--grpc-listen HOST:PORT|unix:PATH]`: load the key set, then answer auth subrequests (and,
-// with --grpc-listen, Envoy's gRPC Check calls) until SIGTERM/SIGINT (and its shutdown delay).
+// [--grpc-listen HOST:PORT|unix:PATH] [--admin-listen HOST:PORT|unix:PATH]`: load the key set,
+// then answer auth subrequests (and, with --grpc-listen, Envoy's gRPC Check calls; with
+// --admin-listen, /metrics and the admin API on a listener of their own) until SIGTERM/SIGINT
+// (and its shutdown delay).
 #include "cli/cli_args.hpp"
 #include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
@@ -53,6 +55,12 @@ constexpr OptionSpec k_options[] = {
      .help = "also serve Envoy's gRPC ext_authz (envoy.service.auth.v3) and grpc.health.v1",
      .default_value = "off",
      .env = "KEYGATE_GRPC_LISTEN"},
+    {.name = "--admin-listen",
+     .takes_value = true,
+     .value_name = "HOST:PORT|unix:PATH",
+     .help = "serve /metrics and the admin API (and the probes) there, no longer on --listen",
+     .default_value = "off",
+     .env = "KEYGATE_ADMIN_LISTEN"},
 };
 constexpr EnvironmentSpec k_environment[] = {
     {"API_KEY_ADMIN", "", "a plaintext key with role admin, id env-admin"},
@@ -82,11 +90,11 @@ constexpr ExitCodeSpec k_exit_codes[] = {
 constexpr CommandSpec k_command{
     .name = "serve",
     .synopsis = "keygate serve [--config PATH] [--listen HOST:PORT|unix:PATH] [--env-file PATH] "
-                "[--grpc-listen HOST:PORT|unix:PATH]",
+                "[--grpc-listen HOST:PORT|unix:PATH] [--admin-listen HOST:PORT|unix:PATH]",
     .summary = "Loads the key file and answers the front proxy's auth subrequests, /v1/authorize,\n"
-               "the admin API and /metrics until SIGTERM or SIGINT. A flag wins over its\n"
-               "variable, a variable over the file's settings:. SIGHUP reloads the key file,\n"
-               "SIGUSR1 reopens the audit log.",
+               "the admin API and /metrics (on --admin-listen when it is set) until SIGTERM or\n"
+               "SIGINT. A flag wins over its variable, a variable over the file's settings:.\n"
+               "SIGHUP reloads the key file, SIGUSR1 reopens the audit log.",
     .options = k_options,
     .environment = k_environment,
     .exit_codes = k_exit_codes,
@@ -119,6 +127,7 @@ int run_serve(const Args& args) {
     flags.listen = parsed->value("--listen");
     flags.env_file = parsed->value("--env-file");
     flags.grpc_listen = parsed->value("--grpc-listen");
+    flags.admin_listen = parsed->value("--admin-listen");
 
     const EnvLookup env = process_environment();
     // The env file first: it may set any of the variables below. No thread runs yet, so
@@ -150,6 +159,7 @@ int run_serve(const Args& args) {
     options.listen_host = settings->listen.host;
     options.listen_port = settings->listen.port;
     options.listen_unix = settings->listen.unix_path;
+    options.admin_listen = settings->admin_listen;
     if (settings->grpc_listen)
         options.grpc_listen = settings->grpc_listen->to_string();
     if (const auto audit = env("KEYGATE_AUDIT_LOG"); audit && !audit->empty()) {
@@ -252,6 +262,14 @@ int run_serve(const Args& args) {
                {"path", settings->config_path},
                {"keys", runtime.keys().snapshot()->keys().size()},
                {"generation", runtime.keys().generation()}});
+    if (settings->admin_listen) {
+        ListenAddress admin = *settings->admin_listen;
+        if (!admin.unix_path) admin.port = runtime.admin_port();
+        log_event(spdlog::level::info,
+                  "serving /metrics and the admin API on " + admin.to_string() +
+                      " (no longer on " + bound.to_string() + ")",
+                  {{"listen", admin.to_string()}, {"role", "admin"}});
+    }
     if (settings->grpc_listen) {
         ListenAddress grpc = *settings->grpc_listen;
         if (!grpc.unix_path) grpc.port = runtime.grpc_port();

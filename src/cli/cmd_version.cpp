@@ -47,6 +47,7 @@ std::string usage_text() {
            "commands:\n"
            "  keygate serve    [--config PATH] [--listen HOST:PORT] [--env-file PATH] "
            "[--grpc-listen HOST:PORT]\n"
+           "                   [--admin-listen HOST:PORT]\n"
            "  keygate validate [--strict] [--format text|json] [--warn-expiring DURATION] "
            "[--at TIME] PATH\n"
            "  keygate check    --config PATH --key KEY|- [--dataset NAME] [--method M] "

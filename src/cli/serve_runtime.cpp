@@ -84,12 +84,15 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         const AuditWriterHealth audit = writer_->health();
         scrape.audit_queue_depth = audit.queue_depth;
         scrape.audit_blocked_seconds = audit.blocked_seconds;
-        if (server_) {
-            const http::ListenerCounters listener = server_->listener().counters();
-            scrape.connections = listener.connections;
-            scrape.accept_errors = listener.accept_errors;
-            scrape.connection_timeouts = listener.timed_out;
-            scrape.refused_requests = listener.refused;
+        // Both listeners' connections are counted together, as they were when every
+        // endpoint had one listener (no label per listener).
+        for (const KeygateServer* server : {server_.get(), admin_server_.get()}) {
+            if (server == nullptr) continue;
+            const http::ListenerCounters listener = server->listener().counters();
+            scrape.connections += listener.connections;
+            scrape.accept_errors += listener.accept_errors;
+            scrape.connection_timeouts += listener.timed_out;
+            scrape.refused_requests += listener.refused;
         }
         scrape.process = read_process_stats();
         return metrics_.render(scrape);
@@ -114,22 +117,23 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         out.update(status_json());
         return out;
     };
-    server_ = std::make_unique<KeygateServer>(
-        options_.server,
-        HttpApiDeps{keys_, *audit_, &admission_, options_.clock, &operations_});
-    if (options_.listen_unix) {
-        const auto bound = server_->bind_unix(*options_.listen_unix);
-        if (!bound) {
-            error = bound.error().message;
+    const HttpApiDeps deps{keys_, *audit_, &admission_, options_.clock, &operations_};
+    ServerOptions main_options = options_.server;
+    main_options.role = options_.admin_listen ? ListenerRole::main : ListenerRole::all;
+    server_ = std::make_unique<KeygateServer>(main_options, deps);
+    ListenAddress main_address;
+    main_address.host = options_.listen_host;
+    main_address.port = options_.listen_port;
+    main_address.unix_path = options_.listen_unix;
+    if (!bind_server(*server_, main_address, port_, error)) return false;
+    if (options_.admin_listen) {
+        ServerOptions admin_options = options_.server;
+        admin_options.role = ListenerRole::admin;
+        admin_server_ = std::make_unique<KeygateServer>(admin_options, deps);
+        if (!bind_server(*admin_server_, *options_.admin_listen, admin_port_, error)) {
+            error = "admin listener: " + error;
             return false;
         }
-    } else {
-        const auto port = server_->bind(options_.listen_host, options_.listen_port);
-        if (!port) {
-            error = port.error().message;
-            return false;
-        }
-        port_ = *port;
     }
     if (options_.grpc_listen && !start_grpc(error))
         return false;
@@ -167,6 +171,26 @@ void ServeRuntime::request_reload(std::string_view trigger) {
         requested_trigger_ = std::string(trigger);
     }
     if (watcher_) watcher_->poke();
+}
+
+bool ServeRuntime::bind_server(KeygateServer& server, const ListenAddress& address, int& port,
+                               std::string& error) {
+    if (address.unix_path) {
+        const auto bound = server.bind_unix(*address.unix_path);
+        if (!bound) {
+            error = bound.error().message;
+            return false;
+        }
+        port = 0;
+        return true;
+    }
+    const auto bound = server.bind(address.host, address.port);
+    if (!bound) {
+        error = bound.error().message;
+        return false;
+    }
+    port = *bound;
+    return true;
 }
 
 bool ServeRuntime::start_grpc(std::string& error) {
@@ -249,7 +273,22 @@ void ServeRuntime::save_state() {
 }
 
 bool ServeRuntime::run() {
-    const bool ok = server_->run();
+    // Each listener has its own event loop: the admin one runs on a thread of its own. Either
+    // failing to accept stops the other, so that the process exits rather than serve half.
+    bool admin_ok = true;
+    std::thread admin_thread;
+    if (admin_server_) {
+        admin_thread = std::thread([this, &admin_ok] {
+            admin_ok = admin_server_->run();
+            if (!admin_ok) server_->stop();
+        });
+    }
+    bool ok = server_->run();
+    if (admin_thread.joinable()) {
+        admin_server_->stop();
+        admin_thread.join();
+        ok = ok && admin_ok;
+    }
     // A reload still reading or building a large file stops at its next stage, unpublished.
     reloader_->cancel();
 #if KEYGATE_WITH_GRPC
@@ -272,6 +311,7 @@ ShutdownDrain::Step ServeRuntime::shut_down() {
 
 void ServeRuntime::stop() {
     if (server_) server_->stop();
+    if (admin_server_) admin_server_->stop();
 }
 
 } // namespace keygate::cli

@@ -11,6 +11,7 @@
 #include "infra/file_watcher.hpp"
 #include "infra/key_set_holder.hpp"
 #include "infra/metrics.hpp"
+#include "infra/serve_settings.hpp"
 #include "infra/shutdown_drain.hpp"
 #include "infra/state_store.hpp"
 #include "infra/usage_tracker.hpp"
@@ -25,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace keygate::cli {
 
@@ -40,6 +42,9 @@ struct RuntimeOptions {
     int listen_port = 8090;
     /// Set: listen on this Unix socket instead of listen_host:listen_port.
     std::optional<std::string> listen_unix;
+    /// Set: serve /metrics and the admin API (with /healthz and /readyz) there, and no
+    /// longer on the main listener (KEYGATE_ADMIN_LISTEN; port 0: any free port).
+    std::optional<ListenAddress> admin_listen;
     /// Set: also serve Envoy's gRPC ext_authz and grpc.health.v1 there ("host:port",
     /// "[v6]:port" or "unix:/path"; KEYGATE_GRPC_LISTEN).
     std::optional<std::string> grpc_listen;
@@ -70,14 +75,18 @@ public:
 
     /// The bound port (after start; 0 on a Unix socket).
     int port() const { return port_; }
+    /// The bound admin port (after start; 0 on a Unix socket or without an admin listener).
+    int admin_port() const { return admin_port_; }
     /// The bound gRPC port (after start; 0 on a Unix socket or without gRPC).
     int grpc_port() const { return grpc_port_; }
 
-    /// Serves until stop(); then drains the gRPC calls in flight, stops the watcher, saves
-    /// state and drains the audit log.
+    /// Serves until stop() (the admin listener, when there is one, on a thread of its own);
+    /// then drains the gRPC calls in flight, stops the watcher, saves state and drains the
+    /// audit log. False when accepting failed on either listener (the other is stopped).
     bool run();
 
-    /// Stops accepting; run() returns once requests in flight are done. Thread-safe.
+    /// Stops accepting on every listener; run() returns once requests in flight are done.
+    /// Thread-safe.
     void stop();
 
     /// A shutdown signal (CONTRACT §10): the first makes /readyz answer 503 at once and
@@ -108,6 +117,9 @@ public:
     Metrics& metrics() { return metrics_; }
 
 private:
+    /// Binds `server` to `address`; the bound TCP port in `port` (0 on a Unix socket).
+    static bool bind_server(KeygateServer& server, const ListenAddress& address, int& port,
+                            std::string& error);
     /// Starts the gRPC server on options_.grpc_listen; false (with `error`) when it cannot.
     bool start_grpc(std::string& error);
     void on_watch(WatchTrigger trigger);
@@ -137,11 +149,15 @@ private:
     // finishes its delay first, while the server it stops still exists.
     ShutdownDrain drain_;
     std::unique_ptr<KeygateServer> server_;
+    /// The admin listener (KEYGATE_ADMIN_LISTEN), sharing server_'s key set, audit log,
+    /// metrics and hooks; null without one. run() runs it on a thread of its own.
+    std::unique_ptr<KeygateServer> admin_server_;
 #if KEYGATE_WITH_GRPC
     // After server_: destroyed first, as it decides through server_'s endpoints.
     std::unique_ptr<GrpcServer> grpc_;
 #endif
     int port_ = 0;
+    int admin_port_ = 0;
     int grpc_port_ = 0;
 };
 

@@ -25,6 +25,26 @@ Result<int> parse_port(std::string_view text) {
     return port;
 }
 
+/// A listener that is off unless set: the flag, else the variable (empty: unset), else none.
+/// An error names the flag or the variable the bad value came from.
+Result<std::optional<ListenAddress>> optional_listen_address(const std::optional<std::string>& flag,
+                                                             std::string_view flag_name,
+                                                             const EnvLookup& env,
+                                                             const char* variable) {
+    std::string_view source = flag_name;
+    std::optional<std::string> text = flag;
+    if (!text) {
+        text = env_value(env, variable);
+        source = variable;
+        if (!text || text->empty())
+            return std::optional<ListenAddress>{};
+    }
+    auto listen = parse_listen_address(*text);
+    if (!listen)
+        return fail(std::string(source) + ": " + listen.error().message);
+    return std::optional<ListenAddress>(std::move(*listen));
+}
+
 } // namespace
 
 std::string ListenAddress::to_string() const {
@@ -118,17 +138,16 @@ Result<ServeSettings> resolve_serve_settings(const ServeFlags& flags, const EnvL
             return fail("KEYGATE_LISTEN: " + listen.error().message);
         settings.listen = std::move(*listen);
     }
-    if (flags.grpc_listen) {
-        auto listen = parse_listen_address(*flags.grpc_listen);
-        if (!listen)
-            return fail("--grpc-listen: " + listen.error().message);
-        settings.grpc_listen = std::move(*listen);
-    } else if (auto text = env_value(env, "KEYGATE_GRPC_LISTEN"); text && !text->empty()) {
-        auto listen = parse_listen_address(*text);
-        if (!listen)
-            return fail("KEYGATE_GRPC_LISTEN: " + listen.error().message);
-        settings.grpc_listen = std::move(*listen);
-    }
+    auto grpc_listen =
+        optional_listen_address(flags.grpc_listen, "--grpc-listen", env, "KEYGATE_GRPC_LISTEN");
+    if (!grpc_listen)
+        return Unexpected(grpc_listen.error());
+    settings.grpc_listen = std::move(*grpc_listen);
+    auto admin_listen =
+        optional_listen_address(flags.admin_listen, "--admin-listen", env, "KEYGATE_ADMIN_LISTEN");
+    if (!admin_listen)
+        return Unexpected(admin_listen.error());
+    settings.admin_listen = std::move(*admin_listen);
     if (auto text = env_value(env, "KEYGATE_GRACE_PERIOD")) {
         auto grace = parse_duration(*text);
         if (!grace)

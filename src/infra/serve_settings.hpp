@@ -42,6 +42,7 @@ struct ServeFlags {
     std::optional<std::string> listen;
     std::optional<std::string> env_file;
     std::optional<std::string> grpc_listen; ///< --grpc-listen
+    std::optional<std::string> admin_listen; ///< --admin-listen
 };
 
 /// Everything `serve` needs besides the key file itself.
@@ -51,6 +52,9 @@ struct ServeSettings {
     /// --grpc-listen / KEYGATE_GRPC_LISTEN: where Envoy's gRPC external authorization
     /// (and grpc.health.v1) is served; unset: not served.
     std::optional<ListenAddress> grpc_listen;
+    /// --admin-listen / KEYGATE_ADMIN_LISTEN: where /metrics and the admin API (with
+    /// /healthz and /readyz) are served instead of on `listen`; unset: all on `listen`.
+    std::optional<ListenAddress> admin_listen;
     std::optional<Duration> grace_period;             ///< KEYGATE_GRACE_PERIOD
     std::optional<std::vector<Cidr>> trusted_proxies; ///< KEYGATE_TRUSTED_PROXIES
     std::optional<std::string> hash_pepper;           ///< KEYGATE_HASH_PEPPER

@@ -89,11 +89,56 @@ void method_not_allowed(http::Response& res, const char* allow) {
 
 } // namespace
 
-HttpApi::HttpApi(HttpApiDeps deps, HttpApiLimits limits)
-    : deps_(std::move(deps)), limits_(limits) {}
+HttpApi::HttpApi(HttpApiDeps deps, HttpApiLimits limits, ListenerRole role)
+    : deps_(std::move(deps)), limits_(limits), role_(role) {}
+
+bool HttpApi::serves(ListenerRole role, Endpoint endpoint) {
+    // Which listener serves each endpoint once KEYGATE_ADMIN_LISTEN splits them: the
+    // decisions and access events stay with the proxy and the data API on the main
+    // listener; /metrics and the admin API move to the admin listener; the probes answer
+    // on both, so that kubelet may target either port.
+    struct Placement {
+        Endpoint endpoint;
+        bool main;
+        bool admin;
+    };
+    static constexpr Placement k_placements[] = {
+        {Endpoint::auth, true, false},         {Endpoint::auth_nginx, true, false},
+        {Endpoint::auth_forward, true, false}, {Endpoint::auth_envoy, true, false},
+        {Endpoint::authorize, true, false},    {Endpoint::healthz, true, true},
+        {Endpoint::readyz, true, true},        {Endpoint::metrics, false, true},
+        {Endpoint::status, false, true},       {Endpoint::reload, false, true},
+        {Endpoint::access_audit, true, false}, {Endpoint::keys, false, true},
+        {Endpoint::report, false, true},       {Endpoint::unknown, true, true},
+    };
+    // Indexed by the enum: a new endpoint without its row fails to compile.
+    static_assert(std::size(k_placements) == static_cast<std::size_t>(Endpoint::unknown) + 1);
+    static_assert([] {
+        for (std::size_t i = 0; i < std::size(k_placements); ++i) {
+            if (static_cast<std::size_t>(k_placements[i].endpoint) != i)
+                return false;
+        }
+        return true;
+    }());
+    const Placement& placement = k_placements[static_cast<std::size_t>(endpoint)];
+    switch (role) {
+    case ListenerRole::all:
+        return true;
+    case ListenerRole::main:
+        return placement.main;
+    case ListenerRole::admin:
+        return placement.admin;
+    }
+    return false;
+}
+
+HttpApi::Endpoint HttpApi::endpoint_of(const http::Request& req) const {
+    const Endpoint endpoint = classify(req);
+    return serves(role_, endpoint) ? endpoint : Endpoint::unknown;
+}
 
 bool HttpApi::answers_on_loop(const http::Request& req) const {
-    switch (classify(req)) {
+    switch (endpoint_of(req)) {
     case Endpoint::auth:
     case Endpoint::auth_nginx:
     case Endpoint::auth_forward:
@@ -130,7 +175,7 @@ void HttpApi::after_error(const http::Request& req, http::Response& res) {
         close_after_response(res);
     }
     // nginx turns any auth status but 2xx/401/403 into a 500 (CONTRACT §6).
-    if (classify(req) == Endpoint::auth_nginx && res.status >= 400 && res.status != 401 &&
+    if (endpoint_of(req) == Endpoint::auth_nginx && res.status >= 400 && res.status != 401 &&
         res.status != 403) {
         res.status = 403;
     }
@@ -225,7 +270,7 @@ void HttpApi::dispatch(const Incoming& in, http::Response& res) {
 
 void HttpApi::route(const Incoming& in, http::Response& res) {
     const http::Request& req = in.req;
-    const Endpoint endpoint = classify(req);
+    const Endpoint endpoint = endpoint_of(req);
     switch (endpoint) {
     case Endpoint::auth:
     case Endpoint::auth_nginx:

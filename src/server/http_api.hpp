@@ -40,11 +40,20 @@ struct HttpApiLimits {
     std::size_t max_body_bytes = 1024 * 1024; ///< more: 413 (chunked bodies too)
 };
 
+/// Which endpoints a listener serves (KEYGATE_ADMIN_LISTEN). An endpoint a listener does not
+/// serve answers 404 there, as an unknown path does.
+enum class ListenerRole {
+    all,   ///< the only listener: every endpoint
+    main,  ///< beside an admin listener: every endpoint but /metrics and the admin API
+    admin, ///< the admin listener: /metrics, the admin API, /healthz and /readyz only
+};
+
 /// The endpoints. Stateless apart from its dependencies; every handler is thread-safe and
 /// never lets an exception out.
 class HttpApi {
   public:
-    HttpApi(HttpApiDeps deps, HttpApiLimits limits);
+    /// Serves the endpoints of `role` (ListenerRole::all: every one).
+    HttpApi(HttpApiDeps deps, HttpApiLimits limits, ListenerRole role = ListenerRole::all);
 
     /// Answers one request the front end has read whole (head and body): every endpoint,
     /// the request limits, an exception as a generic 500, status 200 when none was set, a
@@ -90,6 +99,11 @@ class HttpApi {
     };
 
     static Endpoint classify(const http::Request& req);
+    /// True when a listener of `role` serves `endpoint` (the one table of which endpoint
+    /// belongs to which listener).
+    static bool serves(ListenerRole role, Endpoint endpoint);
+    /// classify(), with an endpoint this listener does not serve as Endpoint::unknown.
+    Endpoint endpoint_of(const http::Request& req) const;
     /// After an error status: a JSON body when none was written; /auth/nginx never answers
     /// other than 200, 401 or 403.
     void after_error(const http::Request& req, http::Response& res);
@@ -129,6 +143,7 @@ class HttpApi {
 
     HttpApiDeps deps_;
     HttpApiLimits limits_;
+    ListenerRole role_;
 };
 
 } // namespace keygate

@@ -12,7 +12,7 @@ http::ListenerOptions KeygateServer::listener_options(const ServerOptions& optio
 }
 
 KeygateServer::KeygateServer(const ServerOptions& options, HttpApiDeps deps)
-    : api_(std::move(deps), options.limits), listener_(listener_options(options)) {
+    : api_(std::move(deps), options.limits, options.role), listener_(listener_options(options)) {
     listener_.set_handlers(
         {[this](const http::Request& req) { return api_.answers_on_loop(req); },
          [this](const http::Request& req, http::Response& res) { api_.answer(req, res); },

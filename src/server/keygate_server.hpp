@@ -12,6 +12,8 @@ namespace keygate {
 struct ServerOptions {
     http::ListenerOptions listener;
     HttpApiLimits limits; ///< its max_body_bytes also caps what the listener reads
+    /// The endpoints this server answers (KEYGATE_ADMIN_LISTEN splits them over two).
+    ListenerRole role = ListenerRole::all;
 };
 
 /// Binds, serves until stop(), then drains. bind() and run() are called by one thread;

@@ -11,6 +11,9 @@
 #     port and Service port `grpc` (appProtocol: grpc), the NetworkPolicy's `from` peers, and
 #     a refusal when grpc.port equals port or metrics.port;
 #   - the PrometheusRule and the Grafana dashboard ConfigMap carry files/ as they are;
+#   - with metrics.port, a real keygate started with the rendered KEYGATE_ADMIN_LISTEN answers
+#     /metrics on the scrape annotation's port (404 on the main one) and the probes on the main
+#     port; NOTES.txt points /metrics and the admin API at the metrics port;
 #   - the example sidecar chart's exec probes (`keygate probe`, no shell) pass against a
 #     running keygate on 127.0.0.1 and on a Unix socket, and fail when it is gone.
 #
@@ -161,6 +164,30 @@ annotations = dep["spec"]["template"]["metadata"].get("annotations", {}) if dep 
 check("the scrape annotation names metrics.port", annotations.get("prometheus.io/port") == "9100", annotations)
 _, _, err = render("deployment.yaml", {"metrics": {"port": 8090}})
 check("metrics.port equal to port is refused", err and "metrics.port must differ from port" in err, err)
+# What the real binary is checked against below: the admin address, the port Prometheus
+# scrapes (the annotation's, which is the container port `metrics`), and the probes' port.
+ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+probe_ports = {c.get(f"{kind}Probe", {}).get("httpGet", {}).get("port") for kind in ("startup", "liveness", "readiness")}
+check("with metrics.port the probes stay on the main port `keygate`", probe_ports == {"keygate"}, probe_ports)
+check("the scrape annotation's port is the admin listener's",
+      annotations.get("prometheus.io/port") == str(ports.get("metrics"))
+      and env_of(c).get("KEYGATE_ADMIN_LISTEN", "").endswith(f":{ports.get('metrics')}"), (annotations, ports))
+with open(os.path.join(tmp, "metrics-wiring"), "w", encoding="utf-8") as f:
+    f.write("\t".join([env_of(c).get("KEYGATE_ADMIN_LISTEN", ""), annotations.get("prometheus.io/path", ""),
+                       c["readinessProbe"]["httpGet"]["path"], c["livenessProbe"]["httpGet"]["path"]]) + "\n")
+
+
+def notes_text(override):
+    return helm_render.render(read(os.path.join(chart, "templates", "NOTES.txt")), merge(values, override),
+                              helpers, files)
+
+
+text = notes_text({"metrics": {"port": 9100}})
+check("with metrics.port, NOTES.txt sends /metrics and /v1/status to the metrics port",
+      "port-forward svc/kg-keygate 9100:9100" in text and "http://127.0.0.1:9100/metrics" in text
+      and "http://127.0.0.1:9100/v1/status" in text, text)
+check("without metrics.port, NOTES.txt does not mention KEYGATE_ADMIN_LISTEN",
+      "KEYGATE_ADMIN_LISTEN" not in notes_text({}))
 
 # --- Service and ServiceMonitor --------------------------------------------------------
 svc, _, _ = render("service.yaml")
@@ -333,6 +360,24 @@ e2e_check "the sidecar readiness probe passes against a ready keygate" run_probe
 e2e_check "the sidecar liveness probe passes against a live keygate" run_probe "${probes[1]}" "$KEYGATE_PORT"
 e2e_stop_spawned "$KEYGATE_PID"
 e2e_check_not "the readiness probe fails when nothing listens" run_probe "${probes[0]}" "$KEYGATE_PORT" 2>/dev/null
+
+# --- metrics.port against a real keygate: what the chart wires up answers ------------------
+IFS=$'\t' read -r admin_listen scrape_path readiness_path liveness_path <"$E2E_TMP/metrics-wiring"
+[[ $admin_listen == *:9100 ]] || e2e_die "no KEYGATE_ADMIN_LISTEN rendered with metrics.port"
+e2e_pick_port
+SCRAPE_PORT=$E2E_PORT
+e2e_start_keygate "$KEYGATE_BIN" "$SOURCE_DIR/tests/data/valid/minimal.yaml" \
+    KEYGATE_ADMIN_LISTEN="${admin_listen%:9100}:$SCRAPE_PORT"
+e2e_request "http://127.0.0.1:$SCRAPE_PORT$scrape_path"
+e2e_expect_eq "metrics.port: Prometheus' target (annotation port and path) answers 200" 200 "$E2E_STATUS"
+e2e_expect_match "  ...with the metrics page" '# TYPE keygate_requests_total counter' "$E2E_BODY"
+e2e_request "http://127.0.0.1:$KEYGATE_PORT$scrape_path"
+e2e_expect_eq "metrics.port: /metrics is gone from the main port" 404 "$E2E_STATUS"
+e2e_request "http://127.0.0.1:$KEYGATE_PORT$readiness_path"
+e2e_expect_eq "metrics.port: the readiness probe on the main port passes" 200 "$E2E_STATUS"
+e2e_request "http://127.0.0.1:$KEYGATE_PORT$liveness_path"
+e2e_expect_eq "metrics.port: the liveness probe on the main port passes" 200 "$E2E_STATUS"
+e2e_stop_spawned "$KEYGATE_PID"
 
 mkdir -p "$E2E_TMP/sock"
 e2e_spawn "$E2E_TMP/unix.out" "$E2E_TMP/unix.log" env -u KEYGATE_LISTEN -u KEYGATE_CONFIG \

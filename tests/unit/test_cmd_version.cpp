@@ -40,7 +40,8 @@ TEST_CASE("the usage text lists every subcommand of the contract", "[cmd_version
     const std::string usage = usage_text();
     for (const char* line : {
              "keygate serve    [--config PATH] [--listen HOST:PORT] [--env-file PATH] "
-             "[--grpc-listen HOST:PORT]\n",
+             "[--grpc-listen HOST:PORT]\n"
+             "                   [--admin-listen HOST:PORT]\n",
              "keygate validate [--strict] [--format text|json] [--warn-expiring DURATION] "
              "[--at TIME] PATH\n",
              "keygate check    --config PATH --key KEY|- [--dataset NAME] [--method M] "

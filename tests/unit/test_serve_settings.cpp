@@ -83,6 +83,8 @@ TEST_CASE("serve settings: defaults", "[serve_settings]") {
     CHECK_FALSE(settings->keep_alive_timeout);
     CHECK_FALSE(settings->read_timeout);
     CHECK(settings->shutdown_delay == Duration(0));
+    CHECK_FALSE(settings->admin_listen);
+    CHECK_FALSE(settings->grpc_listen);
     CHECK(settings->log.level == spdlog::level::info);
     CHECK(settings->log.format == LogFormat::text);
 }
@@ -136,6 +138,44 @@ TEST_CASE("serve settings: the environment, and flags over it", "[serve_settings
     CHECK(env_file_path(flags, env) == "flag.env");
 }
 
+TEST_CASE("serve settings: the admin and gRPC listeners are off unless set", "[serve_settings]") {
+    // Empty counts as unset (a Helm value left blank).
+    const auto empty = resolve_serve_settings(
+        {}, environment_from_map({{"KEYGATE_ADMIN_LISTEN", ""}, {"KEYGATE_GRPC_LISTEN", ""}}));
+    REQUIRE(empty);
+    CHECK_FALSE(empty->admin_listen);
+    CHECK_FALSE(empty->grpc_listen);
+
+    const auto env = environment_from_map(
+        {{"KEYGATE_ADMIN_LISTEN", "0.0.0.0:9100"}, {"KEYGATE_GRPC_LISTEN", "unix:/run/grpc.sock"}});
+    const auto from_env = resolve_serve_settings({}, env);
+    REQUIRE(from_env);
+    REQUIRE(from_env->admin_listen);
+    CHECK(from_env->admin_listen->to_string() == "0.0.0.0:9100");
+    REQUIRE(from_env->grpc_listen);
+    CHECK(from_env->grpc_listen->to_string() == "unix:/run/grpc.sock");
+    // The main listener is untouched by either.
+    CHECK(from_env->listen.to_string() == "127.0.0.1:8090");
+
+    ServeFlags flags;
+    flags.admin_listen = "unix:/run/keygate/admin.sock";
+    flags.grpc_listen = "[::1]:9001";
+    const auto from_flags = resolve_serve_settings(flags, env);
+    REQUIRE(from_flags);
+    REQUIRE(from_flags->admin_listen);
+    CHECK(from_flags->admin_listen->unix_path == "/run/keygate/admin.sock");
+    REQUIRE(from_flags->grpc_listen);
+    CHECK(from_flags->grpc_listen->to_string() == "[::1]:9001");
+
+    // A flag wins even over a variable that would be an error.
+    ServeFlags admin_flag;
+    admin_flag.admin_listen = ":9100";
+    const auto over_bad = resolve_serve_settings(
+        admin_flag, environment_from_map({{"KEYGATE_ADMIN_LISTEN", "nowhere"}}));
+    REQUIRE(over_bad);
+    CHECK(over_bad->admin_listen->to_string() == "0.0.0.0:9100");
+}
+
 TEST_CASE("serve settings: errors name the flag or variable", "[serve_settings]") {
     const auto error_of = [](ServeFlags flags, std::map<std::string, std::string> env) {
         const auto settings = resolve_serve_settings(flags, environment_from_map(std::move(env)));
@@ -148,6 +188,21 @@ TEST_CASE("serve settings: errors name the flag or variable", "[serve_settings]"
           "--listen: invalid listen address 'nowhere' (expected HOST:PORT)");
     CHECK(error_of({}, {{"KEYGATE_LISTEN", "x:y"}}) ==
           "KEYGATE_LISTEN: invalid listen address 'x:y': invalid port 'y' (expected 0-65535)");
+    ServeFlags bad_admin;
+    bad_admin.admin_listen = "9100";
+    CHECK(error_of(bad_admin, {}) ==
+          "--admin-listen: invalid listen address '9100' (expected HOST:PORT)");
+    CHECK(error_of({}, {{"KEYGATE_ADMIN_LISTEN", "0.0.0.0:99999"}}) ==
+          "KEYGATE_ADMIN_LISTEN: invalid listen address '0.0.0.0:99999': invalid port '99999' "
+          "(expected 0-65535)");
+    CHECK(error_of({}, {{"KEYGATE_ADMIN_LISTEN", "unix:"}}) ==
+          "KEYGATE_ADMIN_LISTEN: invalid listen address 'unix:' (expected unix:/PATH)");
+    ServeFlags bad_grpc;
+    bad_grpc.grpc_listen = "::1:9001";
+    CHECK(error_of(bad_grpc, {}) == "--grpc-listen: invalid listen address '::1:9001': write an "
+                                    "IPv6 host in brackets, as [::1]:8090");
+    CHECK(error_of({}, {{"KEYGATE_GRPC_LISTEN", "x:y"}}) ==
+          "KEYGATE_GRPC_LISTEN: invalid listen address 'x:y': invalid port 'y' (expected 0-65535)");
     CHECK(error_of({}, {{"KEYGATE_GRACE_PERIOD", "soon"}}).starts_with("KEYGATE_GRACE_PERIOD: "));
     CHECK(error_of({}, {{"KEYGATE_TRUSTED_PROXIES", "10.0.0.1/8"}})
               .starts_with("KEYGATE_TRUSTED_PROXIES: '10.0.0.1/8': "));
