@@ -40,9 +40,9 @@ struct Keys {
     std::string admin = fresh_key();
 };
 
-std::string key_file(const Keys& k) {
+std::string key_file(const Keys& k, std::string_view settings) {
     return R"(version: 1
-settings: {trusted_proxies: ["127.0.0.1/32"]}
+settings: {trusted_proxies: ["127.0.0.1/32"])" + std::string(settings) + R"(}
 tenants:
   acme_corp: {allowed_datasets: [orders, customers]}
 api_keys:
@@ -66,8 +66,9 @@ struct Fixture {
     OperationsHooks operations;
     std::unique_ptr<HttpApi> api;
 
-    Fixture() {
-        LoadResult load = load_config_text(key_file(keys), LoadOptions{});
+    /// `settings`: more `settings:` entries, each after a comma (", allow_query_key: true").
+    explicit Fixture(std::string_view settings = "") {
+        LoadResult load = load_config_text(key_file(keys, settings), LoadOptions{});
         REQUIRE(load.config);
         holder.publish(KeyStore::build(std::move(*load.config)));
         operations.metrics = &metrics;
@@ -628,5 +629,27 @@ TEST_CASE("grpc attack: no secret in the CheckResponse", "[grpc]") {
                 CHECK((name == "code" || name == "key_id" || name == "role" || name == "tenant"));
             }
         }
+    }
+}
+
+TEST_CASE("grpc attack: ?api_key= counts only with allow_query_key, as over HTTP", "[grpc]") {
+    for (const bool allowed : {false, true}) {
+        INFO("allow_query_key " << allowed);
+        Fixture f(allowed ? ", allow_query_key: true" : "");
+        const std::string path = "/v1/datasets/orders/rows?api_key=" + f.keys.viewer;
+        const BothAnswers alone = both(f, "GET", path, {});
+        CHECK(alone.grpc_status == (allowed ? 200 : 401));
+        CHECK(alone.http_status == alone.grpc_status);
+        CHECK(alone.grpc_code == alone.http_code);
+        // Beside a different header key: two keys (on), or only the header's (off).
+        const BothAnswers beside = both(f, "GET", path, {{"x-api-key", f.keys.admin}});
+        CHECK(beside.grpc_code == (allowed ? "INVALID_KEY" : "OK"));
+        CHECK(beside.http_code == beside.grpc_code);
+        // An encoded or ambiguous api_key is read the same way by both.
+        const BothAnswers encoded = both(f, "GET", "/v1/x?api%5Fkey=" + f.keys.viewer, {});
+        CHECK(encoded.grpc_code == encoded.http_code);
+        const BothAnswers nul = both(f, "GET", "/v1/x?api_key=" + f.keys.viewer + "%00", {});
+        CHECK(nul.grpc_status == 400); // an api_key holding NUL is ambiguous, read or not
+        CHECK(nul.http_status == nul.grpc_status);
     }
 }
