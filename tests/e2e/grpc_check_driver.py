@@ -11,6 +11,7 @@ are grpc's generic unary calls (python3-grpcio). Nothing is downloaded.
 Usage:
   grpc_check_driver.py write-keys OUT_YAML OUT_JSON       fresh random keys for this run
   grpc_check_driver.py decisions --grpc ADDR --http PORT --keys JSON --proto DIR --work DIR
+  grpc_check_driver.py attacks --grpc ADDR --http PORT --keys JSON --proto DIR --work DIR
   grpc_check_driver.py health --grpc ADDR --proto DIR --work DIR --expect SERVING|NOT_SERVING
 Prints "ok   - ..." / "FAIL - ..." lines and "N passed, N failed"; exits 1 on a failure.
 """
@@ -341,6 +342,171 @@ def run_decisions(args):
     finish()
 
 
+def run_attacks(args):
+    """What a hostile or broken client can do to the gRPC listener itself: stalled streams,
+    oversized, deeply nested and non-UTF-8 messages, deadlines, cancellation, concurrency.
+    Each must end in an error or a denial (never an allowed answer), and leave keygate
+    answering other gRPC and HTTP clients."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    messages = Messages(args.proto, args.work)
+    with open(args.keys, encoding="utf-8") as f:
+        keys = json.load(f)
+    viewer = {"X-API-Key": keys["viewer"]}
+    untrusted = "192.0.2.10"
+    path = "/v1/datasets/orders/rows"
+
+    def channel():
+        ch = grpc.insecure_channel(args.grpc)
+        grpc.channel_ready_future(ch).result(timeout=10)
+        return ch
+
+    def raw_check(ch):
+        return ch.unary_unary("/envoy.service.auth.v3.Authorization/Check",
+                              request_serializer=lambda b: b,
+                              response_deserializer=messages.CheckResponse.FromString)
+
+    def still_serving(what):
+        """A fresh client gets its answer within 2 s, over gRPC and over HTTP."""
+        start = time.monotonic()
+        ch = channel()
+        response = unary(ch, "/envoy.service.auth.v3.Authorization/Check",
+                         messages.CheckResponse)(
+            envoy_check_request(messages, "GET", path, viewer, untrusted), timeout=5)
+        grpc_s = time.monotonic() - start
+        ch.close()
+        start = time.monotonic()
+        status, _, _ = http_auth_envoy(args.http, "GET", path, viewer, untrusted)
+        http_s = time.monotonic() - start
+        check(f"{what}: another gRPC client is answered ({grpc_s:.3f} s)",
+              response.status.code == 0 and grpc_s < 2)
+        check(f"{what}: /auth/envoy is answered ({http_s:.3f} s)", status == 200 and http_s < 2)
+
+    def outcome(call, payload, timeout=10):
+        """("ok", response) or ("error", grpc status code)."""
+        try:
+            return "ok", call(payload, timeout=timeout)
+        except grpc.RpcError as error:
+            return "error", error.code()
+
+    # 1. Streams opened and never sent on hold no thread of keygate's.
+    release = threading.Event()
+
+    def never_sends():
+        release.wait(30)
+        return
+        yield  # a generator that yields nothing
+
+    stalled_channel = channel()
+    stalled_call = stalled_channel.stream_unary(
+        "/envoy.service.auth.v3.Authorization/Check",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=messages.CheckResponse.FromString)
+    stalled = [stalled_call.future(never_sends(), timeout=30) for _ in range(200)]
+    time.sleep(1)
+    still_serving("200 streams that never send")
+    release.set()
+    ended = []
+    for future in stalled:
+        try:
+            ended.append(("ok", future.result(timeout=10)))
+        except grpc.RpcError as error:
+            ended.append(("error", error.code()))
+        except Exception as error:  # a future's timeout
+            ended.append(("hang", error))
+    check("a stream closed without a message is an error, never an answer",
+          all(kind == "error" for kind, _ in ended), f"{set(str(e) for e in ended)}")
+    stalled_channel.close()
+
+    ch = channel()
+    call = raw_check(ch)
+    good = envoy_check_request(messages, "GET", path, viewer, untrusted).SerializeToString()
+
+    # 2. Over the receive limit (2 MiB): refused before it is read.
+    request = envoy_check_request(messages, "GET", path, viewer, untrusted)
+    request.attributes.request.http.headers["x-pad"] = "p" * (3 * 1024 * 1024)
+    kind, result = outcome(call, request.SerializeToString())
+    check("a 3 MiB CheckRequest is RESOURCE_EXHAUSTED",
+          kind == "error" and result == grpc.StatusCode.RESOURCE_EXHAUSTED, f"{kind} {result}")
+    still_serving("after a 3 MiB request")
+
+    # 3. Many headers under the limit: decided like any other (the key still counts once).
+    request = envoy_check_request(messages, "GET", path, viewer, untrusted)
+    for i in range(20000):
+        header = request.attributes.request.http.header_map.headers.add()
+        header.key = f"x-h{i}"
+        header.raw_value = b"v" * 40
+    header = request.attributes.request.http.header_map.headers.add()
+    header.key = "x-api-key"
+    header.raw_value = keys["viewer"].encode()
+    start = time.monotonic()
+    kind, result = outcome(call, request.SerializeToString())
+    took = time.monotonic() - start
+    check(f"20 000 headers (1.2 MiB) are decided, allowed, in {took:.3f} s",
+          kind == "ok" and result.status.code == 0 and took < 2, f"{kind} {result}")
+
+    # 4. Not UTF-8 where proto3 wants a string (path, a header name, a header value): never
+    #    allowed (protobuf refuses the message, or the path is ambiguous).
+    marker = "/v1/datasets/~~/rows"
+    for where, build in (
+            ("path", lambda: envoy_check_request(messages, "GET", marker, viewer, untrusted)),
+            ("header value", lambda: envoy_check_request(messages, "GET", path,
+                                                         dict(viewer, **{"x-dataset": "~~"}),
+                                                         untrusted)),
+            ("key header value", lambda: envoy_check_request(
+                messages, "GET", path, {"X-API-Key": keys["viewer"][:-2] + "~~"}, untrusted))):
+        raw = build().SerializeToString()
+        check(f"invalid UTF-8 in the {where}: the marker is in the message", raw.count(b"~~") >= 1)
+        raw = raw.replace(b"~~", b"\xc0\xae")
+        kind, result = outcome(call, raw)
+        allowed = kind == "ok" and result.status.code == 0
+        check(f"invalid UTF-8 in the {where}: not allowed ({kind} "
+              f"{result if kind == 'error' else result.status.code})", not allowed)
+    still_serving("after non-UTF-8 requests")
+
+    # 5. An unknown field nested 100 000 groups deep: refused, no stack overflow.
+    group_start, group_end = bytes([0xc3, 0x3e]), bytes([0xc4, 0x3e])  # field 1000
+    nested = good + group_start * 100000 + group_end * 100000
+    kind, result = outcome(call, nested)
+    check(f"100 000 nested groups: not allowed ({kind})",
+          not (kind == "ok" and result.status.code == 0))
+    # A truncated message.
+    kind, result = outcome(call, good[:-3])
+    check(f"a truncated message: not allowed ({kind})", not (kind == "ok" and result.status.code == 0))
+    still_serving("after malformed messages")
+
+    # 6. A deadline already past, and a call cancelled in flight.
+    # (grpc may still answer a 1 us deadline: then the answer must be the right one.)
+    kind, result = outcome(call, good, timeout=0.000001)
+    check(f"a 1 us deadline: DEADLINE_EXCEEDED or the right answer ({kind})",
+          (kind == "error" and result == grpc.StatusCode.DEADLINE_EXCEEDED)
+          or (kind == "ok" and metadata(result).get("key_id") == "acme-bi"), f"{result}")
+    futures = [call.future(good, timeout=10) for _ in range(50)]
+    for future in futures:
+        future.cancel()
+    still_serving("after 50 cancelled calls")
+
+    # 7. Concurrent calls from several clients: every one gets its own, right decision.
+    channels = [channel() for _ in range(4)]
+    cases = [(keys["viewer"], 0, "acme-bi"), (keys["analyst"], 0, "acme-analysts"),
+             (keys["unknown"], 16, None), (keys["disabled"], 7, "acme-disabled")]
+
+    def one(i):
+        key, rpc, key_id = cases[i % len(cases)]
+        response = unary(channels[i % 4], "/envoy.service.auth.v3.Authorization/Check",
+                         messages.CheckResponse)(
+            envoy_check_request(messages, "GET", path, {"X-API-Key": key}, untrusted),
+            timeout=20)
+        return response.status.code == rpc and metadata(response).get("key_id") == key_id
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(one, range(400)))
+    check(f"400 concurrent calls on 4 channels: {sum(results)} right", all(results))
+    finish()
+
+
 def run_health(args):
     messages = Messages(args.proto, args.work)
     channel = grpc.insecure_channel(args.grpc)
@@ -368,18 +534,23 @@ def main():
     keys.add_argument("json")
     decisions = sub.add_parser("decisions")
     health = sub.add_parser("health")
-    for p in (decisions, health):
+    attacks = sub.add_parser("attacks")
+    for p in (decisions, health, attacks):
         p.add_argument("--grpc", required=True)
         p.add_argument("--proto", required=True)
         p.add_argument("--work", required=True)
     decisions.add_argument("--http", type=int, required=True)
     decisions.add_argument("--keys", required=True)
+    attacks.add_argument("--http", type=int, required=True)
+    attacks.add_argument("--keys", required=True)
     health.add_argument("--expect", required=True, choices=["SERVING", "NOT_SERVING"])
     args = parser.parse_args()
     if args.command == "write-keys":
         write_keys(args.yaml, args.json)
     elif args.command == "decisions":
         run_decisions(args)
+    elif args.command == "attacks":
+        run_attacks(args)
     else:
         run_health(args)
 

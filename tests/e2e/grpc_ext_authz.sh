@@ -8,6 +8,8 @@
 #   - keygate_requests_total{endpoint="grpc"} and the audit log count every Check;
 #   - grpc.health.v1.Health answers SERVING, then NOT_SERVING during the shutdown delay
 #     while Check is still answered; keygate then exits 0;
+#   - hostile clients (stalled streams, oversized, nested, non-UTF-8 messages, deadlines,
+#     cancellation, concurrency) get errors or denials and do not stop keygate answering;
 #   - the same over a Unix socket.
 #
 # Usage: bash grpc_ext_authz.sh PATH_TO_KEYGATE SOURCE_DIR
@@ -74,6 +76,21 @@ e2e_check "metrics: /auth/envoy counted apart" \
 grpc_lines=$(grep -c '"request_id":"e2e-' "$E2E_TMP/audit.log")
 e2e_check "audit: every Check (19) has its line ($grpc_lines)" test "$grpc_lines" -eq 19
 e2e_check_not "audit: no full key in the audit log" \
+    grep -c -F -f <("$PYTHON" -c 'import json,sys
+print("\n".join(json.load(open(sys.argv[1])).values()))' "$E2E_TMP/keys.json") "$E2E_TMP/audit.log"
+
+# Attacks on the listener itself (after the counts above: these calls are counted too):
+# stalled streams, oversized, nested, non-UTF-8 and truncated messages, deadlines,
+# cancellation, concurrent clients. None is allowed, none stops keygate answering.
+"$PYTHON" "$DRIVER" attacks --grpc "127.0.0.1:$GRPC_PORT" --http "$KEYGATE_PORT" \
+    --keys "$E2E_TMP/keys.json" --proto "$SOURCE_DIR/proto" --work "$E2E_TMP/gen" \
+    >"$E2E_TMP/attacks.out" 2>&1
+attacks_rc=$?
+cat "$E2E_TMP/attacks.out"
+e2e_check "hostile clients: errors or denials, and keygate keeps answering ($(tail -n 1 "$E2E_TMP/attacks.out"))" \
+    test "$attacks_rc" -eq 0
+e2e_check "keygate is still running after the attacks" kill -0 "$KEYGATE_PID"
+e2e_check_not "audit: no full key in the audit log after the attacks" \
     grep -c -F -f <("$PYTHON" -c 'import json,sys
 print("\n".join(json.load(open(sys.argv[1])).values()))' "$E2E_TMP/keys.json") "$E2E_TMP/audit.log"
 

@@ -40,9 +40,9 @@ struct Keys {
     std::string admin = fresh_key();
 };
 
-std::string key_file(const Keys& k) {
+std::string key_file(const Keys& k, std::string_view settings) {
     return R"(version: 1
-settings: {trusted_proxies: ["127.0.0.1/32"]}
+settings: {trusted_proxies: ["127.0.0.1/32"])" + std::string(settings) + R"(}
 tenants:
   acme_corp: {allowed_datasets: [orders, customers]}
 api_keys:
@@ -66,8 +66,9 @@ struct Fixture {
     OperationsHooks operations;
     std::unique_ptr<HttpApi> api;
 
-    Fixture() {
-        LoadResult load = load_config_text(key_file(keys), LoadOptions{});
+    /// `settings`: more `settings:` entries, each after a comma (", allow_query_key: true").
+    explicit Fixture(std::string_view settings = "") {
+        LoadResult load = load_config_text(key_file(keys, settings), LoadOptions{});
         REQUIRE(load.config);
         holder.publish(KeyStore::build(std::move(*load.config)));
         operations.metrics = &metrics;
@@ -368,4 +369,287 @@ TEST_CASE("grpc check: no key set loaded is no decision", "[grpc]") {
     CHECK_FALSE(summary.decided);
     CHECK(answer.status == 503);
     CHECK(audit.records().empty());
+}
+
+// ---- what a client can put into the CheckRequest Envoy sends ----------------------------
+
+namespace {
+
+/// The decision of gRPC Check and of /auth/envoy for one request: the HTTP status each one
+/// gives (the DeniedHttpResponse status, 200 when allowed) and the code.
+struct BothAnswers {
+    int grpc_status;
+    std::string grpc_code;
+    int http_status;
+    std::string http_code;
+};
+
+BothAnswers both(Fixture& f, std::string_view method, std::string_view path,
+                 const std::map<std::string, std::string>& headers,
+                 std::string_view source = "192.0.2.10") {
+    const GrpcAnswer grpc = grpc_check(f, check_request(method, path, headers, source));
+    const http::Response http = http_check(f, method, path, headers, source);
+    const int grpc_status = grpc.response.has_ok_response()
+                                ? 200
+                                : static_cast<int>(grpc.response.denied_response().status().code());
+    const auto http_headers = lower_headers(http);
+    const auto code = http_headers.find("x-auth-error-code");
+    return {grpc_status, metadata(grpc.response, "code"), http.status == -1 ? 200 : http.status,
+            code == http_headers.end() ? std::string("OK") : code->second};
+}
+
+/// A CheckRequest whose headers come as Envoy's `header_map` (encode_raw_headers), in order.
+CheckRequest raw_check_request(std::string_view method, std::string_view path,
+                               const std::vector<std::pair<std::string, std::string>>& headers,
+                               std::string_view source = "192.0.2.10") {
+    CheckRequest request = check_request(method, path, {}, source);
+    auto& http = *request.mutable_attributes()->mutable_request()->mutable_http();
+    http.clear_headers();
+    for (const auto& [name, value] : headers) {
+        auto* header = http.mutable_header_map()->add_headers();
+        header->set_key(name);
+        header->set_raw_value(value);
+    }
+    return request;
+}
+
+std::vector<std::string> removed_headers(const CheckResponse& response) {
+    const auto& removed = response.ok_response().headers_to_remove();
+    return {removed.begin(), removed.end()};
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+} // namespace
+
+TEST_CASE("grpc attack: hostile paths are decided as /auth/envoy decides them", "[grpc]") {
+    Fixture f;
+    const std::map<std::string, std::string> viewer{{"x-api-key", f.keys.viewer}};
+    struct Row {
+        std::string path;
+        int status; ///< what both must answer for the viewer key
+    };
+    using namespace std::string_literals;
+    const std::vector<Row> rows{
+        {"/v1/datasets/customers%3F/rows", 400},            // encoded '?'
+        {"/v1/datasets/orders%2F..%2Fcustomers/rows", 400}, // encoded '/'
+        {"/v1/datasets/orders%252Fx/rows", 400},            // double encoding
+        {"/v1/datasets/orders/../customers/rows", 403},     // dot segments resolved: customers
+        {"/v1/datasets/../../admin/x", 403},                // resolves to /admin/x: admin needed
+        {"/../admin/x", 400},                               // above the root
+        {"/v1/datasets/orders;x/rows", 400},                // servlet path parameter
+        {"/v1/datasets/orders/rows#frag", 400},             // raw fragment
+        {"/v1/datasets/orders\\..\\customers/rows", 400},   // backslash
+        {"/v1/datasets/orders\0/rows"s, 400},               // raw NUL
+        {"/v1/datasets/orders%00/rows", 400},               // encoded NUL
+        {"/v1/datasets/\xc0\xae/rows", 400},                // not UTF-8 (overlong '.')
+        {"/v1/datasets/orders/rows?dataset=customers", 403},
+        {"/v1/datasets/orders/rows?dataset=cust%2500omers", 400},
+        {"/admin/x", 403},
+        {"//admin//x", 403}, // empty segments dropped
+        {"/v1/datasets/orders/rows", 200},
+        {"/v1/datasets/orders/./rows", 200},
+    };
+    for (const Row& row : rows) {
+        INFO("path " << row.path);
+        const BothAnswers answers = both(f, "GET", row.path, viewer);
+        CHECK(answers.grpc_status == row.status);
+        CHECK(answers.http_status == row.status);
+        CHECK(answers.grpc_code == answers.http_code);
+    }
+    // Targets Envoy never sends as :path but a CheckRequest can hold (no /auth/envoy twin):
+    // an absolute-form URI is read as its path, anything else is ambiguous.
+    CHECK(both(f, "GET", "http://evil.example/admin/x", viewer).grpc_status == 403);
+    CHECK(both(f, "GET", "http://evil.example/v1/datasets/orders/rows", viewer).grpc_status == 200);
+    for (const char* odd : {"*", "admin/x", "v1/datasets/orders/rows", "?x=1"}) {
+        INFO("path " << odd);
+        CHECK(both(f, "GET", odd, viewer).grpc_status == 400);
+    }
+    // An empty path is "/" (GET: read), as /auth/envoy with nothing after the prefix.
+    const BothAnswers empty = both(f, "GET", "", viewer);
+    CHECK(empty.grpc_status == 200);
+    CHECK(empty.http_status == 200);
+}
+
+TEST_CASE("grpc attack: odd methods are decided as /auth/envoy decides them", "[grpc]") {
+    Fixture f;
+    const std::map<std::string, std::string> viewer{{"x-api-key", f.keys.viewer}};
+    // Lower case is the same method to keygate (write needs write either way).
+    for (const char* method : {"delete", "Delete", "DELETE", "post"}) {
+        INFO("method " << method);
+        const BothAnswers answers = both(f, method, "/v1/datasets/orders/rows", viewer);
+        CHECK(answers.grpc_status == 403);
+        CHECK(answers.http_status == 403);
+        CHECK(answers.grpc_code == "INSUFFICIENT_PERMISSION");
+    }
+    // No token: row 0 (no HTTP twin: such a request line never reaches /auth/envoy).
+    for (const char* method : {"GE T", "GET\r\nX: y", "G\x01T"}) {
+        INFO("method " << method);
+        CHECK(both(f, method, "/v1/x", viewer).grpc_status == 400);
+    }
+    // The decision reads attributes.request.http.method/path, never the pseudo-headers.
+    CheckRequest request = check_request("GET", "/admin/x", viewer);
+    (*request.mutable_attributes()->mutable_request()->mutable_http()->mutable_headers())[":path"] =
+        "/v1/datasets/orders/rows";
+    CHECK(grpc_check(f, request).response.denied_response().status().code() ==
+          envoy::type::v3::Forbidden);
+}
+
+TEST_CASE("grpc attack: header names and repeats in header_map", "[grpc]") {
+    Fixture f;
+    SECTION("an upper-case key header is the key header, and removed in lower case") {
+        const GrpcAnswer grpc =
+            grpc_check(f, raw_check_request("GET", "/v1/x", {{"X-API-Key", f.keys.viewer}}));
+        REQUIRE(grpc.response.has_ok_response());
+        CHECK(contains(removed_headers(grpc.response), "x-api-key"));
+    }
+    SECTION("the same key twice is the key; two different keys are INVALID_KEY, as over HTTP") {
+        const GrpcAnswer same = grpc_check(
+            f, raw_check_request("GET", "/v1/x",
+                                 {{"x-api-key", f.keys.viewer}, {"X-Api-Key", f.keys.viewer}}));
+        CHECK(same.response.has_ok_response());
+        const GrpcAnswer two = grpc_check(
+            f, raw_check_request("GET", "/v1/x",
+                                 {{"x-api-key", f.keys.viewer}, {"x-api-key", f.keys.admin}}));
+        REQUIRE(two.response.has_denied_response());
+        CHECK(metadata(two.response, "code") == "INVALID_KEY");
+        CHECK(metadata(two.response, "key_id") == "(absent)");
+    }
+    SECTION("Envoy's merged map joins repeats with a comma: no key, fail closed") {
+        const BothAnswers joined =
+            both(f, "GET", "/v1/x", {{"x-api-key", f.keys.viewer + "," + f.keys.admin}});
+        CHECK(joined.grpc_status == 401);
+        CHECK(joined.http_status == 401);
+        CHECK(joined.grpc_code == "INVALID_KEY");
+    }
+    SECTION("a forged X-Auth-* header in any case is removed or overwritten") {
+        const GrpcAnswer grpc =
+            grpc_check(f, raw_check_request("GET", "/v1/x",
+                                            {{"x-api-key", f.keys.admin},
+                                             {"X-Auth-Tenant", "acme_corp"}, // admin has no tenant
+                                             {"X-AUTH-ROLE", "admin-forged"},
+                                             {"x-auth-datasets-denied", "none"}}));
+        REQUIRE(grpc.response.has_ok_response());
+        const auto removed = removed_headers(grpc.response);
+        CHECK(contains(removed, "x-auth-tenant"));
+        CHECK(contains(removed, "x-auth-datasets-denied"));
+        const auto set = header_map(grpc.response.ok_response().headers());
+        CHECK(set.at("x-auth-role") == "admin");
+        // What is set is never removed again (Envoy removes after it sets).
+        for (const auto& [name, value] : set)
+            CHECK_FALSE(contains(removed, name));
+    }
+    SECTION("Bearer and the same X-API-Key: both go, as both hold the key") {
+        const GrpcAnswer grpc =
+            grpc_check(f, raw_check_request("GET", "/v1/x",
+                                            {{"x-api-key", f.keys.viewer},
+                                             {"Authorization", "bearer " + f.keys.viewer}}));
+        REQUIRE(grpc.response.has_ok_response());
+        const auto removed = removed_headers(grpc.response);
+        CHECK(contains(removed, "x-api-key"));
+        CHECK(contains(removed, "authorization"));
+    }
+    SECTION("Basic credentials beside the key stay (they are not the key)") {
+        const GrpcAnswer grpc = grpc_check(
+            f,
+            raw_check_request("GET", "/v1/x",
+                              {{"x-api-key", f.keys.viewer}, {"authorization", "Basic dXM6cHc="}}));
+        REQUIRE(grpc.response.has_ok_response());
+        CHECK_FALSE(contains(removed_headers(grpc.response), "authorization"));
+    }
+}
+
+TEST_CASE("grpc attack: the client address comes from attributes.source only", "[grpc]") {
+    Fixture f;
+    const std::string office = f.keys.office; // ip_allowlist 10.1.0.0/16
+    SECTION("forged X-Real-IP / X-Forwarded-For from an untrusted source count for nothing") {
+        for (const char* header : {"x-real-ip", "x-forwarded-for", "x-envoy-external-address"}) {
+            INFO(header);
+            const BothAnswers answers =
+                both(f, "GET", "/v1/x", {{"x-api-key", office}, {header, "10.1.2.3"}});
+            CHECK(answers.grpc_code == "IP_NOT_ALLOWED");
+            CHECK(answers.http_code == "IP_NOT_ALLOWED");
+        }
+    }
+    SECTION("from a trusted source, X-Real-IP counts, as over HTTP") {
+        const BothAnswers answers = both(
+            f, "GET", "/v1/x", {{"x-api-key", office}, {"x-real-ip", "10.1.2.3"}}, "127.0.0.1");
+        CHECK(answers.grpc_status == 200);
+        CHECK(answers.http_status == 200);
+    }
+    SECTION("IPv4-mapped IPv6 is the IPv4 address; other IPv6 is not in a v4 range") {
+        BothAnswers answers = both(f, "GET", "/v1/x", {{"x-api-key", office}}, "::ffff:10.1.2.3");
+        CHECK(answers.grpc_status == 200);
+        CHECK(answers.http_status == 200);
+        answers = both(f, "GET", "/v1/x", {{"x-api-key", office}}, "::ffff:192.0.2.10");
+        CHECK(answers.grpc_code == "IP_NOT_ALLOWED");
+        CHECK(answers.http_code == "IP_NOT_ALLOWED");
+        answers = both(f, "GET", "/v1/x", {{"x-api-key", office}}, "2001:db8::10:1:2:3");
+        CHECK(answers.grpc_code == "IP_NOT_ALLOWED");
+        CHECK(answers.http_code == "IP_NOT_ALLOWED");
+    }
+    SECTION("no address, a pipe, a name, a malformed address: never in an allowlist") {
+        std::vector<CheckRequest> requests;
+        CheckRequest none = check_request("GET", "/v1/x", {{"x-api-key", office}});
+        none.mutable_attributes()->clear_source();
+        requests.push_back(none);
+        CheckRequest pipe = none;
+        pipe.mutable_attributes()->mutable_source()->mutable_address()->mutable_pipe()->set_path(
+            "/run/envoy.sock");
+        requests.push_back(pipe);
+        for (const char* odd : {"localhost", "10.1.2.3 ", "10.1.2.3:80", "10.1.2.3%eth0", ""})
+            requests.push_back(check_request("GET", "/v1/x", {{"x-api-key", office}}, odd));
+        for (const CheckRequest& request : requests) {
+            INFO(request.attributes().source().ShortDebugString());
+            const GrpcAnswer grpc = grpc_check(f, request);
+            CHECK(metadata(grpc.response, "code") == "IP_NOT_ALLOWED");
+        }
+        // And a forged X-Real-IP does not help when there is no source at all.
+        none.mutable_attributes()->mutable_request()->mutable_http()->mutable_headers()->insert(
+            {"x-real-ip", "10.1.2.3"});
+        CHECK(metadata(grpc_check(f, none).response, "code") == "IP_NOT_ALLOWED");
+    }
+}
+
+TEST_CASE("grpc attack: no secret in the CheckResponse", "[grpc]") {
+    Fixture f;
+    const std::string unknown = fresh_key();
+    for (const std::string& key : {f.keys.viewer, f.keys.disabled, unknown}) {
+        for (const char* path : {"/v1/x", "/v1/datasets/customers/rows", "/v1/x%2F"}) {
+            const GrpcAnswer grpc = grpc_check(f, check_request("GET", path, {{"x-api-key", key}}));
+            std::string bytes;
+            REQUIRE(grpc.response.SerializeToString(&bytes));
+            // Neither the key nor its secret part (after the last '_') in any field.
+            CHECK(bytes.find(key) == std::string::npos);
+            CHECK(bytes.find(key.substr(key.rfind('_') + 1)) == std::string::npos);
+            for (const auto& [name, value] : grpc.response.dynamic_metadata().fields()) {
+                INFO(name);
+                CHECK((name == "code" || name == "key_id" || name == "role" || name == "tenant"));
+            }
+        }
+    }
+}
+
+TEST_CASE("grpc attack: ?api_key= counts only with allow_query_key, as over HTTP", "[grpc]") {
+    for (const bool allowed : {false, true}) {
+        INFO("allow_query_key " << allowed);
+        Fixture f(allowed ? ", allow_query_key: true" : "");
+        const std::string path = "/v1/datasets/orders/rows?api_key=" + f.keys.viewer;
+        const BothAnswers alone = both(f, "GET", path, {});
+        CHECK(alone.grpc_status == (allowed ? 200 : 401));
+        CHECK(alone.http_status == alone.grpc_status);
+        CHECK(alone.grpc_code == alone.http_code);
+        // Beside a different header key: two keys (on), or only the header's (off).
+        const BothAnswers beside = both(f, "GET", path, {{"x-api-key", f.keys.admin}});
+        CHECK(beside.grpc_code == (allowed ? "INVALID_KEY" : "OK"));
+        CHECK(beside.http_code == beside.grpc_code);
+        // An encoded or ambiguous api_key is read the same way by both.
+        const BothAnswers encoded = both(f, "GET", "/v1/x?api%5Fkey=" + f.keys.viewer, {});
+        CHECK(encoded.grpc_code == encoded.http_code);
+        const BothAnswers nul = both(f, "GET", "/v1/x?api_key=" + f.keys.viewer + "%00", {});
+        CHECK(nul.grpc_status == 400); // an api_key holding NUL is ambiguous, read or not
+        CHECK(nul.http_status == nul.grpc_status);
+    }
 }
