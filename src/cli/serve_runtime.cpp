@@ -99,6 +99,7 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     };
     operations_.status = [this] { return status_json(); };
     operations_.audit_blocked = [this] { return writer_->blocked(); };
+    operations_.audit_backlogged = [this] { return writer_->backlogged(); };
     operations_.draining = [this] { return drain_.draining(); };
     operations_.access_event = [this](nlohmann::ordered_json event) {
         audit_->write_event(AuditEventKind::access, std::move(event));

@@ -565,6 +565,8 @@ void Listener::Loop::dispatch(Connection& c, SteadyClock::time_point now) {
     c.state = Connection::State::handling;
     want(c, 0);
     l_.on_pool_.fetch_add(1, std::memory_order_relaxed);
+    // Asked before the request moves into the task.
+    const bool waits = l_.handlers_.may_wait && l_.handlers_.may_wait(c.request);
     auto task = [this, fd = c.fd, id = c.id, request = std::move(c.request), context = c.context,
                  served = c.served, client_close = c.client_close]() mutable {
         Response res;
@@ -585,7 +587,7 @@ void Listener::Loop::dispatch(Connection& c, SteadyClock::time_point now) {
         [[maybe_unused]] const auto written = ::write(done_fd_, &one, sizeof one);
     };
     c.request = Request{};
-    l_.pool_->enqueue(std::move(task));
+    (waits ? l_.waiting_pool_ : l_.pool_)->enqueue(std::move(task));
 }
 
 bool Listener::Loop::frame(const Connection& c, const Request& req,
@@ -865,6 +867,7 @@ bool Listener::run() {
         close_listening_socket();
         // A task still queued or running writes into the loop's completion list: finish
         // them before the loop's state goes away.
+        waiting_pool_->shutdown();
         pool_->shutdown();
     }
     return ok;

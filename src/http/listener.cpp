@@ -69,10 +69,13 @@ int bound_port(int fd) {
 
 Listener::Listener(ListenerOptions options)
     : options_(options), pool_(std::make_unique<ElasticTaskQueue>(options.threads)),
+      waiting_pool_(std::make_unique<ElasticTaskQueue>(
+          TaskQueueLimits{0, options.threads.max_threads, options.threads.idle_retire})),
       stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 Listener::~Listener() {
     stop();
+    waiting_pool_->shutdown();
     pool_->shutdown();
     close_listening_socket();
     if (stop_fd_ >= 0)

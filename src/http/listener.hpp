@@ -69,6 +69,10 @@ struct Handlers {
     /// True when the request is answered on the event loop (it must be quick and never
     /// block); false: on a pool thread.
     std::function<bool(const Request&)> on_loop;
+    /// For a request not answered on the loop: true when its handler may wait on a shared
+    /// resource (a decision while the audit queue is full). It then runs on the waiting
+    /// pool, so that the requests of the main pool never queue behind it. May be unset.
+    std::function<bool(const Request&)> may_wait;
     /// Answers a request (current_connection() is set while it runs). Also called for a
     /// request the front end refused (ConnectionContext::refusal_status), to write the
     /// error the caller's way; the request then holds what could be read of it.
@@ -116,6 +120,8 @@ class Listener {
     ListenerOptions options_;
     Handlers handlers_;
     std::unique_ptr<ElasticTaskQueue> pool_;
+    /// Handlers that may wait (Handlers::may_wait); no thread while none does.
+    std::unique_ptr<ElasticTaskQueue> waiting_pool_;
     int listen_fd_ = -1;
     std::string unix_path_; ///< non-empty: remove this socket file on close
     int stop_fd_ = -1;

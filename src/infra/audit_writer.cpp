@@ -128,6 +128,7 @@ void AuditWriter::give_up() {
         lost = queue_.size();
         cut = in_flight_;
         queue_.clear();
+        depth_.store(0, std::memory_order_relaxed);
         running_ = false; // later lines are refused (and counted)
         abandoned_ = true;
     }
@@ -202,6 +203,7 @@ void AuditWriter::write(std::string line) {
     // queue at once, and a writer busy with a batch checks the queue again before it waits.
     const bool was_empty = queue_.empty();
     queue_.push_back(std::move(line));
+    depth_.store(queue_.size(), std::memory_order_relaxed);
     lock.unlock();
     if (was_empty)
         has_lines_.notify_one();
@@ -279,6 +281,7 @@ void AuditWriter::run() {
             reopen = std::exchange(reopen_requested_, false);
             if (queue_.empty() && (stopping_ || abandoned_) && !reopen) break;
             batch.swap(queue_);
+            depth_.store(0, std::memory_order_relaxed);
             in_flight_ = batch.size();
         }
         has_room_.notify_all();

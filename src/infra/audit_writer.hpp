@@ -112,6 +112,11 @@ public:
     AuditWriterHealth health() const;
     /// Inside a blocked episode: health().blocked without its locks (asked per decision).
     bool blocked() const { return stall_.blocked(); }
+    /// Blocked, or the queue is more than half full: a writer may soon wait for room.
+    /// Lock-free (asked per decision).
+    bool backlogged() const {
+        return blocked() || depth_.load(std::memory_order_relaxed) > options_.queue_lines / 2;
+    }
 
 private:
     void run();
@@ -151,6 +156,7 @@ private:
     std::size_t flushing_ = 0;           ///< callers inside flush(): no batch window
     std::condition_variable drained_;
     std::deque<std::string> queue_;
+    std::atomic<std::size_t> depth_{0}; ///< queue_.size(), for backlogged() without the lock
     std::size_t in_flight_ = 0;
     bool stopping_ = false;
     bool running_ = false; ///< the writer accepts lines (guarded by mutex_)

@@ -146,14 +146,30 @@ bool HttpApi::answers_on_loop(const http::Request& req) const {
     case Endpoint::authorize:
         // Decisions are quick and never block, unless the audit sink does: a decision
         // waits for room in the audit queue rather than go unaudited. While the sink is
-        // blocked they wait on the pool, so that the loop goes on serving the probes
-        // (/readyz says 503) and every other connection.
-        return !audit_blocked(deps_.operations);
+        // blocked (or its queue fills) they wait on the waiting pool, so that the loop goes
+        // on serving the probes (/readyz says 503) and every other connection.
+        return !audit_backlogged(deps_.operations);
     case Endpoint::healthz:
     case Endpoint::readyz:
         return true; // probes: quick, never blocking
     default:
         return false; // admin, metrics, audit posts: a pool thread
+    }
+}
+
+bool HttpApi::may_wait(const http::Request& req) const {
+    switch (endpoint_of(req)) {
+    case Endpoint::auth:
+    case Endpoint::auth_nginx:
+    case Endpoint::auth_forward:
+    case Endpoint::auth_envoy:
+    case Endpoint::authorize:
+    case Endpoint::access_audit:
+        // They write audit lines: while the queue is backlogged they may wait for room,
+        // and must not take the threads /metrics and the admin API are answered on.
+        return audit_backlogged(deps_.operations);
+    default:
+        return false;
     }
 }
 

@@ -64,6 +64,10 @@ class HttpApi {
     /// decisions (/auth*, /v1/authorize) unless the audit sink is blocked (a decision then
     /// waits for it on the pool). The rest (admin, /metrics, POST /v1/audit) run on the pool.
     bool answers_on_loop(const http::Request& req) const;
+    /// True when a request answered off the loop may wait on the audit queue (a decision
+    /// or an audit post while it is backlogged): the listener then runs it on its waiting
+    /// pool, never on the threads of /metrics and the admin API.
+    bool may_wait(const http::Request& req) const;
     /// Decides an auth question that came another way (Envoy's gRPC Check) exactly as the
     /// HTTP auth endpoints decide theirs (map, decide, rate limits, audit, metrics), and
     /// writes the answer /auth/envoy would give into `res` (a 503 when no key set is

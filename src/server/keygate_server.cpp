@@ -15,6 +15,7 @@ KeygateServer::KeygateServer(const ServerOptions& options, HttpApiDeps deps)
     : api_(std::move(deps), options.limits, options.role), listener_(listener_options(options)) {
     listener_.set_handlers(
         {[this](const http::Request& req) { return api_.answers_on_loop(req); },
+         [this](const http::Request& req) { return api_.may_wait(req); },
          [this](const http::Request& req, http::Response& res) { api_.answer(req, res); },
          [](const http::Rejection& rejection) {
              // debug only: a scanner sending junk must not flood the log at info.

@@ -30,11 +30,20 @@ struct OperationsHooks {
     /// GET /readyz answers 503 while this says the audit log is blocked (decisions wait for
     /// it). Unset: never blocked.
     std::function<bool()> audit_blocked;
+    /// True while the audit queue may make a writer wait: the log is blocked, or its queue
+    /// is more than half full. Decisions are then answered on the listener's waiting pool.
+    /// Unset: never.
+    std::function<bool()> audit_backlogged;
 };
 
 /// Whether the hooks report a blocked audit log (false without hooks or callback).
 inline bool audit_blocked(const OperationsHooks* hooks) {
     return hooks != nullptr && hooks->audit_blocked && hooks->audit_blocked();
+}
+
+/// Whether the hooks report an audit queue that may make a writer wait.
+inline bool audit_backlogged(const OperationsHooks* hooks) {
+    return hooks != nullptr && hooks->audit_backlogged && hooks->audit_backlogged();
 }
 
 } // namespace keygate
