@@ -2,6 +2,7 @@
 #include "http/head_parser.hpp"
 
 #include "http/ascii.hpp"
+#include "http/host_field.hpp"
 
 #include <algorithm>
 #include <array>
@@ -116,6 +117,12 @@ const char* head_problem_text(HeadProblem problem) {
         return "Content-Length twice";
     case HeadProblem::length_and_chunked:
         return "Content-Length with Transfer-Encoding";
+    case HeadProblem::missing_host:
+        return "no Host field";
+    case HeadProblem::duplicate_host:
+        return "Host twice";
+    case HeadProblem::invalid_host:
+        return "invalid Host value";
     case HeadProblem::too_large:
         return "header line or head too large";
     }
@@ -130,6 +137,7 @@ HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
     bool request_line = true;
     bool content_length = false;
     bool transfer_encoding = false;
+    bool host = false;
     std::size_t pos = 0;
     for (;;) {
         const void* lf = pos < bytes.size()
@@ -168,10 +176,20 @@ HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
             content_length = true;
         } else if (name.size() == 17 && ascii_iequals(name, "Transfer-Encoding")) {
             transfer_encoding = true;
+        } else if (name.size() == 4 && ascii_iequals(name, "Host")) {
+            if (host)
+                return HeadProblem::duplicate_host;
+            host = true;
+            if (!valid_host_value(parsed.fields.back().value))
+                return HeadProblem::invalid_host;
         }
     }
     if (content_length && transfer_encoding)
         return HeadProblem::length_and_chunked;
+    // RFC 9112 3.2: an HTTP/1.1 request without Host is refused (HTTP/1.0 predates it;
+    // any other version is refused as unsupported after the parse).
+    if (!host && parsed.version[5] == '1' && parsed.version[7] >= '1')
+        return HeadProblem::missing_host;
     parsed.length = pos;
     out = std::move(parsed);
     return HeadProblem::none;
