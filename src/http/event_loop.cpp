@@ -590,9 +590,11 @@ bool Listener::Loop::frame(const Connection& c, const Request& req,
                            std::string& out) const {
     bool close = context.last_request || context.close_after_response || c.client_close ||
                  context.refusal_status != 0;
-    for (const auto& [name, value] : res.headers) {
-        if (ascii_iequals(name, "Connection") && has_token(value, "close"))
-            close = true;
+    if (res.headers.has_framing_field()) { // a handler's own "Connection: close" counts
+        for (const auto& [name, value] : res.headers) {
+            if (ascii_iequals(name, "Connection") && has_token(value, "close"))
+                close = true;
+        }
     }
     ResponseFraming framing;
     framing.close_connection = close;
