@@ -4,6 +4,8 @@
 #include "http/ascii.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace keygate::http {
 Request::Request(const Request& other)
@@ -152,11 +154,30 @@ bool framing_name(std::string_view name) {
     }
 }
 
-/// No byte that could end or split a header line.
-bool safe_text(std::string_view text) {
-    for (const char c : text) {
-        // One compare for nearly every byte; the three exact tests only below '\r'.
-        if (static_cast<unsigned char>(c) <= '\r' && (c == '\r' || c == '\n' || c == '\0'))
+constexpr std::uint64_t k_ones = 0x0101010101010101ULL;
+constexpr std::uint64_t k_highs = 0x8080808080808080ULL;
+
+/// Non-zero when one of the 8 bytes of `word` equals `byte` (exact: no false positive).
+constexpr std::uint64_t has_byte(std::uint64_t word, unsigned char byte) {
+    const std::uint64_t x = word ^ (k_ones * byte);
+    return (x - k_ones) & ~x & k_highs;
+}
+
+/// No byte that could end or split a header line (CR, LF, NUL), nor a ':' in a name.
+/// Eight bytes at a time: this runs over every header of every answer.
+bool safe_text(std::string_view text, bool name) {
+    const char* p = text.data();
+    std::size_t n = text.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p, 8);
+        if ((has_byte(word, '\r') | has_byte(word, '\n') | has_byte(word, '\0') |
+             (name ? has_byte(word, ':') : 0)) != 0) {
+            return false;
+        }
+    }
+    for (; n > 0; ++p, --n) {
+        if (*p == '\r' || *p == '\n' || *p == '\0' || (name && *p == ':'))
             return false;
     }
     return true;
@@ -165,8 +186,7 @@ bool safe_text(std::string_view text) {
 } // namespace
 
 void Response::set_header(std::string_view name, std::string_view value) {
-    if (name.empty() || name.find(':') != std::string_view::npos || !safe_text(name) ||
-        !safe_text(value)) {
+    if (name.empty() || !safe_text(name, true) || !safe_text(value, false)) {
         return;
     }
     std::string& block = headers.block_;

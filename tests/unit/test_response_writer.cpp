@@ -17,6 +17,20 @@ TEST_CASE("response: headers in the order set, unsafe ones dropped", "[response]
     res.set_header("Bad:Name", "v");
     res.set_header("", "v");
     res.set_header("x-b", "3");
+    // Long names and values are checked eight bytes at a time: every position counts.
+    for (std::size_t at = 0; at < 20; ++at) {
+        for (const char bad : {'\r', '\n', '\0'}) {
+            std::string value(20, 'v');
+            value[at] = bad;
+            res.set_header("X-Long-Value-Name", value);
+            std::string name = "X-Long-Header-Name-0";
+            name[at] = bad;
+            res.set_header(name, "v");
+        }
+        std::string colon = "X-Long-Header-Name-0";
+        colon[at] = ':';
+        res.set_header(colon, "v");
+    }
     REQUIRE(res.headers.size() == 3);
     std::string seen;
     for (const auto& [name, value] : res.headers)
