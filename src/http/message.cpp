@@ -4,8 +4,6 @@
 #include "http/ascii.hpp"
 
 #include <algorithm>
-#include <cstdint>
-#include <cstring>
 
 namespace keygate::http {
 Request::Request(const Request& other)
@@ -154,25 +152,15 @@ bool framing_name(std::string_view name) {
     }
 }
 
-constexpr std::uint64_t k_ones = 0x0101010101010101ULL;
-constexpr std::uint64_t k_highs = 0x8080808080808080ULL;
-
-/// Non-zero when one of the 8 bytes of `word` equals `byte` (exact: no false positive).
-constexpr std::uint64_t has_byte(std::uint64_t word, unsigned char byte) {
-    const std::uint64_t x = word ^ (k_ones * byte);
-    return (x - k_ones) & ~x & k_highs;
-}
-
 /// No byte that could end or split a header line (CR, LF, NUL), nor a ':' in a name.
 /// Eight bytes at a time: this runs over every header of every answer.
 bool safe_text(std::string_view text, bool name) {
     const char* p = text.data();
     std::size_t n = text.size();
     for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t word = 0;
-        std::memcpy(&word, p, 8);
-        if ((has_byte(word, '\r') | has_byte(word, '\n') | has_byte(word, '\0') |
-             (name ? has_byte(word, ':') : 0)) != 0) {
+        const std::uint64_t word = load_word(p);
+        if ((word_has_byte(word, '\r') | word_has_byte(word, '\n') | word_has_byte(word, '\0') |
+             (name ? word_has_byte(word, ':') : 0)) != 0) {
             return false;
         }
     }

@@ -166,3 +166,24 @@ TEST_CASE("head parser: exactly one valid Host (RFC 9112 3.2)", "[head_parser]")
         CHECK(head("HTTP/1.1", bad) == HeadProblem::invalid_host);
     }
 }
+
+TEST_CASE("head parser: a control byte anywhere in a long value", "[head_parser]") {
+    // Values are checked eight bytes at a time: each byte in each position.
+    const auto with_value = [](const std::string& value) {
+        return problem_of("GET / HTTP/1.1\r\nHost: k\r\nX-Long: " + value + "\r\n\r\n");
+    };
+    for (std::size_t at = 0; at < 20; ++at) {
+        std::string value(20, 'v');
+        for (const char bad : {'\0', '\x01', '\x1f', '\x7f', '\x0b'}) {
+            value[at] = bad;
+            INFO("position " << at << ", byte " << static_cast<int>(bad));
+            CHECK(with_value(value) == HeadProblem::control_byte);
+        }
+        for (const char good : {'\t', ' ', '\x80', '\xff', '~'}) {
+            value[at] = good;
+            INFO("position " << at << ", byte " << static_cast<int>(good));
+            // (a tab or space at either end is trimmed, not refused)
+            CHECK(with_value(value) == HeadProblem::none);
+        }
+    }
+}
