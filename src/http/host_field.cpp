@@ -2,20 +2,31 @@
 #include "http/host_field.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace keygate {
 namespace {
-
-bool alpha_or_digit(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 bool hex_digit(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/// unreserved / sub-delims (RFC 3986), as a table: every request's Host is read.
+constexpr std::array<bool, 256> k_host_chars = [] {
+    std::array<bool, 256> table{};
+    for (int c = 'a'; c <= 'z'; ++c)
+        table[static_cast<std::size_t>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c)
+        table[static_cast<std::size_t>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c)
+        table[static_cast<std::size_t>(c)] = true;
+    for (const char c : std::string_view("-._~!$&'()*+,;="))
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+
 bool unreserved_or_sub_delim(char c) {
-    return alpha_or_digit(c) || std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+    return k_host_chars[static_cast<unsigned char>(c)];
 }
 
 /// reg-name = *( unreserved / pct-encoded / sub-delims ); IPv4address is a reg-name too.
