@@ -171,6 +171,7 @@ struct Listener::Connection {
     std::string out;           ///< to send
     std::size_t sent = 0;      ///< of `out`
     HeadScan scan;
+    RequestHead head;  ///< the head being started (views into `in`; only within advance())
     Request request;   ///< the request being read (state body) or answered
     Response response; ///< the answer written on the loop (reused; pool answers have their own)
     BodyFraming framing;
@@ -468,7 +469,7 @@ void Listener::Loop::advance_requests(Connection& c, SteadyClock::time_point now
             if (scan.end == HeadEnd::refused)
                 return refuse(c, head_problem_status(scan.problem), head_problem_text(scan.problem),
                               now);
-            RequestHead head;
+            RequestHead& head = c.head; // reused: its field vector keeps its capacity
             const std::string_view bytes = c.buffered().substr(0, scan.length);
             if (const HeadProblem problem = parse_request_head(bytes, head);
                 problem != HeadProblem::none) {

@@ -153,8 +153,13 @@ const char* head_problem_text(HeadProblem problem) {
 HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
     // One pass, line by line (memchr finds each LF): every LF must follow a CR and no CR
     // may stand alone; the first empty line ends the head.
-    RequestHead parsed;
+    // Straight into `out`, whose field vector keeps its capacity from the last request on
+    // the connection: no allocation per head.
+    RequestHead& parsed = out;
+    parsed.method = parsed.target = parsed.version = {};
+    parsed.fields.clear();
     parsed.fields.reserve(16);
+    parsed.length = 0;
     bool request_line = true;
     bool content_length = false;
     bool transfer_encoding = false;
@@ -212,7 +217,6 @@ HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
     if (!host && parsed.version[5] == '1' && parsed.version[7] >= '1')
         return HeadProblem::missing_host;
     parsed.length = pos;
-    out = std::move(parsed);
     return HeadProblem::none;
 }
 

@@ -59,7 +59,8 @@ struct RequestHead {
 /// visible bytes, token field names directly followed by ':', no obs-fold, no control byte
 /// in a value, one Content-Length at most and never with Transfer-Encoding, exactly one
 /// Host field holding `uri-host [":" port]` (or empty; HTTP/1.0 may leave it out), field
-/// lines up to 8 KiB and heads up to 64 KiB. `out` is filled only on HeadProblem::none.
+/// lines up to 8 KiB and heads up to 64 KiB. `out` is overwritten (its field vector's
+/// capacity reused) and means something only on HeadProblem::none.
 HeadProblem parse_request_head(std::string_view bytes, RequestHead& out);
 
 } // namespace keygate
