@@ -180,10 +180,19 @@ void Response::set_header(std::string_view name, std::string_view value) {
     std::string& block = headers.block_;
     if (block.capacity() < 512)
         block.reserve(512); // a decision's dozen headers: one allocation, kept per connection
-    block.append(name);
-    block.append(": ", 2);
-    block.append(value);
-    block.append("\r\n", 2);
+    // One resize, then the line's four pieces copied in place.
+    const std::size_t at = block.size();
+    block.resize(at + name.size() + value.size() + 4);
+    char* out = block.data() + at;
+    std::memcpy(out, name.data(), name.size());
+    out += name.size();
+    *out++ = ':';
+    *out++ = ' ';
+    if (!value.empty())
+        std::memcpy(out, value.data(), value.size());
+    out += value.size();
+    *out++ = '\r';
+    *out = '\n';
     ++headers.count_;
     headers.framing_ = headers.framing_ || framing_name(name);
     headers.content_type_ =
