@@ -85,9 +85,7 @@ class ResponseHeaders {
             read();
             return before;
         }
-        bool operator==(const iterator& other) const {
-            return line_start_ == other.line_start_;
-        }
+        bool operator==(const iterator& other) const { return line_start_ == other.line_start_; }
 
       private:
         /// Reads the next line of `rest_` into `field_` (line_start_ null at the end).

@@ -46,9 +46,8 @@ HeadScanResult scan_head(std::string_view buffer, HeadScan& scan) {
             found != nullptr ? static_cast<std::size_t>(static_cast<const char*>(found) - data)
                              : size;
         // CRs in [i, stop); a CR right before the LF is the line's end.
-        const std::size_t cr_end = found != nullptr && stop > i && data[stop - 1] == '\r'
-                                       ? stop - 1
-                                       : stop;
+        const std::size_t cr_end =
+            found != nullptr && stop > i && data[stop - 1] == '\r' ? stop - 1 : stop;
         for (std::size_t from = i; from < cr_end;) {
             const void* cr = std::memchr(data + from, '\r', cr_end - from);
             if (cr == nullptr)

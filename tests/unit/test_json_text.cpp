@@ -31,7 +31,7 @@ TEST_CASE("json strings: long plain runs are copied whole, an escape anywhere is
     const std::string plain = "0123456789abcdefghijABCDEFGHIJ-_./~";
     CHECK(json_string(plain) == "\"" + plain + "\"");
     const std::vector<std::pair<char, std::string>> specials = {
-        {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\x01', "\\u0001"},
+        {'"', "\\\""},       {'\\', "\\\\"},      {'\n', "\\n"},      {'\x01', "\\u0001"},
         {'\x1f', "\\u001f"}, {'\x7f', "\\u007f"}, {'\xff', "\\ufffd"}};
     for (std::size_t at = 0; at < 20; ++at) {
         for (const auto& [byte, escaped] : specials) {

@@ -85,7 +85,8 @@ TEST_CASE("response writer: the block whole, the front end's framing", "[respons
     closing.head_request = true;
     std::string bytes;
     write_response(framed, closing, bytes);
-    CHECK(bytes == "HTTP/1.1 200 OK\r\nX-Keep: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n");
+    CHECK(bytes ==
+          "HTTP/1.1 200 OK\r\nX-Keep: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n");
 
     Response empty;
     empty.status = 204;
