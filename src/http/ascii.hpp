@@ -1,6 +1,9 @@
 #pragma once
-// Case-insensitive ASCII comparison of header names and tokens, without locale calls.
+// Case-insensitive ASCII comparison of header names and tokens, without locale calls, and
+// word-at-a-time byte tests for the scans that run over every request and answer.
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace keygate {
@@ -19,6 +22,27 @@ constexpr bool ascii_iequals(std::string_view a, std::string_view b) {
             return false;
     }
     return true;
+}
+
+inline constexpr std::uint64_t k_byte_ones = 0x0101010101010101ULL;
+inline constexpr std::uint64_t k_byte_highs = 0x8080808080808080ULL;
+
+/// The 8 bytes at `p` as one word (any alignment).
+inline std::uint64_t load_word(const char* p) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p, 8);
+    return word;
+}
+
+/// Non-zero when one of the 8 bytes of `word` equals `byte` (exact: no false positive).
+constexpr std::uint64_t word_has_byte(std::uint64_t word, unsigned char byte) {
+    const std::uint64_t x = word ^ (k_byte_ones * byte);
+    return (x - k_byte_ones) & ~x & k_byte_highs;
+}
+
+/// Non-zero when one of the 8 bytes of `word` is below `limit` (exact; `limit` <= 128).
+constexpr std::uint64_t word_has_less(std::uint64_t word, unsigned char limit) {
+    return (word - k_byte_ones * limit) & ~word & k_byte_highs;
 }
 
 } // namespace keygate

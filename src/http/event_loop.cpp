@@ -51,6 +51,11 @@ constexpr std::size_t k_read_chunk = 64 * 1024;
 /// burst waits for the next turn, so that one client cannot hold the loop.
 constexpr int k_requests_per_turn = 16;
 
+/// A connection keeps its output buffer up to this capacity between answers.
+constexpr std::size_t k_kept_output_bytes = 16 * 1024;
+/// ... and its response's header block and body up to this.
+constexpr std::size_t k_kept_response_bytes = 4 * 1024;
+
 constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /// The peer's address; a unix-socket peer (the proxy beside us) counts as 127.0.0.1.
@@ -166,7 +171,9 @@ struct Listener::Connection {
     std::string out;           ///< to send
     std::size_t sent = 0;      ///< of `out`
     HeadScan scan;
-    Request request; ///< the request being read (state body) or answered
+    RequestHead head;  ///< the head being started (views into `in`; only within advance())
+    Request request;   ///< the request being read (state body) or answered
+    Response response; ///< the answer written on the loop (reused; pool answers have their own)
     BodyFraming framing;
     bool client_close = false;
     bool peer_closed = false; ///< the client shut down its side: end after this answer
@@ -278,6 +285,8 @@ class Listener::Loop {
     bool frame(const Connection& c, const Request& req, const ConnectionContext& context,
                const Response& res, std::string& out) const;
     void respond(Connection& c, std::string bytes, bool close, SteadyClock::time_point now);
+    /// Sends what `c.out` holds now (a response just framed into it), then goes on.
+    void queued(Connection& c, bool close, SteadyClock::time_point now);
     void flush(Connection& c, SteadyClock::time_point now);
     void linger(Connection& c, SteadyClock::time_point now);
     /// Ends a connection (at the next reap()).
@@ -463,7 +472,7 @@ void Listener::Loop::advance_requests(Connection& c, SteadyClock::time_point now
             if (scan.end == HeadEnd::refused)
                 return refuse(c, head_problem_status(scan.problem), head_problem_text(scan.problem),
                               now);
-            RequestHead head;
+            RequestHead& head = c.head; // reused: its field vector keeps its capacity
             const std::string_view bytes = c.buffered().substr(0, scan.length);
             if (const HeadProblem problem = parse_request_head(bytes, head);
                 problem != HeadProblem::none) {
@@ -551,15 +560,30 @@ void Listener::Loop::dispatch(Connection& c, SteadyClock::time_point now) {
     c.context.refusal_why = "";
     const bool on_loop = !l_.handlers_.on_loop || l_.handlers_.on_loop(c.request);
     if (on_loop) {
-        Response res;
+        // The connection's response and output buffers are reused request after request:
+        // no allocation per answer once they have grown to a decision's size.
+        Response& res = c.response;
+        res.clear();
         {
             const ConnectionScope scope(c.context);
             l_.handlers_.answer(c.request, res);
         }
-        std::string bytes;
-        const bool close = frame(c, c.request, c.context, res, bytes);
+        bool close = false;
+        if (c.sent == c.out.size()) {
+            c.out.clear();
+            c.sent = 0;
+            close = frame(c, c.request, c.context, res, c.out);
+        } else {
+            std::string bytes;
+            close = frame(c, c.request, c.context, res, bytes);
+            c.out += bytes;
+        }
+        if (res.body.capacity() > k_kept_response_bytes ||
+            res.headers.block().size() > k_kept_response_bytes) {
+            res = Response{}; // a large answer gives its memory back
+        }
         c.request.clear();
-        return respond(c, std::move(bytes), close, now);
+        return queued(c, close, now);
     }
     // A pool thread answers; the loop stops watching the socket until the answer is back.
     c.state = Connection::State::handling;
@@ -595,9 +619,11 @@ bool Listener::Loop::frame(const Connection& c, const Request& req,
                            std::string& out) const {
     bool close = context.last_request || context.close_after_response || c.client_close ||
                  context.refusal_status != 0;
-    for (const auto& [name, value] : res.headers) {
-        if (ascii_iequals(name, "Connection") && has_token(value, "close"))
-            close = true;
+    if (res.headers.has_framing_field()) { // a handler's own "Connection: close" counts
+        for (const auto& [name, value] : res.headers) {
+            if (ascii_iequals(name, "Connection") && has_token(value, "close"))
+                close = true;
+        }
     }
     ResponseFraming framing;
     framing.close_connection = close;
@@ -643,13 +669,17 @@ void Listener::Loop::refuse(Connection& c, int status, const char* why,
 
 void Listener::Loop::respond(Connection& c, std::string bytes, bool close,
                              SteadyClock::time_point now) {
-    l_.requests_.fetch_add(1, std::memory_order_relaxed);
     if (c.sent == c.out.size()) {
         c.out = std::move(bytes);
         c.sent = 0;
     } else {
         c.out += bytes;
     }
+    queued(c, close, now);
+}
+
+void Listener::Loop::queued(Connection& c, bool close, SteadyClock::time_point now) {
+    l_.requests_.fetch_add(1, std::memory_order_relaxed);
     c.close_after_write = close;
     c.state = Connection::State::writing;
     c.deadline = now + l_.options_.write_timeout;
@@ -674,6 +704,8 @@ void Listener::Loop::flush(Connection& c, SteadyClock::time_point now) {
         return close(c);
     }
     c.out.clear();
+    if (c.out.capacity() > k_kept_output_bytes)
+        c.out.shrink_to_fit(); // a large answer (a pool's /metrics page) gives its memory back
     c.sent = 0;
     if (c.close_after_write)
         return c.peer_closed ? close(c) : linger(c, now);

@@ -2,6 +2,7 @@
 #include "http/head_parser.hpp"
 
 #include "http/ascii.hpp"
+#include "http/host_field.hpp"
 
 #include <algorithm>
 #include <array>
@@ -43,6 +44,30 @@ bool space_or_tab(char c) {
     return c == ' ' || c == '\t';
 }
 
+/// No NUL, DEL or other control byte but tab. Eight bytes at a time: values are most of
+/// a head's bytes; a word with a byte below 0x20 (a tab, usually) is looked at byte by byte.
+bool clean_value(std::string_view value) {
+    const char* p = value.data();
+    std::size_t n = value.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        const std::uint64_t word = load_word(p);
+        if (word_has_byte(word, 0x7f) != 0)
+            return false;
+        if (word_has_less(word, 0x20) == 0)
+            continue;
+        for (std::size_t i = 0; i < 8; ++i) {
+            if (static_cast<unsigned char>(p[i]) < 0x20 && p[i] != '\t')
+                return false;
+        }
+    }
+    for (; n > 0; ++p, --n) {
+        const auto u = static_cast<unsigned char>(*p);
+        if ((u < 0x20 && *p != '\t') || u == 0x7f)
+            return false;
+    }
+    return true;
+}
+
 HeadProblem parse_request_line(std::string_view line, RequestHead& out) {
     const auto first = line.find(' ');
     if (first == std::string_view::npos)
@@ -77,11 +102,8 @@ HeadProblem parse_field_line(std::string_view line, RequestHead& out) {
     if (!token(name))
         return HeadProblem::bad_field_name; // also whitespace before the colon
     std::string_view value = line.substr(colon + 1);
-    for (const char c : value) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((u < 0x20 && c != '\t') || u == 0x7f)
-            return HeadProblem::control_byte;
-    }
+    if (!clean_value(value))
+        return HeadProblem::control_byte;
     while (!value.empty() && space_or_tab(value.front()))
         value.remove_prefix(1);
     while (!value.empty() && space_or_tab(value.back()))
@@ -116,6 +138,12 @@ const char* head_problem_text(HeadProblem problem) {
         return "Content-Length twice";
     case HeadProblem::length_and_chunked:
         return "Content-Length with Transfer-Encoding";
+    case HeadProblem::missing_host:
+        return "no Host field";
+    case HeadProblem::duplicate_host:
+        return "Host twice";
+    case HeadProblem::invalid_host:
+        return "invalid Host value";
     case HeadProblem::too_large:
         return "header line or head too large";
     }
@@ -125,11 +153,17 @@ const char* head_problem_text(HeadProblem problem) {
 HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
     // One pass, line by line (memchr finds each LF): every LF must follow a CR and no CR
     // may stand alone; the first empty line ends the head.
-    RequestHead parsed;
+    // Straight into `out`, whose field vector keeps its capacity from the last request on
+    // the connection: no allocation per head.
+    RequestHead& parsed = out;
+    parsed.method = parsed.target = parsed.version = {};
+    parsed.fields.clear();
     parsed.fields.reserve(16);
+    parsed.length = 0;
     bool request_line = true;
     bool content_length = false;
     bool transfer_encoding = false;
+    bool host = false;
     std::size_t pos = 0;
     for (;;) {
         const void* lf = pos < bytes.size()
@@ -168,12 +202,21 @@ HeadProblem parse_request_head(std::string_view bytes, RequestHead& out) {
             content_length = true;
         } else if (name.size() == 17 && ascii_iequals(name, "Transfer-Encoding")) {
             transfer_encoding = true;
+        } else if (name.size() == 4 && ascii_iequals(name, "Host")) {
+            if (host)
+                return HeadProblem::duplicate_host;
+            host = true;
+            if (!valid_host_value(parsed.fields.back().value))
+                return HeadProblem::invalid_host;
         }
     }
     if (content_length && transfer_encoding)
         return HeadProblem::length_and_chunked;
+    // RFC 9112 3.2: an HTTP/1.1 request without Host is refused (HTTP/1.0 predates it;
+    // any other version is refused as unsupported after the parse).
+    if (!host && parsed.version[5] == '1' && parsed.version[7] >= '1')
+        return HeadProblem::missing_host;
     parsed.length = pos;
-    out = std::move(parsed);
     return HeadProblem::none;
 }
 

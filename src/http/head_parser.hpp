@@ -27,6 +27,9 @@ enum class HeadProblem {
     control_byte,             ///< NUL or another control byte (but tab) in a field value
     duplicate_content_length, ///< Content-Length given twice
     length_and_chunked,       ///< Content-Length together with Transfer-Encoding
+    missing_host,             ///< an HTTP/1.1 request without a Host field (RFC 9112 3.2)
+    duplicate_host,           ///< Host given twice
+    invalid_host,             ///< a Host value that is no uri-host [":" port]
     too_large,                ///< a field line over 8 KiB or a head over 64 KiB
 };
 
@@ -54,8 +57,10 @@ struct RequestHead {
 /// Reads the head at the start of `bytes` strictly: CRLF line endings only, a
 /// "METHOD SP TARGET SP HTTP/DIGIT.DIGIT" request line with a token method and a target of
 /// visible bytes, token field names directly followed by ':', no obs-fold, no control byte
-/// in a value, one Content-Length at most and never with Transfer-Encoding, field lines up
-/// to 8 KiB and heads up to 64 KiB. `out` is filled only on HeadProblem::none.
+/// in a value, one Content-Length at most and never with Transfer-Encoding, exactly one
+/// Host field holding `uri-host [":" port]` (or empty; HTTP/1.0 may leave it out), field
+/// lines up to 8 KiB and heads up to 64 KiB. `out` is overwritten (its field vector's
+/// capacity reused) and means something only on HeadProblem::none.
 HeadProblem parse_request_head(std::string_view bytes, RequestHead& out);
 
 } // namespace keygate

@@ -6,14 +6,6 @@
 #include <algorithm>
 
 namespace keygate::http {
-namespace {
-
-bool has_cr_or_lf(std::string_view text) {
-    return std::any_of(text.begin(), text.end(), [](char c) { return c == '\r' || c == '\n'; });
-}
-
-} // namespace
-
 Request::Request(const Request& other)
     : method(other.method), target(other.target), version(other.version), path(other.path),
       body(other.body), remote_addr(other.remote_addr), remote_port(other.remote_port),
@@ -129,29 +121,114 @@ bool Request::has_header(std::string_view name) const {
                        [&](const HeadField& field) { return ascii_iequals(field.name, name); });
 }
 
-void Response::set_header(std::string_view name, std::string value) {
-    if (has_cr_or_lf(name) || has_cr_or_lf(value))
+void ResponseHeaders::iterator::read() {
+    const auto colon = rest_.find(':');
+    if (rest_.empty() || colon == std::string_view::npos) {
+        line_start_ = nullptr;
+        field_ = {};
         return;
-    if (headers.empty())
-        headers.reserve(16); // a decision sets about a dozen: one allocation
-    headers.push_back({std::string(name), std::move(value)});
+    }
+    // set_header() wrote "name: value\r\n" with no ':' in the name and no CR in the value.
+    line_start_ = rest_.data();
+    const auto end = rest_.find('\r', colon);
+    field_.name = rest_.substr(0, colon);
+    field_.value = rest_.substr(colon + 2, end - colon - 2);
+    rest_.remove_prefix(end + 2);
+}
+
+namespace {
+
+/// True for a name the front end writes itself (the writer leaves a handler's out).
+bool framing_name(std::string_view name) {
+    switch (name.size()) {
+    case 10:
+        return ascii_iequals(name, "Connection") || ascii_iequals(name, "Keep-Alive");
+    case 14:
+        return ascii_iequals(name, "Content-Length");
+    case 17:
+        return ascii_iequals(name, "Transfer-Encoding");
+    default:
+        return false;
+    }
+}
+
+/// No byte that could end or split a header line (CR, LF, NUL), nor a ':' in a name.
+/// Eight bytes at a time: this runs over every header of every answer.
+bool safe_text(std::string_view text, bool name) {
+    const char* p = text.data();
+    std::size_t n = text.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        const std::uint64_t word = load_word(p);
+        if ((word_has_byte(word, '\r') | word_has_byte(word, '\n') | word_has_byte(word, '\0') |
+             (name ? word_has_byte(word, ':') : 0)) != 0) {
+            return false;
+        }
+    }
+    for (; n > 0; ++p, --n) {
+        if (*p == '\r' || *p == '\n' || *p == '\0' || (name && *p == ':'))
+            return false;
+    }
+    return true;
+}
+
+} // namespace
+
+void Response::set_header(std::string_view name, std::string_view value) {
+    if (name.empty() || !safe_text(name, true) || !safe_text(value, false)) {
+        return;
+    }
+    std::string& block = headers.block_;
+    if (block.capacity() < 512)
+        block.reserve(512); // a decision's dozen headers: one allocation, kept per connection
+    // One resize, then the line's four pieces copied in place.
+    const std::size_t at = block.size();
+    block.resize(at + name.size() + value.size() + 4);
+    char* out = block.data() + at;
+    std::memcpy(out, name.data(), name.size());
+    out += name.size();
+    *out++ = ':';
+    *out++ = ' ';
+    if (!value.empty())
+        std::memcpy(out, value.data(), value.size());
+    out += value.size();
+    *out++ = '\r';
+    *out = '\n';
+    ++headers.count_;
+    headers.framing_ = headers.framing_ || framing_name(name);
+    headers.content_type_ =
+        headers.content_type_ || (name.size() == 12 && ascii_iequals(name, "Content-Type"));
 }
 
 void Response::set_content(std::string content, std::string_view content_type) {
     body = std::move(content);
-    remove_header("Content-Type");
-    set_header("Content-Type", std::string(content_type));
+    if (headers.content_type_)
+        remove_header("Content-Type");
+    set_header("Content-Type", content_type);
 }
 
 void Response::remove_header(std::string_view name) {
-    std::erase_if(headers,
-                  [&](const ResponseField& field) { return ascii_iequals(field.name, name); });
+    std::string kept;
+    std::size_t count = 0;
+    bool framing = false;
+    bool content_type = false;
+    for (const auto& [field_name, value] : headers) {
+        if (ascii_iequals(field_name, name))
+            continue;
+        kept.append(field_name).append(": ").append(value).append("\r\n");
+        ++count;
+        framing = framing || framing_name(field_name);
+        content_type = content_type || ascii_iequals(field_name, "Content-Type");
+    }
+    headers.block_ = std::move(kept);
+    headers.count_ = count;
+    headers.framing_ = framing;
+    headers.content_type_ = content_type;
 }
 
 std::string Response::get_header_value(std::string_view name, std::size_t index) const {
-    for (const ResponseField& field : headers) {
-        if (ascii_iequals(field.name, name) && index-- == 0)
-            return field.value;
+    for (const auto& [field_name, value] : headers) {
+        if (ascii_iequals(field_name, name) && index-- == 0)
+            return std::string(value);
     }
     return {};
 }
@@ -161,9 +238,10 @@ bool Response::has_header(std::string_view name) const {
 }
 
 std::size_t Response::get_header_value_count(std::string_view name) const {
-    return static_cast<std::size_t>(
-        std::count_if(headers.begin(), headers.end(),
-                      [&](const ResponseField& field) { return ascii_iequals(field.name, name); }));
+    std::size_t count = 0;
+    for (const auto& [field_name, value] : headers)
+        count += ascii_iequals(field_name, name) ? 1 : 0;
+    return count;
 }
 
 } // namespace keygate::http

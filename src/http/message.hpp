@@ -56,21 +56,84 @@ class Request {
     std::vector<HeadField> fields_; ///< views into storage_
 };
 
-/// One response header field.
+/// One response header field: views into its Response's header block, valid until the
+/// headers change.
 struct ResponseField {
-    std::string name;
-    std::string value;
+    std::string_view name;
+    std::string_view value;
+};
+
+/// The header fields of a Response in the order set, kept as the "Name: value\r\n" lines
+/// they are sent as, in one buffer: setting a header is one append, and write_response()
+/// copies the block to the wire whole (no string pair per header, no second copy).
+class ResponseHeaders {
+  public:
+    /// Walks the block's lines; yields each field by value.
+    class iterator {
+      public:
+        using value_type = ResponseField;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        explicit iterator(std::string_view rest) : rest_(rest) { read(); }
+        ResponseField operator*() const { return field_; }
+        iterator& operator++() {
+            read();
+            return *this;
+        }
+        iterator operator++(int) {
+            iterator before = *this;
+            read();
+            return before;
+        }
+        bool operator==(const iterator& other) const { return line_start_ == other.line_start_; }
+
+      private:
+        /// Reads the next line of `rest_` into `field_` (line_start_ null at the end).
+        void read();
+
+        std::string_view rest_;
+        const char* line_start_ = nullptr;
+        ResponseField field_;
+    };
+
+    iterator begin() const { return iterator(block_); }
+    iterator end() const { return iterator(); }
+    /// True when no header is set.
+    bool empty() const { return count_ == 0; }
+    /// How many headers are set.
+    std::size_t size() const { return count_; }
+    /// Removes every header; keeps the buffer for the next response.
+    void clear() {
+        block_.clear();
+        count_ = 0;
+        framing_ = false;
+        content_type_ = false;
+    }
+    /// The header lines as they go on the wire, each ending in CRLF.
+    std::string_view block() const { return block_; }
+    /// True when a handler set a header the front end owns (Connection, Keep-Alive,
+    /// Content-Length, Transfer-Encoding): the writer must then leave those out.
+    bool has_framing_field() const { return framing_; }
+
+  private:
+    friend struct Response;
+
+    std::string block_;
+    std::size_t count_ = 0;
+    bool framing_ = false;      ///< a framing header is among them
+    bool content_type_ = false; ///< a Content-Type header is among them
 };
 
 /// A response a handler writes. Headers are sent in the order they were set; the front
 /// end adds the framing headers (Content-Length, Connection / Keep-Alive).
 struct Response {
-    int status = -1;                    ///< -1 until a handler sets it
-    std::vector<ResponseField> headers; ///< in the order set
+    int status = -1;         ///< -1 until a handler sets it
+    ResponseHeaders headers; ///< in the order set
     std::string body;
 
-    /// Appends a header; a name or value holding CR or LF is dropped (never split a response).
-    void set_header(std::string_view name, std::string value);
+    /// Appends a header; an empty name, a name holding ':', or a name or value holding CR,
+    /// LF or NUL is dropped (never split a response).
+    void set_header(std::string_view name, std::string_view value);
     /// Sets the body and replaces any Content-Type header with `content_type`.
     void set_content(std::string content, std::string_view content_type);
     /// Removes every header named `name` (ASCII case-insensitive).
@@ -81,6 +144,13 @@ struct Response {
     bool has_header(std::string_view name) const;
     /// How many times header `name` is set.
     std::size_t get_header_value_count(std::string_view name) const;
+    /// Back to a fresh response (status -1, no header, no body), keeping the buffers, so
+    /// that a connection answers request after request without allocating.
+    void clear() {
+        status = -1;
+        headers.clear();
+        body.clear();
+    }
 };
 
 } // namespace keygate::http

@@ -4,6 +4,7 @@
 #include "http/ascii.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace keygate::http {
 namespace {
@@ -33,32 +34,49 @@ constexpr std::size_t k_max_chunk_line = 1024;
 } // namespace
 
 HeadScanResult scan_head(std::string_view buffer, HeadScan& scan) {
-    for (std::size_t i = scan.scanned; i < buffer.size(); ++i) {
-        const char c = buffer[i];
-        if (c == '\r') {
-            if (i + 1 < buffer.size() && buffer[i + 1] != '\n')
+    // Line by line with memchr (this runs on every request): find the LF, then look for a
+    // CR before it. The refusals and their order are those of a byte-by-byte walk: a CR
+    // must be followed by LF (unless it is the last byte so far), an LF preceded by CR.
+    const char* const data = buffer.data();
+    const std::size_t size = buffer.size();
+    std::size_t i = scan.scanned;
+    while (i < size) {
+        const void* found = std::memchr(data + i, '\n', size - i);
+        const std::size_t stop =
+            found != nullptr ? static_cast<std::size_t>(static_cast<const char*>(found) - data)
+                             : size;
+        // CRs in [i, stop); a CR right before the LF is the line's end.
+        const std::size_t cr_end =
+            found != nullptr && stop > i && data[stop - 1] == '\r' ? stop - 1 : stop;
+        for (std::size_t from = i; from < cr_end;) {
+            const void* cr = std::memchr(data + from, '\r', cr_end - from);
+            if (cr == nullptr)
+                break;
+            const auto at = static_cast<std::size_t>(static_cast<const char*>(cr) - data);
+            if (at + 1 < size && data[at + 1] != '\n')
                 return {HeadEnd::refused, 0, HeadProblem::bad_line_ending};
-            continue;
+            from = at + 1;
         }
-        if (c != '\n')
-            continue;
-        if (i == 0 || buffer[i - 1] != '\r')
+        if (found == nullptr)
+            break;
+        if (stop == 0 || data[stop - 1] != '\r')
             return {HeadEnd::refused, 0, HeadProblem::bad_line_ending};
-        const std::size_t line_length = i - 1 - scan.line_start; // without its CRLF
+        const std::size_t line_length = stop - 1 - scan.line_start; // without its CRLF
         if (line_length > k_max_field_line)
             return {HeadEnd::refused, 0, HeadProblem::too_large};
-        if (i + 1 > k_max_head)
+        if (stop + 1 > k_max_head)
             return {HeadEnd::refused, 0, HeadProblem::too_large};
         if (line_length == 0) {
-            scan.scanned = i + 1;
-            return {HeadEnd::complete, i + 1, HeadProblem::none};
+            scan.scanned = stop + 1;
+            return {HeadEnd::complete, stop + 1, HeadProblem::none};
         }
-        scan.line_start = i + 1;
+        scan.line_start = stop + 1;
+        i = stop + 1;
     }
-    scan.scanned = buffer.size();
+    scan.scanned = size;
     // A CR at the very end may still be followed by its LF: not counted as open text.
-    const std::size_t open_line = buffer.size() - scan.line_start;
-    if (open_line > k_max_field_line + 1 || buffer.size() > k_max_head)
+    const std::size_t open_line = size - scan.line_start;
+    if (open_line > k_max_field_line + 1 || size > k_max_head)
         return {HeadEnd::refused, 0, HeadProblem::too_large};
     return {};
 }

@@ -17,9 +17,9 @@ struct ResponseFraming {
     bool head_request = false;      ///< a HEAD request: the body is not sent
 };
 
-/// Appends `res` to `out` as HTTP/1.1. A Connection, Content-Length or Transfer-Encoding
-/// header the handler set is replaced by the framing's own; a header value holding CR, LF
-/// or NUL is left out (a handler must never split a response). A 1xx, 204 or 304 status
+/// Appends `res` to `out` as HTTP/1.1. A Connection, Keep-Alive, Content-Length or
+/// Transfer-Encoding header the handler set is replaced by the framing's own (a header
+/// holding CR, LF or NUL never got in: Response::set_header). A 1xx, 204 or 304 status
 /// has no body.
 void write_response(const Response& res, const ResponseFraming& framing, std::string& out);
 

@@ -2,6 +2,7 @@
 #include "infra/json_text.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace keygate {
 namespace {
@@ -40,6 +41,25 @@ constexpr bool is_plain(std::uint8_t c) {
     return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
 }
 
+constexpr std::uint64_t k_ones = 0x0101010101010101ULL;
+constexpr std::uint64_t k_highs = 0x8080808080808080ULL;
+
+/// Non-zero when one of the 8 bytes of `word` equals `byte` (exact: no false positive).
+constexpr std::uint64_t has_byte(std::uint64_t word, std::uint8_t byte) {
+    const std::uint64_t x = word ^ (k_ones * byte);
+    return (x - k_ones) & ~x & k_highs;
+}
+
+/// True when all 8 bytes at `p` are plain (is_plain), tested at once: no byte below 0x20,
+/// none with the high bit set or equal to 0x7F, no quote, no backslash.
+bool plain_word(const char* p) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p, 8);
+    const std::uint64_t control = (word - k_ones * 0x20) & ~word & k_highs; // a byte < 0x20
+    return ((word & k_highs) | control | has_byte(word, 0x7F) | has_byte(word, '"') |
+            has_byte(word, '\\')) == 0;
+}
+
 } // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -49,6 +69,8 @@ void append_json_string(std::string& out, std::string_view text) {
         // A run of bytes that need no escape goes out in one append (most values are all
         // plain ASCII: ids, timestamps, paths).
         std::size_t plain_end = i;
+        while (plain_end + 8 <= text.size() && plain_word(text.data() + plain_end))
+            plain_end += 8; // eight plain bytes at a time, then the rest one by one
         while (plain_end < text.size() && is_plain(static_cast<std::uint8_t>(text[plain_end])))
             ++plain_end;
         if (plain_end > i) {

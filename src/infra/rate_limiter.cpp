@@ -2,6 +2,7 @@
 #include "infra/rate_limiter.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 namespace keygate {
@@ -51,6 +52,38 @@ std::uint64_t RateLimitState::daily_count(TimePoint now) const {
     return day_ == day_number(now) ? day_count_ : 0;
 }
 
+namespace {
+
+/// Appends `number` in decimal (no temporary string: this runs on every limited answer).
+void append_number(std::string& out, std::uint64_t number) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, number);
+    out.append(digits, end);
+}
+
+/// `"NAME";q=Q;w=W` (RateLimit-Policy).
+void append_policy(std::string& out, std::string_view name, std::uint64_t q, std::string_view w) {
+    out += name;
+    out += ";q=";
+    append_number(out, q);
+    out += ";w=";
+    out += w;
+}
+
+/// `"NAME";r=R;t=T` (RateLimit).
+std::string ratelimit_text(std::string_view name, std::uint64_t remaining, std::uint64_t reset) {
+    std::string out;
+    out.reserve(48);
+    out += name;
+    out += ";r=";
+    append_number(out, remaining);
+    out += ";t=";
+    append_number(out, reset);
+    return out;
+}
+
+} // namespace
+
 RateLimitView RateLimitState::view_of(const KeyLimits& limits, TimePoint now, double tokens,
                                       std::uint64_t day_count, bool limited) const {
     RateLimitView view;
@@ -63,9 +96,9 @@ RateLimitView RateLimitState::view_of(const KeyLimits& limits, TimePoint now, do
         const auto remaining = static_cast<std::uint64_t>(std::floor(std::max(0.0, tokens) + 1e-9));
         const double per_second = static_cast<double>(q) / 60.0;
         const auto reset = ceil_seconds((static_cast<double>(q) - tokens) / per_second);
-        policy = "\"minute\";q=" + std::to_string(q) + ";w=60";
-        view = {q, remaining, reset, {}, "\"minute\";r=" + std::to_string(remaining) + ";t=" +
-                                             std::to_string(reset), 0};
+        policy.reserve(limits.per_day ? 64 : 32);
+        append_policy(policy, "\"minute\"", q, "60");
+        view = {q, remaining, reset, {}, ratelimit_text("\"minute\"", remaining, reset), 0};
         best_remaining = remaining;
         have = true;
         if (tokens < 1.0) retry = std::max<std::uint64_t>(1, ceil_seconds((1.0 - tokens) / per_second));
@@ -75,12 +108,12 @@ RateLimitView RateLimitState::view_of(const KeyLimits& limits, TimePoint now, do
         const std::uint64_t remaining = q > day_count ? q - day_count : 0;
         const auto reset = seconds_to_next_day(now);
         if (!policy.empty()) policy += ", ";
-        policy += "\"day\";q=" + std::to_string(q) + ";w=86400";
+        append_policy(policy, "\"day\"", q, "86400");
         if (!have || remaining < best_remaining) {
             view.limit = q;
             view.remaining = remaining;
             view.reset_seconds = reset;
-            view.ratelimit = "\"day\";r=" + std::to_string(remaining) + ";t=" + std::to_string(reset);
+            view.ratelimit = ratelimit_text("\"day\"", remaining, reset);
         }
         if (remaining == 0) retry = std::max(retry, reset);
     }

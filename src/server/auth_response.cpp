@@ -40,7 +40,7 @@ std::string error_body(std::string_view code, std::string_view detail) {
 
 void write_error(http::Response& res, int status, std::string_view code, std::string_view detail) {
     res.status = status;
-    res.set_header("X-Auth-Error-Code", std::string(code));
+    res.set_header("X-Auth-Error-Code", code);
     res.set_header("X-Auth-Error-Detail", sanitize_header_value(detail));
     res.set_content(error_body(code, detail), k_json);
 }

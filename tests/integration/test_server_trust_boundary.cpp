@@ -149,6 +149,14 @@ TEST_CASE("trust boundary: a head the strict reader refuses is never decided",
         {"two Content-Length", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good +
                                    "Content-Length: 0\r\nContent-Length: 0\r\n\r\n"},
         {"HTTP/1.0 obs-fold", "GET /auth HTTP/1.0\r\nHost: k\r\n" + good + "X-A: 1\r\n\tmore\r\n\r\n"},
+        {"no Host (HTTP/1.1)", "GET /auth HTTP/1.1\r\n" + good + "X-Original-URI: /v1/x\r\n\r\n"},
+        {"two Host fields", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "Host: other\r\n\r\n"},
+        {"two Host fields (HTTP/1.0)", "GET /auth HTTP/1.0\r\nHost: k\r\nhost: k\r\n" + good + "\r\n"},
+        {"a Host with a space", "GET /auth HTTP/1.1\r\nHost: k k\r\n" + good + "\r\n"},
+        {"a Host with a path", "GET /auth HTTP/1.1\r\nHost: k/v1\r\n" + good + "\r\n"},
+        {"a Host with userinfo", "GET /auth HTTP/1.1\r\nHost: u@k\r\n" + good + "\r\n"},
+        {"a Host with a bad port", "GET /auth HTTP/1.1\r\nHost: k:80x\r\n" + good + "\r\n"},
+        {"a Host with an open IP literal", "GET /auth HTTP/1.1\r\nHost: [::1\r\n" + good + "\r\n"},
     };
     for (const auto& [name, head] : heads) {
         INFO(name);
@@ -196,6 +204,13 @@ TEST_CASE("strict RFC 9112: framing conflicts are 400, oversized heads 431 (403 
         {"a field line over 8 KiB on /auth/nginx",
          "GET /auth/nginx HTTP/1.1\r\nHost: k\r\n" + good + "X-Long: " + std::string(8200, 'a') + "\r\n\r\n", 403},
         {"obs-fold on /auth/nginx", "GET /auth/nginx HTTP/1.1\r\nHost: k\r\n" + good + "X-A: 1\r\n more\r\n\r\n", 403},
+        {"no Host on /auth/nginx", "GET /auth/nginx HTTP/1.1\r\n" + good + "\r\n", 403},
+        {"two Host fields on /auth/nginx",
+         "GET /auth/nginx HTTP/1.1\r\nHost: k\r\n" + good + "Host: k\r\n\r\n", 403},
+        {"an invalid Host on /auth/nginx", "GET /auth/nginx HTTP/1.1\r\nHost: k k\r\n" + good + "\r\n",
+         403},
+        {"no Host on /auth/forward", "GET /auth/forward HTTP/1.1\r\n" + good + "\r\n", 400},
+        {"two Host fields on /healthz", "GET /healthz HTTP/1.1\r\nHost: k\r\nHost: k\r\n\r\n", 400},
     };
     for (const Case& c : cases) {
         INFO(c.name);

@@ -144,7 +144,7 @@ header_map(const google::protobuf::RepeatedPtrField<envoy::config::core::v3::Hea
 std::map<std::string, std::string> lower_headers(const http::Response& res) {
     std::map<std::string, std::string> out;
     for (const auto& field : res.headers) {
-        std::string name = field.name;
+        std::string name(field.name);
         for (char& c : name)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         out[name] = field.value;

@@ -24,3 +24,22 @@ TEST_CASE("json strings: invalid UTF-8 becomes U+FFFD", "[json_text]") {
         all += static_cast<char>(b);
     CHECK_NOTHROW(nlohmann::json::parse(json_string(all)));
 }
+
+TEST_CASE("json strings: long plain runs are copied whole, an escape anywhere is found",
+          "[json_text]") {
+    // Plain runs are tested eight bytes at a time: each special byte in each position.
+    const std::string plain = "0123456789abcdefghijABCDEFGHIJ-_./~";
+    CHECK(json_string(plain) == "\"" + plain + "\"");
+    const std::vector<std::pair<char, std::string>> specials = {
+        {'"', "\\\""},       {'\\', "\\\\"},      {'\n', "\\n"},      {'\x01', "\\u0001"},
+        {'\x1f', "\\u001f"}, {'\x7f', "\\u007f"}, {'\xff', "\\ufffd"}};
+    for (std::size_t at = 0; at < 20; ++at) {
+        for (const auto& [byte, escaped] : specials) {
+            std::string text(20, 'x');
+            text[at] = byte;
+            INFO("position " << at << ", byte " << static_cast<int>(byte));
+            CHECK(json_string(text) ==
+                  "\"" + std::string(at, 'x') + escaped + std::string(19 - at, 'x') + "\"");
+        }
+    }
+}
