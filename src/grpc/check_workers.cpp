@@ -4,6 +4,8 @@
 #include "grpc/check_call.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <google/protobuf/arena.h>
 #include <sched.h>
 
 namespace keygate {
@@ -11,13 +13,28 @@ namespace keygate {
 using envoy::service::auth::v3::CheckRequest;
 using envoy::service::auth::v3::CheckResponse;
 
-/// One call slot: waits for a Check, answers it, then waits for the next. The messages are
-/// cleared, not freed, between calls, so that their strings and maps keep their memory.
+/// One call slot: waits for a Check, answers it, then waits for the next. Its request and
+/// response live on an arena whose first block is the slot's own: a call's messages (the
+/// parsed headers, the response's header options) cost no malloc() unless they outgrow it,
+/// and the arena is reset, not freed, for the next call.
 struct CheckWorkers::Call {
+    static constexpr std::size_t k_arena_block = 16 * 1024;
+
+    Call() : arena(arena_options(block)) {}
+
+    static google::protobuf::ArenaOptions arena_options(char* initial) {
+        google::protobuf::ArenaOptions options;
+        options.initial_block = initial;
+        options.initial_block_size = k_arena_block;
+        return options;
+    }
+
+    alignas(std::max_align_t) char block[k_arena_block];
+    google::protobuf::Arena arena;
     std::unique_ptr<grpc::ServerContext> context; ///< one per call (gRPC forbids reuse)
     std::unique_ptr<grpc::ServerAsyncResponseWriter<CheckResponse>> writer;
-    CheckRequest request;
-    CheckResponse response;
+    CheckRequest* request = nullptr;   ///< on `arena`
+    CheckResponse* response = nullptr; ///< on `arena`
     bool finishing = false; ///< the next event is the end of Finish(), not a new call
 };
 
@@ -48,10 +65,11 @@ void CheckWorkers::request(Worker& worker, Call& call) {
     call.context = std::make_unique<grpc::ServerContext>();
     call.writer =
         std::make_unique<grpc::ServerAsyncResponseWriter<CheckResponse>>(call.context.get());
-    call.request.Clear();
-    call.response.Clear();
+    call.arena.Reset(); // the last call's messages: gone, the first block kept
+    call.request = google::protobuf::Arena::CreateMessage<CheckRequest>(&call.arena);
+    call.response = google::protobuf::Arena::CreateMessage<CheckResponse>(&call.arena);
     call.finishing = false;
-    service_.RequestCheck(call.context.get(), &call.request, call.writer.get(), worker.queue.get(),
+    service_.RequestCheck(call.context.get(), call.request, call.writer.get(), worker.queue.get(),
                           worker.queue.get(), &call);
 }
 
@@ -74,9 +92,9 @@ void CheckWorkers::run(Worker& worker) {
         if (!call.finishing) {
             if (!ok)
                 continue; // the server shuts down: this slot got no call and gets none
-            const grpc::Status status = answer_check(api_, call.request, call.response);
+            const grpc::Status status = answer_check(api_, *call.request, *call.response);
             call.finishing = true;
-            call.writer->Finish(call.response, status, &call);
+            call.writer->Finish(*call.response, status, &call);
         } else if (!stopping_.load(std::memory_order_acquire)) {
             request(worker, call); // sent (ok) or cancelled by the client (!ok): next call
         }
