@@ -35,7 +35,7 @@ struct CheckWorkers::Call {
     std::unique_ptr<grpc::ServerAsyncResponseWriter<CheckResponse>> writer;
     CheckRequest* request = nullptr;   ///< on `arena`
     CheckResponse* response = nullptr; ///< on `arena`
-    bool finishing = false; ///< the next event is the end of Finish(), not a new call
+    bool finishing = false;            ///< the next event is the end of Finish(), not a new call
 };
 
 struct CheckWorkers::Worker {
