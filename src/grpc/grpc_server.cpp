@@ -4,6 +4,7 @@
 #include "grpc/check_workers.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <mutex>
 #include <sys/stat.h>
@@ -60,6 +61,9 @@ GrpcServer::~GrpcServer() {
 }
 
 Result<int> GrpcServer::start(const std::string& address) {
+    // Debian's gRPC runs Abseil's mutex deadlock detection (a graph of every lock order,
+    // a debugging aid) on each of the many locks of a call: off, as a release build has it.
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
     const std::lock_guard lock(impl_->mutex);
     if (impl_->server)
         return fail("the gRPC server is already started");
@@ -78,6 +82,9 @@ Result<int> GrpcServer::start(const std::string& address) {
     builder.RegisterService(&impl_->health); // synchronous: rare calls, its own pool
     // Envoy sends headers, not bodies (with_request_body off); 1 MiB is the HTTP body limit.
     builder.SetMaxReceiveMessageSize(2 * 1024 * 1024);
+    // No BDP probe: Envoy's Check streams carry small messages over a local link, and the
+    // probe adds a PING and its ACK to reads under load.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     impl_->server = builder.BuildAndStart();
     if (!impl_->server || (!unix_socket && port == 0)) {
         impl_->server.reset();
