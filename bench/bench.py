@@ -1,7 +1,8 @@
 """keygate benchmarks against baselines measured in the same run (issue 6, "Targets").
 
 Usage: python3 bench/bench.py [--build-dir DIR] [--seconds N] [BENCH...]
-BENCH: auth e2e fastapi decide reload idle timing (default: all of them, in that order).
+BENCH: auth grpc e2e fastapi decide reload idle timing (default: all of them, in that
+order).
 Prints one table of figures with ratios; bench/run.sh builds first and calls this.
 Servers run on core 0, clients (wrk, Python) on core 1.
 """
@@ -17,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -141,6 +143,150 @@ def bench_auth(args, binary: Path) -> None:
             f"{sum(r.errors for r in runs['log'])}", verdict(errors == 0))
         # wrk does not count the requests still in flight when it stops: about equal.
         row("auth", "audit lines / requests wrk counted", f"{audit_lines} / {requests_sent}")
+    finally:
+        bl.remove_workdir(work)
+
+
+# --- grpc: Envoy's gRPC Check vs /auth/envoy over HTTP, one keygate, same run ----------------
+GRPC_TARGET_RATIO = 1.3  # server CPU per gRPC decision / per /auth/envoy decision (issue 15)
+GRPC_TARGET_P99_MS = 1.0  # at 16 concurrent streams
+
+
+@dataclass
+class GrpcLoadResult:
+    """One grpc_check_load run with the server's CPU around it (the fields of WrkResult
+    that the report reads)."""
+    requests: int
+    errors: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    statuses: dict
+    server_cpu_s: float
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu_s / self.requests * 1e6 if self.requests else float("nan")
+
+
+def run_grpc_load(client: Path, target: str, key_file: Path, *, seconds: float,
+                  concurrency: int = 16, server_pids: list[int] | None = None,
+                  cpu: str = bl.CLIENT_CPU) -> GrpcLoadResult:
+    """bench/grpc_check_load on the client core (one HTTP/2 channel, `concurrency` Check
+    calls in flight); server CPU time is read around it from /proc, as run_wrk does."""
+    argv = ["taskset", "-c", cpu, str(client), "--target", target, "--key-file",
+            str(key_file), "--concurrency", str(concurrency), "--seconds", str(seconds),
+            "--path", AUTH_PATH, "--source", "127.0.0.1"]
+    pids = server_pids or []
+    before = bl.cpu_seconds(pids)
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    used = bl.cpu_seconds(pids) - before
+    j = json.loads(out)
+    lat = j["latency_us"]
+    return GrpcLoadResult(requests=j["requests"], errors=j["errors"], seconds=j["seconds"],
+                          rps=j["rps"], p50_ms=lat["p50"] / 1e3, p90_ms=lat["p90"] / 1e3,
+                          p99_ms=lat["p99"] / 1e3, max_ms=lat["max"] / 1e3,
+                          statuses=j["grpc_status"], server_cpu_s=used)
+
+
+def envoy_http_headers(key: str) -> dict[str, str]:
+    """What Envoy's HTTP ext_authz sends /auth/envoy for the request grpc_check_load
+    describes (wrk adds Host): the key, the client address, and the same other headers."""
+    return {"X-API-Key": key, "X-Real-IP": "127.0.0.1", "Accept": "application/json",
+            "User-Agent": "bi-tool/3.2 (grpc_check_load)", "X-Forwarded-Proto": "http",
+            "X-Request-Id": "6f1c9a2e-3b7d-4c58-9e0a-1d2f3a4b5c6d"}
+
+
+def bench_grpc(args, binary: Path) -> None:
+    client = args.build_dir / "bench" / "grpc_check_load"
+    if not client.exists():
+        row("grpc", "grpc_check_load", "not built (needs KEYGATE_WITH_GRPC and "
+            "-DKEYGATE_BUILD_BENCH=ON: bench/run.sh)")
+        return
+    work = bl.make_workdir("grpc")
+    try:
+        config, key = bench_key_file(work)
+        key_file = work / "bench-key"
+        key_file.write_text(key + "\n")
+        key_file.chmod(0o600)
+        headers = envoy_http_headers(key)
+        http_runs: list[bl.WrkResult] = []
+        grpc_runs: list[GrpcLoadResult] = []
+        requests_sent = 0
+        for round_no in range(args.rounds):
+            # One keygate serves both; a fresh one each round, as in `auth`.
+            gport = bl.free_port()
+            kg, port = bl.start_keygate(binary, config, work,
+                                        extra_env={"KEYGATE_GRPC_LISTEN": f"127.0.0.1:{gport}"})
+            try:
+                url = f"http://127.0.0.1:{port}/auth/envoy{AUTH_PATH}"
+                check_allowed(port, f"/auth/envoy{AUTH_PATH}", headers)
+                requests_sent += 1
+
+                def http_phase():
+                    nonlocal requests_sent
+                    warm = bl.run_wrk(url, headers, seconds=2)
+                    r = bl.run_wrk(url, headers, seconds=args.seconds, server_pids=[kg.pid])
+                    http_runs.append(r)
+                    requests_sent += warm.requests + r.requests
+
+                def grpc_phase():
+                    nonlocal requests_sent
+                    target = f"127.0.0.1:{gport}"
+                    warm = run_grpc_load(client, target, key_file, seconds=2)
+                    r = run_grpc_load(client, target, key_file, seconds=args.seconds,
+                                      server_pids=[kg.pid])
+                    grpc_runs.append(r)
+                    requests_sent += warm.requests + r.requests
+
+                # Alternate which goes first, so that neither always runs on a warmer server.
+                for phase in ((http_phase, grpc_phase) if round_no % 2 == 0
+                              else (grpc_phase, http_phase)):
+                    phase()
+            finally:
+                kg.stop()
+        audit_lines = sum(1 for line in open(work / "audit.log") if '"event":"auth"' in line)
+        g, h = best(grpc_runs), best(http_runs)
+        ratio = g.cpu_us_per_request / h.cpu_us_per_request
+        row("grpc", f"server CPU per decision (us), best of {args.rounds}",
+            f"{g.cpu_us_per_request:.2f} (gRPC Check)",
+            f"{h.cpu_us_per_request:.2f} (/auth/envoy, HTTP/1.1 keep-alive)",
+            f"ratio {ratio:.2f}x, target <= {GRPC_TARGET_RATIO}x: "
+            f"{verdict(ratio <= GRPC_TARGET_RATIO)}")
+        every = " / ".join(f"{a.cpu_us_per_request:.1f}:{b.cpu_us_per_request:.1f}"
+                           for a, b in zip(grpc_runs, http_runs))
+        row("grpc", "  every round, gRPC:HTTP", every)
+        ratios = sorted(a.cpu_us_per_request / b.cpu_us_per_request
+                        for a, b in zip(grpc_runs, http_runs))
+        median = ratios[len(ratios) // 2]
+        row("grpc", f"  median ratio of the {len(ratios)} rounds", f"{median:.2f}x", "",
+            f"target <= {GRPC_TARGET_RATIO}x: {verdict(median <= GRPC_TARGET_RATIO)}")
+        gf, hf = max(grpc_runs, key=lambda r: r.rps), fastest(http_runs)
+        row("grpc", "throughput (decisions/s), best round", f"{gf.rps:.0f}", f"{hf.rps:.0f}",
+            f"ratio {gf.rps / hf.rps:.2f}x")
+        gp99 = min(r.p99_ms for r in grpc_runs)
+        row("grpc", "p99 latency at 16 streams / connections (ms), best round", f"{gp99:.3f}",
+            f"{min(r.p99_ms for r in http_runs):.3f}",
+            f"target <= {GRPC_TARGET_P99_MS} ms: {verdict(gp99 <= GRPC_TARGET_P99_MS)}")
+        row("grpc", "p50 latency (ms), best round", f"{min(r.p50_ms for r in grpc_runs):.3f}",
+            f"{min(r.p50_ms for r in http_runs):.3f}")
+        row("grpc", "  gRPC p90 / max (ms), best round",
+            f"{min(r.p90_ms for r in grpc_runs):.3f} / {min(r.max_ms for r in grpc_runs):.3f}")
+        statuses: dict[str, int] = {}
+        for r in grpc_runs:
+            for name, count in r.statuses.items():
+                statuses[name] = statuses.get(name, 0) + count
+        errors = sum(r.errors for r in grpc_runs)
+        row("grpc", "errors (gRPC: non-OK or not allowed; HTTP: non-2xx + socket)",
+            f"{errors} ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))})",
+            f"{sum(r.errors for r in http_runs)}",
+            verdict(errors == 0 and sum(r.errors for r in http_runs) == 0))
+        # grpc_check_load counts every call it made; wrk leaves out those in flight at its end.
+        row("grpc", "audit lines / decisions the clients counted",
+            f"{audit_lines} / {requests_sent}")
     finally:
         bl.remove_workdir(work)
 
@@ -613,7 +759,8 @@ def bench_timing(args, binary: Path) -> None:
         bl.remove_workdir(work)
 
 
-BENCHES = {"auth": bench_auth, "e2e": bench_e2e, "fastapi": bench_fastapi,
+BENCHES = {"auth": bench_auth, "grpc": bench_grpc, "e2e": bench_e2e,
+           "fastapi": bench_fastapi,
            "decide": bench_decide, "reload": bench_reload, "idle": bench_idle,
            "timing": bench_timing}
 
@@ -636,7 +783,7 @@ def main() -> int:
     p.add_argument("--build-dir", type=Path, default=bl.REPO / "build-bench")
     p.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     p.add_argument("--rounds", type=int, default=2,
-                   help="alternating keygate/baseline runs in auth, e2e, fastapi (best is kept)")
+                   help="alternating keygate/baseline runs in auth, grpc, e2e, fastapi (best is kept)")
     p.add_argument("--reloads", type=int, default=5)
     p.add_argument("--reload-keys", default="100000,10000",
                    help="key counts of the reload benchmark, comma-separated")

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds keygate (Release, with bench/decide_bench) in its own build directory and runs the
-# benchmarks against their baselines in one run. See bench/README.md.
+# Builds keygate (Release, with bench/decide_bench and bench/grpc_check_load) in its own
+# build directory and runs the benchmarks against their baselines in one run. See
+# bench/README.md.
 #
 # Usage: bench/run.sh [--no-build] [--build-dir DIR] [BENCH...] [-- bench.py options]
-#   BENCH: auth e2e fastapi decide reload idle timing (default: all), or soak
+#   BENCH: auth grpc e2e fastapi decide reload idle timing (default: all), or soak
 #   (bench/soak/soak.py, 10 minutes; pass --minutes N after --).
 # Needs: cmake, g++, wrk, nginx, curl, taskset, libbenchmark-dev, python3-fastapi,
-# python3-uvicorn, python3-yaml (Debian 12 packages).
+# python3-uvicorn, python3-yaml (Debian 12 packages); grpc needs libgrpc++-dev.
 set -euo pipefail
 
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +34,8 @@ if ((BUILD)); then
         >/dev/null
     targets=(keygate)
     [[ -f /usr/include/benchmark/benchmark.h ]] && targets+=(decide_bench)
+    # The gRPC load client exists when keygate is built with gRPC (KEYGATE_WITH_GRPC, default ON).
+    grep -q '^KEYGATE_WITH_GRPC:BOOL=ON' "$BUILD_DIR/CMakeCache.txt" && targets+=(grpc_check_load)
     cmake --build "$BUILD_DIR" -j2 --target "${targets[@]}"
 fi
 

@@ -3,6 +3,8 @@
 # held to the project's warnings.
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+# Abseil's mutex settings (src/grpc/grpc_server.cpp turns its deadlock detection off).
+pkg_check_modules(ABSL_SYNCHRONIZATION REQUIRED IMPORTED_TARGET absl_synchronization)
 find_program(KEYGATE_PROTOC protoc REQUIRED)
 find_program(KEYGATE_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 
@@ -47,7 +49,8 @@ endforeach()
 
 add_library(keygate_grpc_proto STATIC ${KEYGATE_PROTO_SOURCES})
 target_include_directories(keygate_grpc_proto SYSTEM PUBLIC ${KEYGATE_PROTO_GEN})
-target_link_libraries(keygate_grpc_proto PUBLIC PkgConfig::GRPCPP PkgConfig::PROTOBUF)
+target_link_libraries(keygate_grpc_proto PUBLIC PkgConfig::GRPCPP PkgConfig::PROTOBUF
+  PkgConfig::ABSL_SYNCHRONIZATION)
 # The sanitizer builds instrument the generated code too (but hold it to no warnings).
 if(KEYGATE_SANITIZERS)
   target_compile_options(keygate_grpc_proto PRIVATE -fsanitize=${_keygate_san} -fno-omit-frame-pointer)

@@ -32,8 +32,11 @@ bool starts_with_lower(std::string_view text, std::string_view lower_prefix) {
 void add_set_header(google::protobuf::RepeatedPtrField<HeaderValueOption>& to,
                     std::string_view name, std::string_view value) {
     HeaderValueOption* option = to.Add();
-    option->mutable_header()->set_key(lower(name));
-    option->mutable_header()->set_value(std::string(value));
+    std::string& key = *option->mutable_header()->mutable_key();
+    key.assign(name); // lower-cased in place: no temporary string per header
+    for (char& c : key)
+        c = ascii_lower(c);
+    option->mutable_header()->set_value(value.data(), value.size());
     // Every Envoy version reads `append` first when it is set: false is "set"; append_action
     // stays at its default, as Envoy requires when `append` is given.
     option->mutable_append()->set_value(false);
@@ -98,11 +101,14 @@ void write_check_response(const http::Response& answer, const AuthSummary& summa
     out.mutable_status()->set_code(static_cast<int>(code));
     if (code == RpcCode::ok) {
         auto& ok = *out.mutable_ok_response();
-        std::vector<std::string> set_names;
+        // The lower-case names of the headers set, views of the keys in `ok` (which keeps
+        // its elements in place as it grows).
+        std::vector<std::string_view> set_names;
+        set_names.reserve(answer.headers.size());
         for (const http::ResponseField& field : answer.headers) {
             if (starts_with_lower(field.name, "x-auth-")) {
                 add_set_header(*ok.mutable_headers(), field.name, field.value);
-                set_names.push_back(lower(field.name));
+                set_names.push_back(ok.headers(ok.headers_size() - 1).header().key());
             } else {
                 add_set_header(*ok.mutable_response_headers_to_add(), field.name, field.value);
             }
@@ -112,11 +118,11 @@ void write_check_response(const http::Response& answer, const AuthSummary& summa
         if (summary.bearer_holds_key)
             add_removal(*ok.mutable_headers_to_remove(), "authorization");
         for (const HeadField& field : question.fields) {
-            const std::string name = lower(field.name);
-            if (starts_with_lower(name, "x-auth-") &&
-                std::find(set_names.begin(), set_names.end(), name) == set_names.end()) {
-                add_removal(*ok.mutable_headers_to_remove(), name);
-            }
+            if (!starts_with_lower(field.name, "x-auth-"))
+                continue; // most headers: no lower-cased copy
+            std::string name = lower(field.name);
+            if (std::find(set_names.begin(), set_names.end(), name) == set_names.end())
+                add_removal(*ok.mutable_headers_to_remove(), std::move(name));
         }
     } else {
         out.mutable_status()->set_message(answer.get_header_value("X-Auth-Error-Code"));

@@ -1,10 +1,10 @@
 // The gRPC services and their server.
 #include "grpc/grpc_server.hpp"
 
-#include "envoy/service/auth/v3/external_auth.grpc.pb.h"
-#include "grpc/check_mapping.hpp"
+#include "grpc/check_workers.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <mutex>
 #include <sys/stat.h>
@@ -14,35 +14,6 @@ namespace keygate {
 namespace {
 
 constexpr std::string_view k_authorization_service = "envoy.service.auth.v3.Authorization";
-
-/// envoy.service.auth.v3.Authorization: one Check, one decision.
-class AuthorizationService final : public envoy::service::auth::v3::Authorization::Service {
-  public:
-    explicit AuthorizationService(HttpApi& api) : api_(api) {}
-
-    grpc::Status Check(grpc::ServerContext* /*context*/,
-                       const envoy::service::auth::v3::CheckRequest* request,
-                       envoy::service::auth::v3::CheckResponse* response) override {
-        try {
-            const CheckQuestion question = read_check_request(*request);
-            http::Response answer;
-            const AuthSummary summary = api_.answer_question(question.question(), answer);
-            if (!summary.decided) {
-                // No key set yet (or an internal error): no decision at all. Envoy applies
-                // failure_mode_allow (false: it denies) as for any failed call.
-                return {grpc::StatusCode::UNAVAILABLE, "no decision: no key set is loaded"};
-            }
-            write_check_response(answer, summary, question, *response);
-            return grpc::Status::OK;
-        } catch (...) {
-            // Never the exception's text: it may quote the request.
-            return {grpc::StatusCode::INTERNAL, "internal error"};
-        }
-    }
-
-  private:
-    HttpApi& api_;
-};
 
 /// grpc.health.v1.Health: SERVING while `serving` says so, for the server ("") and for the
 /// authorization service by name.
@@ -54,7 +25,8 @@ class HealthService final : public grpc::health::v1::Health::Service {
                        const grpc::health::v1::HealthCheckRequest* request,
                        grpc::health::v1::HealthCheckResponse* response) override {
         const std::string& service = request->service();
-        if (!service.empty() && service != k_authorization_service && service != "grpc.health.v1.Health")
+        if (!service.empty() && service != k_authorization_service &&
+            service != "grpc.health.v1.Health")
             return {grpc::StatusCode::NOT_FOUND, "unknown service"};
         response->set_status(serving_() ? grpc::health::v1::HealthCheckResponse::SERVING
                                         : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
@@ -69,9 +41,13 @@ class HealthService final : public grpc::health::v1::Health::Service {
 
 struct GrpcServer::Impl {
     Impl(HttpApi& api, std::function<bool()> serving)
-        : authorization(api), health(std::move(serving)) {}
+        : checks(api, CheckWorkers::default_threads(), k_calls_per_thread),
+          health(std::move(serving)) {}
 
-    AuthorizationService authorization;
+    /// Enough waiting calls for Envoy's usual number of concurrent streams on one connection.
+    static constexpr int k_calls_per_thread = 64;
+
+    CheckWorkers checks; ///< declared before `server`, which must go first
     HealthService health;
     std::unique_ptr<grpc::Server> server;
     std::mutex mutex; ///< guards `server` across start() and shutdown()
@@ -80,9 +56,14 @@ struct GrpcServer::Impl {
 GrpcServer::GrpcServer(HttpApi& api, std::function<bool()> serving)
     : impl_(std::make_unique<Impl>(api, std::move(serving))) {}
 
-GrpcServer::~GrpcServer() { shutdown(std::chrono::milliseconds(0)); }
+GrpcServer::~GrpcServer() {
+    shutdown(std::chrono::milliseconds(0));
+}
 
 Result<int> GrpcServer::start(const std::string& address) {
+    // Debian's gRPC runs Abseil's mutex deadlock detection (a graph of every lock order,
+    // a debugging aid) on each of the many locks of a call: off, as a release build has it.
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
     const std::lock_guard lock(impl_->mutex);
     if (impl_->server)
         return fail("the gRPC server is already started");
@@ -97,13 +78,19 @@ Result<int> GrpcServer::start(const std::string& address) {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&impl_->authorization);
-    builder.RegisterService(&impl_->health);
+    impl_->checks.add_to(builder);
+    builder.RegisterService(&impl_->health); // synchronous: rare calls, its own pool
     // Envoy sends headers, not bodies (with_request_body off); 1 MiB is the HTTP body limit.
     builder.SetMaxReceiveMessageSize(2 * 1024 * 1024);
+    // No BDP probe: Envoy's Check streams carry small messages over a local link, and the
+    // probe adds a PING and its ACK to reads under load.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     impl_->server = builder.BuildAndStart();
-    if (!impl_->server || (!unix_socket && port == 0))
+    if (!impl_->server || (!unix_socket && port == 0)) {
+        impl_->server.reset();
         return fail("cannot serve gRPC on " + address);
+    }
+    impl_->checks.start();
     if (unix_socket) {
         // Like the HTTP listener's socket: the proxy's group may connect, nobody else.
         ::chmod(path.c_str(), 0660);
@@ -116,8 +103,11 @@ void GrpcServer::shutdown(std::chrono::milliseconds grace) {
     const std::lock_guard lock(impl_->mutex);
     if (!impl_->server)
         return;
+    impl_->checks.begin_stop();
+    // The workers still finish the calls in flight while Shutdown() waits for them.
     impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
     impl_->server->Wait();
+    impl_->checks.stop();
     impl_->server.reset();
 }
 

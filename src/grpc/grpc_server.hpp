@@ -1,8 +1,9 @@
 #pragma once
 // keygate's gRPC listener (KEYGATE_GRPC_LISTEN, CONTRACT §6): Envoy's external authorization
 // (envoy.service.auth.v3.Authorization/Check) and grpc.health.v1.Health/Check on one port.
-// It runs on gRPC's own threads (the synchronous server's pool), never on the HTTP front
-// end's event loop, and decides through HttpApi::answer_question(), the path of /auth/envoy.
+// Check runs on its own completion-queue threads (grpc/check_workers.*), health on gRPC's
+// synchronous pool, never on the HTTP front end's event loop; Check decides through
+// HttpApi::answer_question(), the path of /auth/envoy.
 #include "core/result.hpp"
 #include "server/http_api.hpp"
 
@@ -29,7 +30,7 @@ class GrpcServer {
     Result<int> start(const std::string& address);
 
     /// Stops accepting calls, lets the calls in flight finish (cancelling those still
-    /// running after `grace`), and joins gRPC's threads. Idempotent.
+    /// running after `grace`), and joins the threads. Idempotent.
     void shutdown(std::chrono::milliseconds grace);
 
   private:
