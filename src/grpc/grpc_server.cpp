@@ -1,6 +1,8 @@
 // The gRPC services and their server.
 #include "grpc/grpc_server.hpp"
 
+#include "http/unix_socket.hpp"
+
 #include "grpc/check_workers.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -71,10 +73,12 @@ Result<int> GrpcServer::start(const std::string& address) {
     std::string path = unix_socket ? address.substr(5) : std::string{};
     if (path.starts_with("//"))
         path = path.substr(2); // unix:///abs/path
-    // A socket left by a process that died is in the way of bind(); nothing else is removed.
-    struct stat info {};
-    if (unix_socket && ::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
-        ::unlink(path.c_str());
+    // A socket left by a process that died is in the way of bind(); a live one (another
+    // keygate) or anything else at the path is an error, as for the HTTP listener.
+    if (unix_socket) {
+        if (auto cleared = clear_stale_unix_socket(path); !cleared)
+            return fail("gRPC: " + cleared.error().message);
+    }
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);

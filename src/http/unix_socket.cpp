@@ -45,7 +45,7 @@ std::string errno_text(int error) {
 
 } // namespace
 
-Result<int> listen_unix_socket(const std::string& path, int backlog) {
+Result<void> clear_stale_unix_socket(const std::string& path) {
     const std::string prefix = "cannot listen on unix:" + path + ": ";
     sockaddr_un address{};
     if (!unix_address(path, address)) {
@@ -74,6 +74,15 @@ Result<int> listen_unix_socket(const std::string& path, int backlog) {
     } else if (errno != ENOENT) {
         return fail(prefix + errno_text(errno));
     }
+    return {};
+}
+
+Result<int> listen_unix_socket(const std::string& path, int backlog) {
+    const std::string prefix = "cannot listen on unix:" + path + ": ";
+    if (auto cleared = clear_stale_unix_socket(path); !cleared)
+        return fail(cleared.error().message);
+    sockaddr_un address{};
+    unix_address(path, address);
 
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)

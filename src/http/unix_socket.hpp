@@ -15,6 +15,11 @@ namespace keygate {
 /// The message of every error starts with "cannot listen on unix:PATH: ".
 Result<int> listen_unix_socket(const std::string& path, int backlog);
 
+/// The check listen_unix_socket() makes before bind(), for a server that binds the path
+/// itself (gRPC): a stale socket file at `path` is removed; a live socket or anything else
+/// there is an error (same messages), and is left alone. Nothing there: success.
+Result<void> clear_stale_unix_socket(const std::string& path);
+
 /// Removes the socket file at `path` if there is one (anything else there is left alone).
 /// For after the listening descriptor was closed; errors are ignored.
 void remove_unix_socket(const std::string& path);

@@ -121,6 +121,17 @@ e2e_expect_eq "the gRPC socket's mode is 0660" 660 "$(stat -c %a "$E2E_TMP/grpc.
 "$PYTHON" "$DRIVER" health --grpc "unix:$E2E_TMP/grpc.sock" --proto "$SOURCE_DIR/proto" \
     --work "$E2E_TMP/gen" --expect SERVING >"$E2E_TMP/health3.out" 2>&1
 e2e_check "health over the Unix socket: SERVING" test "$?" -eq 0
+# A second keygate on the same path must not take the live socket over.
+inode=$(stat -c %i "$E2E_TMP/grpc.sock")
+timeout 20 "$KEYGATE_BIN" serve --config "$E2E_TMP/keys.yaml" --listen 127.0.0.1:0 \
+    --grpc-listen "unix:$E2E_TMP/grpc.sock" >/dev/null 2>"$E2E_TMP/twice.err"
+e2e_expect_eq "a second keygate on a live gRPC socket exits 1" 1 "$?"
+e2e_check "and says another process listens" grep -c "another process is listening on it" \
+    "$E2E_TMP/twice.err"
+e2e_expect_eq "the first keygate's socket is untouched" "$inode" "$(stat -c %i "$E2E_TMP/grpc.sock")"
+"$PYTHON" "$DRIVER" health --grpc "unix:$E2E_TMP/grpc.sock" --proto "$SOURCE_DIR/proto" \
+    --work "$E2E_TMP/gen" --expect SERVING >"$E2E_TMP/health4.out" 2>&1
+e2e_check "and still answers: SERVING" test "$?" -eq 0
 
 # A listen address that cannot be bound stops keygate at start, with a message.
 "$KEYGATE_BIN" serve --config "$E2E_TMP/keys.yaml" --listen 127.0.0.1:0 \
