@@ -74,6 +74,9 @@ LABEL org.opencontainers.image.title="keygate" \
 
 # The audit log (one JSON object per line) goes to stdout, the operational log to stderr.
 ENV KEYGATE_AUDIT_LOG=stdout
+# Where serve listens; `keygate probe` (the HEALTHCHECK) reads the same variable, so a
+# container given another KEYGATE_LISTEN stays healthy without a new health command.
+ENV KEYGATE_LISTEN=0.0.0.0:8090
 
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532
@@ -83,15 +86,16 @@ EXPOSE 8090
 EXPOSE 9091
 
 # `keygate probe` is the health check: exec form, no shell, no curl. It asks /readyz (200 once
-# a valid key file is loaded, 503 while draining after SIGTERM) on 127.0.0.1:8090, where the
-# CMD's 0.0.0.0:8090 listens; with another --listen, override it (docker run
-# --health-cmd, or compose's healthcheck.test: ["CMD", "keygate", "probe", "--url", ...]).
+# a valid key file is loaded, 503 while draining after SIGTERM) where KEYGATE_LISTEN listens
+# (0.0.0.0 is asked on 127.0.0.1). A --listen flag given to serve instead of the variable
+# needs the health command overridden (docker run --health-cmd, or compose's
+# healthcheck.test: ["CMD", "keygate", "probe", "--url", ...]).
 # Kubernetes ignores HEALTHCHECK: the chart has its own probes.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["keygate", "probe", "--url", "http://127.0.0.1:8090/readyz", "--timeout", "4s"]
+    CMD ["keygate", "probe", "--timeout", "4s"]
 
 # keygate handles SIGTERM itself (finishes requests in flight, flushes the audit log, exits 0
 # within 10 s) and starts no child processes, so it can run as PID 1 without an init.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["keygate"]
-CMD ["serve", "--config", "/etc/keygate/keys.yaml", "--listen", "0.0.0.0:8090"]
+CMD ["serve", "--config", "/etc/keygate/keys.yaml"]

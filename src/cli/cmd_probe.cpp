@@ -6,6 +6,7 @@
 #include "cli/http_probe.hpp"
 #include "cli/probe_target.hpp"
 #include "core/time.hpp"
+#include "infra/environment.hpp"
 
 #include <ostream>
 
@@ -18,12 +19,16 @@ constexpr OptionSpec k_options[] = {
      .takes_value = true,
      .value_name = "URL",
      .help = "http://HOST[:PORT][/PATH] (port 80, path / when none) or unix:/SOCKET[:/PATH]",
-     .required = true},
+     .default_value = "/readyz where KEYGATE_LISTEN (else 127.0.0.1:8090) listens"},
     {.name = "--timeout",
      .takes_value = true,
      .value_name = "DURATION",
      .help = "how long to wait for the status line, 1ms to 1h (ms, s, m)",
      .default_value = "2s"},
+};
+constexpr EnvironmentSpec k_environment[] = {
+    {"KEYGATE_LISTEN", "127.0.0.1:8090",
+     "without --url: where serve listens (0.0.0.0 and :: are asked on the loopback)"},
 };
 constexpr ExitCodeSpec k_exit_codes[] = {
     {0, "a 2xx answer"},
@@ -34,11 +39,12 @@ constexpr ExitCodeSpec k_exit_codes[] = {
 
 constexpr CommandSpec k_command{
     .name = "probe",
-    .synopsis = "keygate probe --url http://HOST:PORT/PATH|unix:/SOCKET[:/PATH] [--timeout 2s]",
+    .synopsis = "keygate probe [--url http://HOST:PORT/PATH|unix:/SOCKET[:/PATH]] [--timeout 2s]",
     .summary = "Sends GET PATH and reads the status line only: a health check that needs neither\n"
                "a shell nor curl (the Dockerfile's HEALTHCHECK, Kubernetes exec probes). No\n"
                "https, no redirects followed.",
     .options = k_options,
+    .environment = k_environment,
     .exit_codes = k_exit_codes,
 };
 
@@ -58,10 +64,16 @@ int run_probe(const Args& args, std::ostream& out, std::ostream& err) {
     if (!parsed->positionals.empty()) {
         return usage_error(err, k_command, "unexpected argument '" + parsed->positionals[0] + "'");
     }
-    const auto url = parsed->value("--url"); // required: parse_args checked
-    const auto target = parse_probe_url(*url);
+    // Without --url: /readyz of the keygate this environment configures (the image's
+    // HEALTHCHECK then follows a KEYGATE_LISTEN given to the container).
+    const auto url = parsed->value("--url");
+    const auto target = url ? parse_probe_url(*url)
+                            : readyz_target_of_listen(
+                                  env_value(process_environment(), "KEYGATE_LISTEN")
+                                      .value_or("127.0.0.1:8090"));
     if (!target)
-        return usage_error(err, k_command, "--url: " + target.error().message);
+        return usage_error(err, k_command,
+                           (url ? "--url: " : "KEYGATE_LISTEN: ") + target.error().message);
 
     Duration timeout{};
     if (const auto text = value_or_default(*parsed, k_command, "--timeout")) {

@@ -57,7 +57,7 @@ std::string usage_text() {
            "  keygate rotate   --config PATH --id KEY_ID [--grace DURATION] [--write]\n"
            "  keygate report   [--config PATH] [--state-dir DIR] [--expiring 30d] [--unused 30d] "
            "[--format text|json]\n"
-           "  keygate probe    --url http://HOST:PORT/PATH|unix:/SOCKET[:/PATH] [--timeout 2s]\n"
+           "  keygate probe    [--url http://HOST:PORT/PATH|unix:/SOCKET[:/PATH]] [--timeout 2s]\n"
            "  keygate version\n"
            "\n"
            "exit codes: 0 success / allowed / valid, 1 invalid config / denied / failed, "

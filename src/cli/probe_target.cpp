@@ -123,4 +123,26 @@ Result<ProbeTarget> parse_probe_url(std::string_view url) {
     return fail("the URL must start with http:// or unix:");
 }
 
+Result<ProbeTarget> readyz_target_of_listen(std::string_view listen) {
+    const auto address = parse_listen_address(listen);
+    if (!address)
+        return fail(address.error().message);
+    ProbeTarget target;
+    target.path = "/readyz";
+    if (address->unix_path) {
+        target.unix_socket = true;
+        target.socket_path = *address->unix_path;
+        return target;
+    }
+    if (address->port == 0)
+        return fail("port 0 (a free port chosen at start) cannot be probed: give --url");
+    target.port = static_cast<std::uint16_t>(address->port);
+    target.host = address->host;
+    if (target.host.empty() || target.host == "0.0.0.0")
+        target.host = "127.0.0.1";
+    else if (target.host == "::")
+        target.host = "::1";
+    return target;
+}
+
 } // namespace keygate::cli

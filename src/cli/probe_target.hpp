@@ -1,6 +1,7 @@
 #pragma once
 // What `keygate probe --url URL` asks: an HTTP path on a TCP host:port or on a Unix socket.
 #include "core/result.hpp"
+#include "infra/serve_settings.hpp"
 
 #include <cstdint>
 #include <string>
@@ -24,5 +25,10 @@ struct ProbeTarget {
 /// ":/", "/" without one). No https, user info, fragment, or control characters and spaces
 /// in the path: errors name what is wrong.
 Result<ProbeTarget> parse_probe_url(std::string_view url);
+
+/// `/readyz` of a keygate listening at `listen` (KEYGATE_LISTEN's syntax, see
+/// parse_listen_address): an address of every interface (0.0.0.0, ::, ":PORT") is asked on
+/// the loopback of its family; a Unix socket is asked on its path.
+Result<ProbeTarget> readyz_target_of_listen(std::string_view listen);
 
 } // namespace keygate::cli

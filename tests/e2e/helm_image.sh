@@ -126,19 +126,20 @@ e2e_check "creates that user without a home or a shell" grep -qE 'useradd .*--ui
 e2e_check "exposes 8090" grep -qx 'EXPOSE 8090' "$FINAL"
 e2e_check "the audit log goes to stdout" grep -qx 'ENV KEYGATE_AUDIT_LOG=stdout' "$FINAL"
 e2e_check "ENTRYPOINT is keygate" grep -qx 'ENTRYPOINT \["keygate"\]' "$FINAL"
-e2e_check "CMD serves /etc/keygate/keys.yaml on 0.0.0.0:8090" \
-    grep -qx 'CMD \["serve", "--config", "/etc/keygate/keys.yaml", "--listen", "0.0.0.0:8090"\]' "$FINAL"
+e2e_check "KEYGATE_LISTEN is 0.0.0.0:8090" grep -qx 'ENV KEYGATE_LISTEN=0.0.0.0:8090' "$FINAL"
+e2e_check "CMD serves /etc/keygate/keys.yaml (where KEYGATE_LISTEN says)" \
+    grep -qx 'CMD \["serve", "--config", "/etc/keygate/keys.yaml"\]' "$FINAL"
 e2e_check "copies the binary built in the first stage" grep -qx 'COPY --from=build /src/build/keygate /usr/local/bin/keygate' "$FINAL"
 
 # HEALTHCHECK: exec form, `keygate probe` (no shell, no curl in the image).
 mapfile -t health <"$E2E_TMP/healthcheck"
-e2e_expect_eq "HEALTHCHECK is exec-form keygate probe of 127.0.0.1:8090/readyz" \
-    "keygate probe --url http://127.0.0.1:8090/readyz --timeout 4s" "${health[*]}"
+e2e_expect_eq "HEALTHCHECK is exec-form keygate probe of KEYGATE_LISTEN's /readyz" \
+    "keygate probe --timeout 4s" "${health[*]}"
 e2e_check "HEALTHCHECK's probe timeout is below its own --timeout" grep -qE '^HEALTHCHECK .*--timeout=5s .*CMD ' "$FINAL"
-run_health() { # the HEALTHCHECK's argv, with the built binary and the test's port
+run_health() { # the HEALTHCHECK's argv, with the built binary, in the image's environment
     local argv=("${health[@]}")
     argv[0]=$KEYGATE_BIN
-    "${argv[@]//127.0.0.1:8090/127.0.0.1:$KEYGATE_PORT}"
+    KEYGATE_LISTEN=0.0.0.0:$KEYGATE_PORT "${argv[@]}"
 }
 e2e_start_keygate "$KEYGATE_BIN" "$SOURCE_DIR/tests/data/valid/minimal.yaml"
 e2e_check "HEALTHCHECK passes against a running keygate" run_health

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 using keygate::cli::parse_probe_url;
+using keygate::cli::readyz_target_of_listen;
 
 TEST_CASE("probe URL: http host, port and path", "[probe_target]") {
     const auto t = parse_probe_url("http://127.0.0.1:8090/readyz");
@@ -65,4 +66,31 @@ TEST_CASE("probe URL: what is refused, and why", "[probe_target]") {
         REQUIRE_FALSE(t);
         CHECK_THAT(t.error().message, Catch::Contains(message));
     }
+}
+
+TEST_CASE("probe target of a listen address: /readyz on the loopback or the socket",
+          "[probe_target]") {
+    const auto all = readyz_target_of_listen("0.0.0.0:8090");
+    REQUIRE(all);
+    CHECK(all->host == "127.0.0.1");
+    CHECK(all->port == 8090);
+    CHECK(all->path == "/readyz");
+    const auto any_port = readyz_target_of_listen(":9000");
+    REQUIRE(any_port);
+    CHECK(any_port->host == "127.0.0.1");
+    CHECK(any_port->port == 9000);
+    const auto v6 = readyz_target_of_listen("[::]:8090");
+    REQUIRE(v6);
+    CHECK(v6->host == "::1");
+    CHECK(v6->host_header() == "[::1]:8090");
+    const auto named = readyz_target_of_listen("10.1.2.3:8091");
+    REQUIRE(named);
+    CHECK(named->host == "10.1.2.3");
+    const auto sock = readyz_target_of_listen("unix:/run/keygate/keygate.sock");
+    REQUIRE(sock);
+    CHECK(sock->unix_socket);
+    CHECK(sock->socket_path == "/run/keygate/keygate.sock");
+    CHECK(sock->path == "/readyz");
+    CHECK_FALSE(readyz_target_of_listen("127.0.0.1:0"));
+    CHECK_FALSE(readyz_target_of_listen("no-port"));
 }
