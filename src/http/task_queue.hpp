@@ -1,15 +1,14 @@
 #pragma once
-// An elastic thread pool for cpp-httplib. cpp-httplib 0.11.4 runs each connection on one
-// pool thread for the connection's whole life (keep-alive included); its fixed pool lets
-// the connections beyond it starve silently. This pool grows when no worker is idle and
-// shrinks back when extra workers stay idle.
+// The listener's elastic thread pool for the handlers that do not run on the event loop
+// (admin, metrics, audit posts, decisions while the audit queue is backlogged). It grows
+// when no worker is idle, up to a limit (beyond it tasks wait in its queue), and shrinks
+// back when extra workers stay idle.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <httplib.h>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -27,15 +26,17 @@ struct TaskQueueLimits {
 /// A TaskQueue that starts `min_threads` workers and adds one whenever a task is enqueued
 /// while no worker is idle, up to `max_threads`. Thread-safe. shutdown() runs every task
 /// already queued, then joins all workers.
-class ElasticTaskQueue final : public httplib::TaskQueue {
+class ElasticTaskQueue final {
   public:
     explicit ElasticTaskQueue(TaskQueueLimits limits);
-    ~ElasticTaskQueue() override;
+    ~ElasticTaskQueue();
     ElasticTaskQueue(const ElasticTaskQueue&) = delete;
     ElasticTaskQueue& operator=(const ElasticTaskQueue&) = delete;
 
-    void enqueue(std::function<void()> fn) override;
-    void shutdown() override;
+    /// Runs `fn` on a worker (queued when every worker is busy and none can be added).
+    void enqueue(std::function<void()> fn);
+    /// Runs every task already queued, then joins all workers. Idempotent.
+    void shutdown();
 
     /// Workers alive now.
     std::size_t thread_count() const;
