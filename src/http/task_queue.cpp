@@ -30,7 +30,7 @@ void ElasticTaskQueue::start_worker_locked() {
 void ElasticTaskQueue::update_saturation_locked() {
     const bool saturated = tasks_.size() > idle_ && workers_.size() >= limits_.max_threads;
     if (saturated && !saturated_.load(std::memory_order_relaxed)) {
-        spdlog::warn("all {} connection threads are busy; new connections wait",
+        spdlog::warn("all {} threads of a handler pool are busy; requests wait for one",
                      limits_.max_threads);
     }
     saturated_.store(saturated, std::memory_order_relaxed);
