@@ -322,8 +322,7 @@ def example_gateway(workdir: Path, gateway_port: int, query_port: int, auth_port
         f.write_text(f.read_text().replace("include snippets/", f"include {conf_dir}/snippets/"))
     (conf_dir / "keygate.conf").write_text(upstream)
     stub = ""
-    added = "".join('add_header {} "{}"; '.format(k, v.replace('"', '\\"'))
-                    for k, v in (stub_headers or {}).items())
+    added = header_directives(stub_headers)
     if stub_port:
         stub = f"""
     server {{
@@ -341,14 +340,48 @@ def example_gateway(workdir: Path, gateway_port: int, query_port: int, auth_port
     }}""" + stub
 
 
+def header_directives(headers: dict | None) -> str:
+    """`add_header NAME "VALUE";` for each header, for a stub that answers them."""
+    return "".join('add_header {} "{}"; '.format(k, v.replace('"', '\\"'))
+                   for k, v in (headers or {}).items())
+
+
+def start_sidecar_stub(work: Path, name: str, headers: dict, socket_path: Path | None):
+    """A free sidecar: a separate nginx process (one worker, on the servers' core, like
+    keygate) whose every answer is 200 with `headers`. Returns the process and its port (0
+    on a unix socket)."""
+    port = 0 if socket_path else bl.free_port()
+    listen = f"unix:{socket_path}" if socket_path else f"127.0.0.1:{port}"
+    body = f"""
+    server {{
+        listen {listen};
+        access_log off;
+        keepalive_requests 1000000;
+        location / {{ {header_directives(headers)}return 200; }}
+    }}"""
+    proc = bl.start_nginx(work, f"sidecar-{name}", body, [port] if port else [])
+    if socket_path:
+        bl.wait_until("sidecar socket", lambda: socket_path.exists(), 10)
+    return proc, port
+
+
 def e2e_run(work: Path, binary: Path, config: Path, name: str, headers: dict, url_path: str,
             seconds: int, stub_headers: dict | None = None) -> bl.WrkResult:
     """One wrk run through the example gateway, its auth upstream keygate or an nginx stub
-    (`nginx-stub-headers`: the stub answers keygate's own response headers)."""
+    (`nginx-stub-headers`: the stub answers keygate's own response headers; `sidecar-stub`
+    and `sidecar-stub-unix`: the same answer from a separate nginx process, over TCP or a
+    unix socket: the same hop as keygate's, with no work)."""
     gport, qport = bl.free_port(), bl.free_port()
     kg = None
+    sidecar = None
     socket_path = None
-    if name == "keygate":
+    if name in ("sidecar-stub", "sidecar-stub-unix"):
+        socket_path = work / "sidecar.sock" if name.endswith("unix") else None
+        if socket_path and socket_path.exists():
+            socket_path.unlink()
+        sidecar, aport = start_sidecar_stub(work, name, stub_headers or {}, socket_path)
+        stub = None
+    elif name == "keygate":
         kg, aport = bl.start_keygate(binary, config, work)
         stub = None
     elif name == "keygate-unix":
@@ -365,13 +398,16 @@ def e2e_run(work: Path, binary: Path, config: Path, name: str, headers: dict, ur
         if status != 200:
             raise RuntimeError(f"e2e {name}: {status} {text[:200]!r}")
         bl.run_wrk(f"http://127.0.0.1:{gport}{url_path}", headers, seconds=2)
-        pids = bl.descendants(ng.pid) + ([kg.pid] if kg else [])
+        pids = bl.descendants(ng.pid) + ([kg.pid] if kg else []) + \
+            (bl.descendants(sidecar.pid) if sidecar else [])
         return bl.run_wrk(f"http://127.0.0.1:{gport}{url_path}", headers, seconds=seconds,
                           server_pids=pids)
     finally:
         ng.stop()
         if kg:
             kg.stop()
+        if sidecar:
+            sidecar.stop()
 
 
 def keygate_identity_headers(binary: Path, config: Path, work: Path, key: str,
@@ -400,7 +436,8 @@ def bench_e2e(args, binary: Path) -> None:
         url_path = "/v1/datasets/orders/rows?limit=10"
         identity = keygate_identity_headers(binary, config, work, key, url_path)
         results: dict[str, list[bl.WrkResult]] = {"keygate": [], "keygate-unix": [],
-                                                  "nginx-stub": [], "nginx-stub-headers": []}
+                                                  "nginx-stub": [], "nginx-stub-headers": [],
+                                                  "sidecar-stub": [], "sidecar-stub-unix": []}
         for _ in range(args.rounds):
             for name in results:
                 results[name].append(e2e_run(work, binary, config, name, headers, url_path,
@@ -418,6 +455,13 @@ def bench_e2e(args, binary: Path) -> None:
         row("e2e", "  baseline answering keygate's response headers (req/s)", f"{k.rps:.0f}",
             f"{h.rps:.0f} (the stub adds keygate's {len(identity)} X-Auth-*/RateLimit headers)",
             f"ratio {k.rps / h.rps:.2f}x (TCP), {u.rps / h.rps:.2f}x (unix)")
+        sc, su = fastest(results["sidecar-stub"]), fastest(results["sidecar-stub-unix"])
+        row("e2e", "  free sidecar: a separate nginx answering keygate's headers, TCP (req/s)",
+            f"{k.rps:.0f}", f"{sc.rps:.0f}",
+            f"ratio {k.rps / sc.rps:.2f}x, target >= 0.85x: {verdict(k.rps / sc.rps >= 0.85)}")
+        row("e2e", "  free sidecar on a unix socket, against keygate on one (req/s)",
+            f"{u.rps:.0f}", f"{su.rps:.0f}",
+            f"ratio {u.rps / su.rps:.2f}x, target >= 0.85x: {verdict(u.rps / su.rps >= 0.85)}")
         row("e2e", "p99 latency (ms)", f"{k.p99_ms:.3f}", f"{n.p99_ms:.3f}")
         row("e2e", "  p99, unix socket (ms)", f"{u.p99_ms:.3f}", f"{n.p99_ms:.3f}")
         row("e2e", "server CPU per request (us, nginx + auth server)",
@@ -426,6 +470,11 @@ def bench_e2e(args, binary: Path) -> None:
         row("e2e", "  same, baseline answering keygate's headers (us)",
             f"{k.cpu_us_per_request:.2f}", f"{h.cpu_us_per_request:.2f}",
             f"ratio {k.cpu_us_per_request / h.cpu_us_per_request:.2f}x")
+        row("e2e", "  same, the free sidecar (nginx + sidecar, us), TCP / unix",
+            f"{k.cpu_us_per_request:.2f} / {u.cpu_us_per_request:.2f}",
+            f"{sc.cpu_us_per_request:.2f} / {su.cpu_us_per_request:.2f}",
+            f"ratio {k.cpu_us_per_request / sc.cpu_us_per_request:.2f}x / "
+            f"{u.cpu_us_per_request / su.cpu_us_per_request:.2f}x")
         errors = sum(r.errors for r in results["keygate"])
         row("e2e", "errors (non-2xx + socket), all rounds", f"{errors}",
             f"{sum(r.errors for r in results['nginx-stub'])}", verdict(errors == 0))
