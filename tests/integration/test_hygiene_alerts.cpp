@@ -100,14 +100,15 @@ TEST_CASE("hygiene alerts: a key entering its last week while serving raises key
     TempDir dir;
     // `edge` leaves its last-week window 60 s from now: no alert at load.
     const TimePoint expires_at = now_ms() + k_key_expiring_window + std::chrono::seconds(60);
-    const std::string path = dir.write(
-        "keys.yaml", "api_keys:\n"
-                     "  - {id: ops, key_hash: \"" +
-                         sha256_secret(k_ops_key) +
-                         "\", role: admin}\n"
-                         "  - {id: edge, key_hash: \"" +
-                         sha256_secret("hygiene-it-edge-key") +
-                         "\", role: viewer, tenant: acme, expires_at: " + format_timestamp(expires_at) + "}\n");
+    const std::string path =
+        dir.write("keys.yaml", "api_keys:\n"
+                               "  - {id: ops, key_hash: \"" +
+                                   sha256_secret(k_ops_key) +
+                                   "\", role: admin}\n"
+                                   "  - {id: edge, key_hash: \"" +
+                                   sha256_secret("hygiene-it-edge-key") +
+                                   "\", role: viewer, tenant: acme, expires_at: " +
+                                   format_timestamp(expires_at) + "}\n");
     const std::string audit_log = (dir.path / "audit.log").string();
     {
         ClockedRuntime server(path, audit_log);
