@@ -12,6 +12,7 @@ Usage:
   grpc_check_driver.py write-keys OUT_YAML OUT_JSON       fresh random keys for this run
   grpc_check_driver.py decisions --grpc ADDR --http PORT --keys JSON --proto DIR --work DIR
   grpc_check_driver.py attacks --grpc ADDR --http PORT --keys JSON --proto DIR --work DIR
+  grpc_check_driver.py usage --grpc ADDR --http PORT --keys JSON --proto DIR --work DIR
   grpc_check_driver.py health --grpc ADDR --proto DIR --work DIR --expect SERVING|NOT_SERVING
 Prints "ok   - ..." / "FAIL - ..." lines and "N passed, N failed"; exits 1 on a failure.
 """
@@ -64,7 +65,7 @@ def fresh_key(tenant="acme_corp"):
 def write_keys(out_yaml, out_json):
     keys = {name: fresh_key() for name in
             ("viewer", "analyst", "disabled", "expired", "office", "limited", "rotated",
-             "rotated_old")}
+             "rotated_old", "usage_grpc", "usage_http")}
     keys["admin"] = fresh_key("ops")
     keys["unknown"] = fresh_key()
     import hashlib
@@ -86,6 +87,8 @@ api_keys:
     previous_keys:
       - {{key_hash: "{old_hash}", expires_at: 2999-01-01T00:00:00Z}}
   - {{id: ops-admin, key: "{keys['admin']}", role: admin}}
+  - {{id: acme-usage-grpc, key: "{keys['usage_grpc']}", tenant: acme_corp, role: viewer, allowed_datasets: [orders], rate_limit: 50, daily_limit: 1000}}
+  - {{id: acme-usage-http, key: "{keys['usage_http']}", tenant: acme_corp, role: viewer, allowed_datasets: [orders], rate_limit: 50, daily_limit: 1000}}
 """
     with open(out_yaml, "w", encoding="utf-8") as f:
         f.write(yaml)
@@ -507,6 +510,73 @@ def run_attacks(args):
     finish()
 
 
+def key_usage(port, admin_key, key_id):
+    """GET /v1/keys/{id}/usage with the admin key: (status, the JSON answer)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", f"/v1/keys/{key_id}/usage", headers={"X-API-Key": admin_key})
+    response = connection.getresponse()
+    body = response.read().decode()
+    connection.close()
+    return response.status, json.loads(body)
+
+
+def run_usage(args):
+    """Usage accounting: the same N allowed and M denied requests, as gRPC Checks for one key
+    and over /auth/envoy for its twin (same entry, another id), leave the same counts in
+    GET /v1/keys/{id}/usage (docs/audit-and-metrics.md, USAGE)."""
+    import datetime
+    messages = Messages(args.proto, args.work)
+    with open(args.keys, encoding="utf-8") as f:
+        keys = json.load(f)
+    channel = grpc.insecure_channel(args.grpc)
+    grpc.channel_ready_future(channel).result(timeout=10)
+    check_call = unary(channel, "/envoy.service.auth.v3.Authorization/Check",
+                       messages.CheckResponse)
+    untrusted = "192.0.2.30"
+    # (method, path, expected HTTP status): allowed reads, a dataset the key may not read
+    # (row 6: counted in total_requests only), a write a viewer may not do (row 5).
+    allowed = [("GET", "/v1/datasets/orders/rows", 200)] * 7
+    denied = ([("GET", "/v1/datasets/customers/rows", 403)] * 3
+              + [("POST", "/v1/datasets/orders/rows", 403)] * 2)
+    for method, path, status in allowed + denied:
+        response = check_call(envoy_check_request(messages, method, path,
+                                                  {"X-API-Key": keys["usage_grpc"]}, untrusted),
+                              timeout=10)
+        grpc_status = 200 if response.status.code == 0 else response.denied_response.status.code
+        check(f"gRPC {method} {path}: {status}", grpc_status == status, f"got {grpc_status}")
+        http_status, _, _ = http_auth_envoy(args.http, method, path,
+                                            {"X-API-Key": keys["usage_http"]}, untrusted)
+        check(f"/auth/envoy {method} {path}: {status}", http_status == status,
+              f"got {http_status}")
+    status, over_grpc = key_usage(args.http, keys["admin"], "acme-usage-grpc")
+    check("usage of the gRPC key: 200", status == 200, f"{status} {over_grpc}")
+    status, over_http = key_usage(args.http, keys["admin"], "acme-usage-http")
+    check("usage of the HTTP key: 200", status == 200, f"{status} {over_http}")
+    print(f"       gRPC {over_grpc}\n       HTTP {over_http}")
+    n, m = len(allowed), len(denied)
+    check("the same fields in the same order", list(over_grpc) == list(over_http),
+          f"{list(over_grpc)} {list(over_http)}")
+    for field in ("request_count", "rate_limit", "remaining", "daily_count", "daily_limit",
+                  "total_requests", "avg_requests_per_day"):
+        check(f"{field}: gRPC {over_grpc.get(field)} == HTTP {over_http.get(field)}",
+              over_grpc.get(field) == over_http.get(field))
+    # And the counts are the documented ones, not merely equal.
+    check(f"total_requests counts all {n + m} decisions", over_grpc.get("total_requests") == n + m)
+    check(f"request_count counts the {n} that passed rows 1-7",
+          over_grpc.get("request_count") == n)
+    check(f"daily_count counts the {n} let through", over_grpc.get("daily_count") == n)
+    check(f"remaining is 50 - {n}", over_grpc.get("remaining") == 50 - n)
+
+    def when(value):
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    for field in ("last_used", "window_start", "reset_at"):
+        a, b = over_grpc.get(field), over_http.get(field)
+        check(f"{field} set for both and within 5 s ({a}, {b})",
+              a is not None and b is not None and abs((when(a) - when(b)).total_seconds()) < 5)
+    finish()
+
+
 def run_health(args):
     messages = Messages(args.proto, args.work)
     channel = grpc.insecure_channel(args.grpc)
@@ -535,7 +605,8 @@ def main():
     decisions = sub.add_parser("decisions")
     health = sub.add_parser("health")
     attacks = sub.add_parser("attacks")
-    for p in (decisions, health, attacks):
+    usage = sub.add_parser("usage")
+    for p in (decisions, health, attacks, usage):
         p.add_argument("--grpc", required=True)
         p.add_argument("--proto", required=True)
         p.add_argument("--work", required=True)
@@ -543,6 +614,8 @@ def main():
     decisions.add_argument("--keys", required=True)
     attacks.add_argument("--http", type=int, required=True)
     attacks.add_argument("--keys", required=True)
+    usage.add_argument("--http", type=int, required=True)
+    usage.add_argument("--keys", required=True)
     health.add_argument("--expect", required=True, choices=["SERVING", "NOT_SERVING"])
     args = parser.parse_args()
     if args.command == "write-keys":
@@ -551,6 +624,8 @@ def main():
         run_decisions(args)
     elif args.command == "attacks":
         run_attacks(args)
+    elif args.command == "usage":
+        run_usage(args)
     else:
         run_health(args)
 

@@ -6,6 +6,7 @@
 #     as the same request to /auth/envoy over HTTP, with headers_to_remove and
 #     dynamic_metadata {key_id, tenant, role, code};
 #   - keygate_requests_total{endpoint="grpc"} and the audit log count every Check;
+#   - GET /v1/keys/{id}/usage counts allowed and denied Checks as it counts /auth/envoy;
 #   - grpc.health.v1.Health answers SERVING, then NOT_SERVING during the shutdown delay
 #     while Check is still answered; keygate then exits 0;
 #   - hostile clients (stalled streams, oversized, nested, non-UTF-8 messages, deadlines,
@@ -78,6 +79,17 @@ e2e_check "audit: every Check (19) has its line ($grpc_lines)" test "$grpc_lines
 e2e_check_not "audit: no full key in the audit log" \
     grep -c -F -f <("$PYTHON" -c 'import json,sys
 print("\n".join(json.load(open(sys.argv[1])).values()))' "$E2E_TMP/keys.json") "$E2E_TMP/audit.log"
+
+# Usage accounting: N allowed and M denied Checks for one key count in
+# GET /v1/keys/{id}/usage exactly as the same requests over /auth/envoy count for its twin.
+# (After the audit count above: these calls are audited too.)
+"$PYTHON" "$DRIVER" usage --grpc "127.0.0.1:$GRPC_PORT" --http "$KEYGATE_PORT" \
+    --keys "$E2E_TMP/keys.json" --proto "$SOURCE_DIR/proto" --work "$E2E_TMP/gen" \
+    >"$E2E_TMP/usage.out" 2>&1
+usage_rc=$?
+cat "$E2E_TMP/usage.out"
+e2e_check "usage: gRPC Checks counted as /auth/envoy counts them ($(tail -n 1 "$E2E_TMP/usage.out"))" \
+    test "$usage_rc" -eq 0
 
 # Attacks on the listener itself (after the counts above: these calls are counted too):
 # stalled streams, oversized, nested, non-UTF-8 and truncated messages, deadlines,

@@ -1,8 +1,10 @@
 // The front end (src/http/): the event loop owns every connection. Slow clients hold no
 // thread and delay no one; decisions run on the loop, the rest on the pool; a request
 // reaches its handler only once it is here whole.
+#include "runtime_harness.hpp"
 #include "server_harness.hpp"
 
+#include <regex>
 #include <sys/resource.h>
 
 using namespace keygate;
@@ -41,6 +43,51 @@ double answer_ms(int port, const std::string& request, int expected_status) {
     return ms;
 }
 
+/// `count` connections to `port` that each send one byte of a request head a second
+/// (never the end of it) until destroyed.
+class SlowHeads {
+  public:
+    SlowHeads(int port, std::size_t count) {
+        clients_.reserve(count);
+        for (std::size_t i = 0; i < count; ++i)
+            clients_.push_back(std::make_unique<RawClient>(port));
+    }
+    ~SlowHeads() { stop(); }
+    SlowHeads(const SlowHeads&) = delete;
+    SlowHeads& operator=(const SlowHeads&) = delete;
+
+    /// Starts sending, one header byte a second on each connection.
+    void start() {
+        trickler_ = std::thread([this] {
+            const std::string head =
+                "GET /auth/nginx HTTP/1.1\r\nHost: k\r\nX-Slow: abcdefghijklmnop";
+            for (std::size_t at = 0; !done_.load() && at < head.size(); ++at) {
+                for (auto& client : clients_)
+                    client->send(head.substr(at, 1));
+                for (int i = 0; i < 10 && !done_.load(); ++i)
+                    std::this_thread::sleep_for(100ms);
+            }
+        });
+    }
+    void stop() {
+        done_ = true;
+        if (trickler_.joinable())
+            trickler_.join();
+    }
+
+  private:
+    std::vector<std::unique_ptr<RawClient>> clients_;
+    std::atomic<bool> done_{false};
+    std::thread trickler_;
+};
+
+/// The value of an unlabelled sample on a metrics page; -1 when absent.
+long sample_of(const std::string& page, const std::string& name) {
+    const std::regex line("(^|\n)" + name + " ([0-9]+)\n");
+    std::smatch match;
+    return std::regex_search(page, match, line) ? std::stol(match[2]) : -1;
+}
+
 } // namespace
 
 TEST_CASE("1 000 slow connections delay no endpoint's answer to another client by 100 ms",
@@ -54,24 +101,11 @@ TEST_CASE("1 000 slow connections delay no endpoint's answer to another client b
     TestServerConfig config;
     config.options.listener.read_timeout = 20s; // the slow heads stay open for the test
     const TestServer server(config);
-    std::vector<std::unique_ptr<RawClient>> slow;
-    slow.reserve(slow_count);
-    for (std::size_t i = 0; i < slow_count; ++i)
-        slow.push_back(std::make_unique<RawClient>(server.port()));
-    REQUIRE(eventually([&] { return server.listener().counters().connections == slow_count; },
-                       10s));
-
+    SlowHeads slow(server.port(), slow_count);
+    REQUIRE(
+        eventually([&] { return server.listener().counters().connections == slow_count; }, 10s));
     // One header byte a second on each slow connection, for the whole test.
-    std::atomic<bool> done{false};
-    std::thread trickler([&] {
-        const std::string head = "GET /auth/nginx HTTP/1.1\r\nHost: k\r\nX-Slow: abcdefghijklmnop";
-        for (std::size_t at = 0; !done.load() && at < head.size(); ++at) {
-            for (auto& client : slow)
-                client->send(head.substr(at, 1));
-            for (int i = 0; i < 10 && !done.load(); ++i)
-                std::this_thread::sleep_for(100ms);
-        }
-    });
+    slow.start();
 
     const std::string authorize = http_request(
         "POST", "/v1/authorize", {{"X-API-Key", k_bi_key}, {"Content-Type", "application/json"}},
@@ -87,7 +121,8 @@ TEST_CASE("1 000 slow connections delay no endpoint's answer to another client b
         {"/auth/nginx", k_allowed, 200},
         {"/auth (401)", k_denied, 401},
         {"/v1/authorize", authorize, 200},
-        // Pool endpoints (the test server has no operations hooks: 404, but on the pool).
+        // Pool endpoints (the test server has no operations hooks: 404, but on the pool; the
+        // real /metrics page is probed by the next test, on a whole serve runtime).
         {"/metrics", http_request("GET", "/metrics", {}), 404},
         {"/v1/keys", http_request("GET", "/v1/keys", {{"X-API-Key", k_admin_key}}), 200},
     };
@@ -102,8 +137,58 @@ TEST_CASE("1 000 slow connections delay no endpoint's answer to another client b
     // one or two workers for the probes that run on it, never one per connection).
     CHECK(server.listener().counters().connections >= slow_count);
     CHECK(server.listener().pool().peak_threads() <= 4);
-    done = true;
-    trickler.join();
+    slow.stop();
+}
+
+TEST_CASE("1 000 slow connections delay the real /metrics page by no more than 100 ms",
+          "[server][front-end]") {
+    const rlim_t descriptors = raise_descriptor_limit();
+    const std::size_t slow_count = std::min<std::size_t>(1000, (descriptors - 200) / 2);
+    INFO("descriptor limit " << descriptors);
+    REQUIRE(slow_count == 1000);
+
+    // A whole serve runtime: /metrics rendered by the operations hooks serve wires.
+    TempDir dir;
+    cli::RuntimeOptions options;
+    options.sources.config_path = dir.write("keys.yaml", test_key_file());
+    options.listen_port = 0;
+    options.audit_destination = "/dev/null";
+    options.reload_interval = 0ms;
+    options.server.listener.read_timeout = 20s; // the slow heads stay open for the test
+    cli::ServeRuntime runtime(options);
+    Diagnostics diagnostics;
+    std::string error;
+    REQUIRE(runtime.start(diagnostics, error));
+    std::thread serving([&] { runtime.run(); });
+    const int port = runtime.port();
+
+    const auto metrics = [&] { return round_trip(port, http_request("GET", "/metrics", {})); };
+    {
+        SlowHeads slow(port, slow_count);
+        // The page counts them (and this scrape's own connection).
+        REQUIRE(eventually(
+            [&] {
+                return sample_of(metrics().body, "keygate_connections") >=
+                       static_cast<long>(slow_count);
+            },
+            10s));
+        slow.start();
+        std::this_thread::sleep_for(1500ms); // the slow connections have started their heads
+        for (int round = 0; round < 3; ++round) {
+            INFO("round " << round);
+            const auto started = SteadyClock::now();
+            const HttpResponse res = metrics();
+            const double ms =
+                std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
+            CHECK(res.status == 200);
+            CHECK(res.body.find("# TYPE keygate_requests_total counter") != std::string::npos);
+            CHECK(sample_of(res.body, "keygate_connections") > static_cast<long>(slow_count));
+            CHECK(ms < 100.0);
+        }
+        slow.stop();
+    }
+    runtime.stop();
+    serving.join();
 }
 
 TEST_CASE("decisions run on the loop, admin and metrics on the pool", "[server][front-end]") {
