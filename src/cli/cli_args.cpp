@@ -13,7 +13,8 @@ namespace {
 std::string unknown_option(std::string_view name, std::span<const OptionSpec> specs) {
     std::vector<std::string_view> names;
     names.reserve(specs.size() + 1);
-    for (const OptionSpec& spec : specs) names.push_back(spec.name);
+    for (const OptionSpec& spec : specs)
+        names.push_back(spec.name);
     names.push_back("--help");
     std::string message = "unknown option '" + std::string(name) + "'";
     if (const auto near = closest_name(name, names))
@@ -25,7 +26,8 @@ std::string unknown_option(std::string_view name, std::span<const OptionSpec> sp
 
 std::optional<std::string> ParsedArgs::value(std::string_view name) const {
     const auto it = values.find(name);
-    if (it == values.end()) return std::nullopt;
+    if (it == values.end())
+        return std::nullopt;
     return it->second;
 }
 
@@ -55,11 +57,14 @@ Result<ParsedArgs> parse_args(const Args& args, std::span<const OptionSpec> spec
         const std::string name = arg.substr(0, equals);
         const auto spec = std::find_if(specs.begin(), specs.end(),
                                        [&](const OptionSpec& s) { return s.name == name; });
-        if (spec == specs.end()) return fail(unknown_option(name, specs));
-        if (parsed.has(name)) return fail("option '" + name + "' given twice");
+        if (spec == specs.end())
+            return fail(unknown_option(name, specs));
+        if (parsed.has(name))
+            return fail("option '" + name + "' given twice");
         std::string value;
         if (!spec->takes_value) {
-            if (equals != std::string::npos) return fail("option '" + name + "' takes no value");
+            if (equals != std::string::npos)
+                return fail("option '" + name + "' takes no value");
         } else if (equals != std::string::npos) {
             value = arg.substr(equals + 1);
         } else if (i + 1 < args.size()) {
@@ -80,7 +85,8 @@ Result<ParsedArgs> parse_args(const Args& args, std::span<const OptionSpec> spec
 
 std::optional<std::string> value_or_default(const ParsedArgs& parsed, const CommandSpec& command,
                                             std::string_view name) {
-    if (auto given = parsed.value(name)) return given;
+    if (auto given = parsed.value(name))
+        return given;
     for (const OptionSpec& spec : command.options) {
         if (spec.name == name && !spec.default_value.empty())
             return std::string(spec.default_value);

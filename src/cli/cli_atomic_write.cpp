@@ -1,30 +1,33 @@
 // write temp + fsync + rename + fsync(dir).
 #include "cli/cli_atomic_write.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace keygate::cli {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
 
 /// Closes a descriptor and removes the temporary file unless released.
 class TempFile {
-public:
+  public:
     TempFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
     ~TempFile() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!path_.empty()) ::unlink(path_.c_str());
+        if (fd_ >= 0)
+            ::close(fd_);
+        if (!path_.empty())
+            ::unlink(path_.c_str());
     }
     int fd() const { return fd_; }
     const std::string& path() const { return path_; }
@@ -37,7 +40,7 @@ public:
     /// The file was renamed into place: keep it.
     void release() { path_.clear(); }
 
-private:
+  private:
     int fd_;
     std::string path_;
 };
@@ -49,8 +52,9 @@ Result<void> write_file_atomically(const std::string& path, std::string_view con
     // Kubernetes mounts and many setups use a symlink: replace what it points to, so the
     // link itself survives.
     const std::filesystem::path target = std::filesystem::canonical(path, ec);
-    if (ec) return fail("cannot resolve " + path + ": " + ec.message());
-    struct stat original{};
+    if (ec)
+        return fail("cannot resolve " + path + ": " + ec.message());
+    struct stat original {};
     if (::stat(target.c_str(), &original) != 0) {
         return fail("cannot stat " + path + ": " + errno_text());
     }
@@ -60,15 +64,17 @@ Result<void> write_file_atomically(const std::string& path, std::string_view con
     std::vector<char> name(pattern.begin(), pattern.end());
     name.push_back('\0');
     const int fd = ::mkstemp(name.data());
-    if (fd < 0) return fail("cannot create a temporary file in " + directory.string() + ": " +
-                            errno_text());
+    if (fd < 0)
+        return fail("cannot create a temporary file in " + directory.string() + ": " +
+                    errno_text());
     TempFile temp(fd, name.data());
 
     std::string_view rest = content;
     while (!rest.empty()) {
         const ssize_t written = ::write(temp.fd(), rest.data(), rest.size());
         if (written < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return fail("cannot write " + temp.path() + ": " + errno_text());
         }
         rest.remove_prefix(static_cast<std::size_t>(written));
@@ -76,8 +82,10 @@ Result<void> write_file_atomically(const std::string& path, std::string_view con
     if (::fchmod(temp.fd(), original.st_mode & 07777) != 0) {
         return fail("cannot set the mode of " + temp.path() + ": " + errno_text());
     }
-    if (::fsync(temp.fd()) != 0) return fail("cannot fsync " + temp.path() + ": " + errno_text());
-    if (!temp.close()) return fail("cannot close " + temp.path() + ": " + errno_text());
+    if (::fsync(temp.fd()) != 0)
+        return fail("cannot fsync " + temp.path() + ": " + errno_text());
+    if (!temp.close())
+        return fail("cannot close " + temp.path() + ": " + errno_text());
     if (::rename(temp.path().c_str(), target.c_str()) != 0) {
         return fail("cannot rename " + temp.path() + " to " + target.string() + ": " +
                     errno_text());

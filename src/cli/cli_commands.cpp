@@ -42,34 +42,35 @@ int version_entry(const Args& args, std::istream&, std::ostream& out, std::ostre
 }
 
 constexpr std::array k_commands{
-    CommandEntry{serve_command, serve_entry},
-    CommandEntry{validate_command, validate_entry},
-    CommandEntry{check_command, check_entry},
-    CommandEntry{hash_command, hash_entry},
-    CommandEntry{generate_command, generate_entry},
-    CommandEntry{rotate_command, rotate_entry},
-    CommandEntry{report_command, report_entry},
-    CommandEntry{probe_command, probe_entry},
+    CommandEntry{serve_command, serve_entry},       CommandEntry{validate_command, validate_entry},
+    CommandEntry{check_command, check_entry},       CommandEntry{hash_command, hash_entry},
+    CommandEntry{generate_command, generate_entry}, CommandEntry{rotate_command, rotate_entry},
+    CommandEntry{report_command, report_entry},     CommandEntry{probe_command, probe_entry},
     CommandEntry{version_command, version_entry},
 };
 
 /// "keygate: unknown command 'serv' (did you mean 'serve'?)" and the usage text; exit 2.
 int unknown_command(std::ostream& err, std::string_view name) {
     std::vector<std::string_view> names{"help"};
-    for (const CommandEntry& entry : k_commands) names.push_back(entry.spec().name);
+    for (const CommandEntry& entry : k_commands)
+        names.push_back(entry.spec().name);
     err << "keygate: unknown command '" << name << "'";
-    if (const auto near = closest_name(name, names)) err << " (did you mean '" << *near << "'?)";
+    if (const auto near = closest_name(name, names))
+        err << " (did you mean '" << *near << "'?)";
     err << '\n' << usage_text();
     return k_exit_usage;
 }
 
 } // namespace
 
-std::span<const CommandEntry> command_entries() { return k_commands; }
+std::span<const CommandEntry> command_entries() {
+    return k_commands;
+}
 
 const CommandEntry* find_command(std::string_view name) {
     for (const CommandEntry& entry : k_commands) {
-        if (entry.spec().name == name) return &entry;
+        if (entry.spec().name == name)
+            return &entry;
     }
     return nullptr;
 }
@@ -90,12 +91,15 @@ int dispatch(const Args& args, std::istream& in, std::ostream& out, std::ostream
             return usage_error(err, "help", "give one COMMAND", "keygate help [COMMAND]");
         }
         const CommandEntry* entry = find_command(rest.front());
-        if (entry == nullptr) return unknown_command(err, rest.front());
+        if (entry == nullptr)
+            return unknown_command(err, rest.front());
         out << help_text(entry->spec());
         return k_exit_ok;
     }
-    if (name == "--version") return run_version(rest, out, err);
-    if (const CommandEntry* entry = find_command(name)) return entry->run(rest, in, out, err);
+    if (name == "--version")
+        return run_version(rest, out, err);
+    if (const CommandEntry* entry = find_command(name))
+        return entry->run(rest, in, out, err);
     return unknown_command(err, name);
 }
 

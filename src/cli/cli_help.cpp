@@ -23,10 +23,14 @@ std::string option_facts(const OptionSpec& option) {
         facts += facts.empty() ? "(" : "; ";
         facts += fact;
     };
-    if (option.required) add("required");
-    if (!option.default_value.empty()) add("default: " + std::string(option.default_value));
-    if (!option.env.empty()) add("env: " + std::string(option.env));
-    if (!facts.empty()) facts += ')';
+    if (option.required)
+        add("required");
+    if (!option.default_value.empty())
+        add("default: " + std::string(option.default_value));
+    if (!option.env.empty())
+        add("env: " + std::string(option.env));
+    if (!facts.empty())
+        facts += ')';
     return facts;
 }
 
@@ -40,9 +44,11 @@ struct Row {
 constexpr std::size_t k_line_limit = 100;
 
 void append_rows(std::string& out, std::string_view title, const std::vector<Row>& rows) {
-    if (rows.empty()) return;
+    if (rows.empty())
+        return;
     std::size_t width = 0;
-    for (const Row& row : rows) width = std::max(width, row.label.size());
+    for (const Row& row : rows)
+        width = std::max(width, row.label.size());
     out += '\n';
     out += title;
     out += ":\n";
@@ -68,7 +74,8 @@ void append_rows(std::string& out, std::string_view title, const std::vector<Row
 std::string help_text(const CommandSpec& command) {
     std::string out = "usage: " + std::string(command.synopsis) + "\n\n";
     out += command.summary;
-    if (!command.summary.ends_with('\n')) out += '\n';
+    if (!command.summary.ends_with('\n'))
+        out += '\n';
 
     std::vector<Row> options;
     for (const OptionSpec& option : command.options) {
@@ -102,7 +109,8 @@ std::string help_text(const CommandSpec& command) {
     if (!command.notes.empty()) {
         out += '\n';
         out += command.notes;
-        if (!command.notes.ends_with('\n')) out += '\n';
+        if (!command.notes.ends_with('\n'))
+            out += '\n';
     }
     return out;
 }

@@ -52,25 +52,32 @@ bool dash_at(std::string_view body, std::size_t column) {
 /// The name of the mapping key written at `column` ("key_hash" for `key_hash: x` or
 /// `"key_hash": x`), or "" when the text there is not a key.
 std::string field_name(std::string_view body, std::size_t column) {
-    if (column >= body.size()) return "";
+    if (column >= body.size())
+        return "";
     std::string_view rest = body.substr(column);
     std::string name;
     std::size_t after = 0;
     if (rest.front() == '"' || rest.front() == '\'') {
         const std::size_t close = rest.find(rest.front(), 1);
-        if (close == std::string_view::npos) return "";
+        if (close == std::string_view::npos)
+            return "";
         name = std::string(rest.substr(1, close - 1));
         after = close + 1;
     } else {
         const std::size_t colon = rest.find(':');
-        if (colon == std::string_view::npos) return "";
+        if (colon == std::string_view::npos)
+            return "";
         name = std::string(rest.substr(0, colon));
         after = colon;
-        while (!name.empty() && name.back() == ' ') name.pop_back();
+        while (!name.empty() && name.back() == ' ')
+            name.pop_back();
     }
-    while (after < rest.size() && rest[after] == ' ') ++after;
-    if (after >= rest.size() || rest[after] != ':') return "";
-    if (after + 1 < rest.size() && rest[after + 1] != ' ') return "";
+    while (after < rest.size() && rest[after] == ' ')
+        ++after;
+    if (after >= rest.size() || rest[after] != ':')
+        return "";
+    if (after + 1 < rest.size() && rest[after + 1] != ' ')
+        return "";
     return name;
 }
 
@@ -79,7 +86,8 @@ std::string_view inline_value(std::string_view body, std::size_t column) {
     const std::size_t colon = body.find(':', column);
     std::string_view value = body.substr(colon + 1);
     const std::size_t first = value.find_first_not_of(' ');
-    if (first == std::string_view::npos || value[first] == '#') return {};
+    if (first == std::string_view::npos || value[first] == '#')
+        return {};
     return value.substr(first);
 }
 
@@ -113,7 +121,8 @@ Result<EditedKeyFile> apply_secret_rotation(std::string_view file_text,
         if (after_dash == std::string::npos || lines[start].body[after_dash] == '#') {
             // "-" alone: the mapping starts on the next line that holds something.
             first = start + 1;
-            while (first < lines.size() && blank_or_comment(lines[first].body)) ++first;
+            while (first < lines.size() && blank_or_comment(lines[first].body))
+                ++first;
             if (first == lines.size() || indent_of(lines[first].body) <= column) {
                 return fail(where + " is not a mapping");
             }
@@ -124,7 +133,8 @@ Result<EditedKeyFile> apply_secret_rotation(std::string_view file_text,
     } else if (start > 0) {
         // The loader may report the mapping's own line below a lone "-": take that dash too.
         std::size_t above = start;
-        while (above > 0 && blank_or_comment(lines[above - 1].body)) --above;
+        while (above > 0 && blank_or_comment(lines[above - 1].body))
+            --above;
         if (above > 0) {
             const std::string& dash_line = lines[above - 1].body;
             const std::size_t dash = indent_of(dash_line);
@@ -138,7 +148,8 @@ Result<EditedKeyFile> apply_secret_rotation(std::string_view file_text,
         return fail(where + " is written in flow style ({...}); rotate edits block-style "
                             "entries only: apply the printed entry by hand");
     }
-    if (field_name(lines[first].body, column).empty()) return fail(where + " is not a mapping");
+    if (field_name(lines[first].body, column).empty())
+        return fail(where + " is not a mapping");
 
     // The entry ends before the first line that is indented less than its fields.
     std::size_t end = first + 1;
@@ -163,7 +174,8 @@ Result<EditedKeyFile> apply_secret_rotation(std::string_view file_text,
             fields.push_back({field_name(body, column), i, i + 1, i + 1});
         } else {
             fields.back().end = i + 1;
-            if (!blank_or_comment(body)) fields.back().core_end = i + 1;
+            if (!blank_or_comment(body))
+                fields.back().core_end = i + 1;
         }
     }
 
@@ -174,20 +186,23 @@ Result<EditedKeyFile> apply_secret_rotation(std::string_view file_text,
     int secret_fields = 0;
     for (const Field& field : fields) {
         has_id = has_id || field.name == "id";
-        if (field.name == "key" || field.name == "key_hash") ++secret_fields;
+        if (field.name == "key" || field.name == "key_hash")
+            ++secret_fields;
     }
-    if (secret_fields != 1) return fail(where + " does not have exactly one key or key_hash");
+    if (secret_fields != 1)
+        return fail(where + " does not have exactly one key or key_hash");
 
     std::vector<Line> out(lines.begin() + static_cast<std::ptrdiff_t>(start),
                           lines.begin() + static_cast<std::ptrdiff_t>(first));
     const auto copy = [&](std::size_t from, std::size_t to) {
-        for (std::size_t i = from; i < to; ++i) out.push_back(lines[i]);
+        for (std::size_t i = from; i < to; ++i)
+            out.push_back(lines[i]);
     };
     bool previous_written = false;
     for (const Field& field : fields) {
         if (field.name == "key" || field.name == "key_hash") {
-            out.push_back({prefix_of(field.begin) + "key_hash: \"" + rotation.new_key_hash + "\"",
-                           eol});
+            out.push_back(
+                {prefix_of(field.begin) + "key_hash: \"" + rotation.new_key_hash + "\"", eol});
             if (!has_id && rotation.pin_id) {
                 // The default id derives from the secret: pin it so the key keeps its id.
                 out.push_back({pad + "id: " + yaml_quote(*rotation.pin_id), eol});
@@ -226,7 +241,8 @@ Result<EditedKeyFile> apply_secret_rotation(std::string_view file_text,
     }
     // A last line without a terminator stays without one; lines inserted after it need one.
     for (std::size_t i = 0; i + 1 < out.size(); ++i) {
-        if (out[i].eol.empty()) out[i].eol = eol;
+        if (out[i].eol.empty())
+            out[i].eol = eol;
     }
     out.back().eol = lines[end - 1].eol;
 
@@ -236,12 +252,14 @@ Result<EditedKeyFile> apply_secret_rotation(std::string_view file_text,
         text += line.body;
         text += line.eol;
     };
-    for (std::size_t i = 0; i < start; ++i) append(result.text, lines[i]);
+    for (std::size_t i = 0; i < start; ++i)
+        append(result.text, lines[i]);
     for (const Line& line : out) {
         append(result.text, line);
         append(result.entry_text, line);
     }
-    for (std::size_t i = end; i < lines.size(); ++i) append(result.text, lines[i]);
+    for (std::size_t i = end; i < lines.size(); ++i)
+        append(result.text, lines[i]);
     return result;
 }
 

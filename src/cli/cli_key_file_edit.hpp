@@ -18,12 +18,12 @@ struct PreviousKeyText {
 
 /// What to change in the entry that starts at `entry_line`.
 struct SecretRotation {
-    int entry_line = 0;                  ///< KeyEntry::line (1-based), as the loader reported it
-    std::string new_key_hash;            ///< replaces the entry's `key:` or `key_hash:` line
-    PreviousKeyText retired;             ///< appended to `previous_keys`
-    std::vector<PreviousKeyText> kept;   ///< the entry's current previous_keys, as loaded; used
-                                         ///< only when a flow-style list must be rewritten
-    std::optional<std::string> pin_id;   ///< written as `id:` when the entry has no `id:` line
+    int entry_line = 0;                ///< KeyEntry::line (1-based), as the loader reported it
+    std::string new_key_hash;          ///< replaces the entry's `key:` or `key_hash:` line
+    PreviousKeyText retired;           ///< appended to `previous_keys`
+    std::vector<PreviousKeyText> kept; ///< the entry's current previous_keys, as loaded; used
+                                       ///< only when a flow-style list must be rewritten
+    std::optional<std::string> pin_id; ///< written as `id:` when the entry has no `id:` line
 };
 
 /// The edited file and where the entry now sits.

@@ -14,9 +14,11 @@ namespace {
 EnvLookup layered_environment(std::map<std::string, std::string> file_entries) {
     return [process = process_environment(),
             file = std::move(file_entries)](const std::string& name) -> std::optional<std::string> {
-        if (auto value = process(name)) return value;
+        if (auto value = process(name))
+            return value;
         const auto it = file.find(name);
-        if (it == file.end()) return std::nullopt;
+        if (it == file.end())
+            return std::nullopt;
         return it->second;
     };
 }
@@ -31,15 +33,19 @@ Result<OfflineKeySources> offline_key_sources(std::optional<std::string> config,
     std::map<std::string, std::string> file_entries;
     if (const auto path = env_file_path(flags, process_environment())) {
         const auto entries = read_env_file(*path);
-        if (!entries) return fail(entries.error().message);
-        for (const EnvFileEntry& entry : *entries) file_entries[entry.name] = entry.value;
+        if (!entries)
+            return fail(entries.error().message);
+        for (const EnvFileEntry& entry : *entries)
+            file_entries[entry.name] = entry.value;
     }
     OfflineKeySources out;
     out.env = layered_environment(std::move(file_entries));
     auto settings = resolve_serve_settings(flags, out.env);
-    if (!settings) return fail(settings.error().message);
+    if (!settings)
+        return fail(settings.error().message);
     const auto environment_keys = read_environment_keys(out.env);
-    if (!environment_keys) return fail(environment_keys.error().message);
+    if (!environment_keys)
+        return fail(environment_keys.error().message);
     out.settings = std::move(*settings);
     out.sources.config_path = out.settings.config_path;
     out.sources.environment_keys = *environment_keys;

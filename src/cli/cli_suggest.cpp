@@ -32,7 +32,8 @@ std::optional<std::string_view> closest_name(std::string_view given,
         const std::size_t distance = edit_distance(given, candidate);
         const std::size_t longer = std::max(given.size(), candidate.size());
         const std::size_t limit = std::min<std::size_t>(longer <= 3 ? 1 : 2, longer / 3 + 1);
-        if (distance == 0 || distance > limit) continue;
+        if (distance == 0 || distance > limit)
+            continue;
         if (!best || distance < best_distance) {
             best = candidate;
             best_distance = distance;

@@ -89,25 +89,28 @@ bool valid_method(const std::string& method) {
 
 std::string upper(std::string text) {
     for (char& c : text) {
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        if (c >= 'a' && c <= 'z')
+            c = static_cast<char>(c - 'a' + 'A');
     }
     return text;
 }
 
 } // namespace
 
-const CommandSpec& check_command() { return k_command; }
+const CommandSpec& check_command() {
+    return k_command;
+}
 
 int run_check(const Args& args, std::istream& in, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
         out << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(err, k_command,
-                           "unexpected argument '" + parsed->positionals[0] + "'");
+        return usage_error(err, k_command, "unexpected argument '" + parsed->positionals[0] + "'");
     }
     // Both required: parse_args checked.
     const auto config_path = parsed->value("--config");
@@ -127,7 +130,8 @@ int run_check(const Args& args, std::istream& in, std::ostream& out, std::ostrea
     apply_original_uri(request, std::move(uri));
     request.header_dataset = parsed->value("--dataset");
     const auto ip = parse_ip(*value_or_default(*parsed, k_command, "--ip"));
-    if (!ip) return usage_error(err, k_command, "--ip must be an IPv4 or IPv6 address");
+    if (!ip)
+        return usage_error(err, k_command, "--ip must be an IPv4 or IPv6 address");
     request.client_ip = *ip;
     request.permission = parsed->value("--permission");
     TimePoint now = now_ms();
@@ -142,7 +146,8 @@ int run_check(const Args& args, std::istream& in, std::ostream& out, std::ostrea
     // The key set is built exactly as `serve` builds it: env file, environment keys,
     // environment overrides, the same loader.
     const auto offline = offline_key_sources(*config_path, parsed->value("--env-file"));
-    if (!offline) return operation_failed(err, "check", offline.error().message);
+    if (!offline)
+        return operation_failed(err, "check", offline.error().message);
     const KeySetSources& sources = offline->sources;
     const KeySetLoad load = load_key_set(sources, now);
     if (!load.ok()) {
@@ -157,7 +162,8 @@ int run_check(const Args& args, std::istream& in, std::ostream& out, std::ostrea
     const std::string presented = *key_arg == "-" ? read_presented_key(in) : *key_arg;
     PresentedCredentials credentials;
     credentials.header = presented;
-    if (load.store->config().settings.allow_query_key && query_key) credentials.query = *query_key;
+    if (load.store->config().settings.allow_query_key && query_key)
+        credentials.query = *query_key;
     const KeySelection selection = select_key(credentials);
     request.key = selection.key;
     request.conflicting_keys = selection.conflicting;

@@ -51,8 +51,7 @@ constexpr CommandSpec k_command{
 std::optional<int> parse_count(std::string_view text) {
     int value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < 1 ||
-        value > k_max_count) {
+    if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > k_max_count) {
         return std::nullopt;
     }
     return value;
@@ -60,18 +59,20 @@ std::optional<int> parse_count(std::string_view text) {
 
 } // namespace
 
-const CommandSpec& generate_command() { return k_command; }
+const CommandSpec& generate_command() {
+    return k_command;
+}
 
 int run_generate(const Args& args, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
         out << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(err, k_command,
-                           "unexpected argument '" + parsed->positionals[0] + "'");
+        return usage_error(err, k_command, "unexpected argument '" + parsed->positionals[0] + "'");
     }
     const auto tenant = parsed->value("--tenant"); // required: parse_args checked
     const std::string prefix = *value_or_default(*parsed, k_command, "--prefix");
@@ -86,10 +87,12 @@ int run_generate(const Args& args, std::ostream& out, std::ostream& err) {
     for (int i = 1; i <= *count; ++i) {
         const auto key = generate_key(prefix, *tenant);
         // Bad prefix or tenant: refused before anything is printed.
-        if (!key) return usage_error(err, k_command, key.error().message);
+        if (!key)
+            return usage_error(err, k_command, key.error().message);
         const SecretDigest secret{HashKind::sha256, sha256(*key)};
         const std::string hash = format_secret(secret);
-        if (i > 1) text += '\n';
+        if (i > 1)
+            text += '\n';
         text += "# key " + std::to_string(i) + " of " + std::to_string(*count) + " for tenant " +
                 *tenant + ": shown once, store it in your secret manager now\n";
         text += *key + '\n';

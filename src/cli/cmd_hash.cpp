@@ -38,11 +38,14 @@ constexpr CommandSpec k_command{
 
 } // namespace
 
-const CommandSpec& hash_command() { return k_command; }
+const CommandSpec& hash_command() {
+    return k_command;
+}
 
 int run_hash(const Args& args, std::istream& in, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
         out << help_text(k_command);
         return k_exit_ok;
@@ -64,7 +67,8 @@ int run_hash(const Args& args, std::istream& in, std::ostream& out, std::ostream
         secret.kind = HashKind::hmac_sha256;
     }
     const auto key = read_key(in);
-    if (!key) return operation_failed(err, "hash", key.error().message);
+    if (!key)
+        return operation_failed(err, "hash", key.error().message);
     secret.digest = secret.kind == HashKind::sha256 ? sha256(*key) : hmac_sha256(pepper, *key);
     out << format_secret(secret) << '\n';
     return k_exit_ok;

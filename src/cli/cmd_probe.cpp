@@ -52,11 +52,14 @@ constexpr Duration k_max_timeout{3'600'000};
 
 } // namespace
 
-const CommandSpec& probe_command() { return k_command; }
+const CommandSpec& probe_command() {
+    return k_command;
+}
 
 int run_probe(const Args& args, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
         out << help_text(k_command);
         return k_exit_ok;
@@ -67,10 +70,10 @@ int run_probe(const Args& args, std::ostream& out, std::ostream& err) {
     // Without --url: /readyz of the keygate this environment configures (the image's
     // HEALTHCHECK then follows a KEYGATE_LISTEN given to the container).
     const auto url = parsed->value("--url");
-    const auto target = url ? parse_probe_url(*url)
-                            : readyz_target_of_listen(
-                                  env_value(process_environment(), "KEYGATE_LISTEN")
-                                      .value_or("127.0.0.1:8090"));
+    const auto target =
+        url ? parse_probe_url(*url)
+            : readyz_target_of_listen(
+                  env_value(process_environment(), "KEYGATE_LISTEN").value_or("127.0.0.1:8090"));
     if (!target)
         return usage_error(err, k_command,
                            (url ? "--url: " : "KEYGATE_LISTEN: ") + target.error().message);

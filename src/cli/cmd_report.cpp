@@ -90,18 +90,20 @@ std::vector<GraceSecret> open_grace_windows(const std::vector<GraceSecret>& rest
 
 } // namespace
 
-const CommandSpec& report_command() { return k_command; }
+const CommandSpec& report_command() {
+    return k_command;
+}
 
 int run_report(const Args& args, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
         out << help_text(k_command);
         return k_exit_ok;
     }
     if (!parsed->positionals.empty()) {
-        return usage_error(err, k_command,
-                           "unexpected argument '" + parsed->positionals[0] + "'");
+        return usage_error(err, k_command, "unexpected argument '" + parsed->positionals[0] + "'");
     }
     const std::string format = *value_or_default(*parsed, k_command, "--format");
     if (format != "text" && format != "json")
@@ -124,8 +126,10 @@ int run_report(const Args& args, std::ostream& out, std::ostream& err) {
     }
 
     // The key set is built as `serve` builds it: env file, environment keys and overrides.
-    const auto offline = offline_key_sources(parsed->value("--config"), parsed->value("--env-file"));
-    if (!offline) return operation_failed(err, "report", offline.error().message);
+    const auto offline =
+        offline_key_sources(parsed->value("--config"), parsed->value("--env-file"));
+    if (!offline)
+        return operation_failed(err, "report", offline.error().message);
     const KeySetSources& sources = offline->sources;
     const EnvLookup& env = offline->env;
 

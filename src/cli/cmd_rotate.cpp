@@ -54,7 +54,8 @@ constexpr ExitCodeSpec k_exit_codes[] = {
 
 constexpr CommandSpec k_command{
     .name = "rotate",
-    .synopsis = "keygate rotate --config PATH --id KEY_ID [--grace DURATION] [--prefix pk] [--write]",
+    .synopsis =
+        "keygate rotate --config PATH --id KEY_ID [--grace DURATION] [--prefix pk] [--write]",
     .summary = "Gives entry KEY_ID a new secret, prints the new plaintext key once and the\n"
                "updated entry, in which the old secret sits under previous_keys until now +\n"
                "grace. Every other byte of the file is kept, comments included.",
@@ -74,10 +75,12 @@ LoadOptions load_options(TimePoint now) {
 
 std::optional<std::string> read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
+    if (!in)
+        return std::nullopt;
     std::ostringstream text;
     text << in.rdbuf();
-    if (in.bad()) return std::nullopt;
+    if (in.bad())
+        return std::nullopt;
     return std::move(text).str();
 }
 
@@ -85,35 +88,43 @@ std::optional<std::string> read_file(const std::string& path) {
 /// not allow replaced by '-' (the tenant in a key is a label for humans and secret scanners;
 /// the entry, not the key, decides the tenant).
 std::string tenant_label(const KeyEntry& entry) {
-    if (!entry.tenant || entry.tenant->empty()) return "admin";
+    if (!entry.tenant || entry.tenant->empty())
+        return "admin";
     std::string label = entry.tenant->substr(0, 64);
     for (char& c : label) {
         const bool alnum =
             (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-        if (!alnum && c != '_' && c != '-') c = '-';
+        if (!alnum && c != '_' && c != '-')
+            c = '-';
     }
-    if (label.front() == '_' || label.front() == '-') label.front() = 'x';
+    if (label.front() == '_' || label.front() == '-')
+        label.front() = 'x';
     return label;
 }
 
 void print_diagnostics(std::ostream& err, const std::string& path, const Diagnostics& found) {
-    for (const Diagnostic& d : found.items) err << format_diagnostic(path, d) << '\n';
+    for (const Diagnostic& d : found.items)
+        err << format_diagnostic(path, d) << '\n';
 }
 
 const KeyEntry* find_file_entry(const Config& config, const std::string& id) {
     for (const KeyEntry& entry : config.api_keys) {
-        if (entry.id == id && entry.line > 0) return &entry;
+        if (entry.id == id && entry.line > 0)
+            return &entry;
     }
     return nullptr;
 }
 
 } // namespace
 
-const CommandSpec& rotate_command() { return k_command; }
+const CommandSpec& rotate_command() {
+    return k_command;
+}
 
 int run_rotate(const Args& args, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
         out << help_text(k_command);
         return k_exit_ok;
@@ -132,7 +143,8 @@ int run_rotate(const Args& args, std::ostream& out, std::ostream& err) {
     const std::string prefix = *value_or_default(*parsed, k_command, "--prefix");
 
     const auto text = read_file(*path);
-    if (!text) return operation_failed(err, "rotate", "cannot read " + *path);
+    if (!text)
+        return operation_failed(err, "rotate", "cannot read " + *path);
     const TimePoint now = now_ms();
     const LoadOptions options = load_options(now);
     const LoadResult loaded = load_config_text(*text, options);
@@ -146,7 +158,8 @@ int run_rotate(const Args& args, std::ostream& out, std::ostream& err) {
     }
 
     const auto key = generate_key(prefix, tenant_label(*entry));
-    if (!key) return usage_error(err, k_command, key.error().message);
+    if (!key)
+        return usage_error(err, k_command, key.error().message);
     const SecretDigest secret{HashKind::sha256, sha256(*key)};
     // Whole seconds, as written to the file (a grace of 1500ms ends at the second before).
     const TimePoint retired_until = std::chrono::floor<std::chrono::seconds>(now + *grace);
@@ -158,21 +171,21 @@ int run_rotate(const Args& args, std::ostream& out, std::ostream& err) {
     rotation.retired = {format_secret(entry->secret), expires_at};
     for (const PreviousSecret& previous : entry->previous_keys) {
         const bool has_millis = previous.expires_at.time_since_epoch().count() % 1000 != 0;
-        rotation.kept.push_back({format_secret(previous.secret),
-                                 format_timestamp(previous.expires_at, has_millis)});
+        rotation.kept.push_back(
+            {format_secret(previous.secret), format_timestamp(previous.expires_at, has_millis)});
     }
     rotation.pin_id = entry->id;
     const auto edited = apply_secret_rotation(*text, rotation);
-    if (!edited) return operation_failed(err, "rotate", edited.error().message);
+    if (!edited)
+        return operation_failed(err, "rotate", edited.error().message);
 
     // The edit is checked by the same loader the server uses before anything is shown or
     // written: a rotation must never leave a file that the server would refuse.
     const LoadResult check = load_config_text(edited->text, options);
     const KeyEntry* rotated = check.config ? find_file_entry(*check.config, *id) : nullptr;
-    const bool retired_kept =
-        rotated != nullptr && !rotated->previous_keys.empty() &&
-        rotated->previous_keys.back().secret == entry->secret &&
-        rotated->previous_keys.back().expires_at == retired_until;
+    const bool retired_kept = rotated != nullptr && !rotated->previous_keys.empty() &&
+                              rotated->previous_keys.back().secret == entry->secret &&
+                              rotated->previous_keys.back().expires_at == retired_until;
     if (rotated == nullptr || rotated->secret != secret || !retired_kept) {
         print_diagnostics(err, *path, check.diagnostics);
         return operation_failed(err, "rotate",
@@ -182,7 +195,8 @@ int run_rotate(const Args& args, std::ostream& out, std::ostream& err) {
     const bool write = parsed->has("--write");
     if (write) {
         const auto written = write_file_atomically(*path, edited->text);
-        if (!written) return operation_failed(err, "rotate", written.error().message);
+        if (!written)
+            return operation_failed(err, "rotate", written.error().message);
     }
 
     std::string report;
@@ -193,10 +207,12 @@ int run_rotate(const Args& args, std::ostream& out, std::ostream& err) {
               format_duration(*grace) + ")\n";
     report += "# updated entry (" + *path + ", line " + std::to_string(edited->first_line) + "):\n";
     report += edited->entry_text;
-    if (!edited->entry_text.ends_with('\n')) report += '\n';
+    if (!edited->entry_text.ends_with('\n'))
+        report += '\n';
     report += write ? "# " + *path + " updated\n"
-                    : "# " + *path + " was not changed: replace the entry with the one above, "
-                      "or rotate again with --write\n";
+                    : "# " + *path +
+                          " was not changed: replace the entry with the one above, "
+                          "or rotate again with --write\n";
     out << report;
     return k_exit_ok;
 }

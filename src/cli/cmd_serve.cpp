@@ -71,7 +71,8 @@ constexpr EnvironmentSpec k_environment[] = {
     {"KEYGATE_DEFAULT_TENANT", "default", "the tenant of API_KEY_DEFAULT"},
     {"KEYGATE_HASH_PEPPER", "", "the secret of hmac-sha256: hashes"},
     {"KEYGATE_GRACE_PERIOD", "the file's", "overrides settings.grace_period"},
-    {"KEYGATE_TRUSTED_PROXIES", "the file's", "overrides settings.trusted_proxies (CIDRs, or none)"},
+    {"KEYGATE_TRUSTED_PROXIES", "the file's",
+     "overrides settings.trusted_proxies (CIDRs, or none)"},
     {"KEYGATE_AUDIT_LOG", "stdout", "the audit log: stdout, stderr or a file path"},
     {"KEYGATE_LOG_LEVEL", "info", "trace, debug, info, warn, error, critical or off"},
     {"KEYGATE_LOG_FORMAT", "text", "the operational log on stderr: text or json"},
@@ -109,11 +110,14 @@ void print_diagnostics(const std::string& path, const Diagnostics& diagnostics) 
 
 } // namespace
 
-const CommandSpec& serve_command() { return k_command; }
+const CommandSpec& serve_command() {
+    return k_command;
+}
 
 int run_serve(const Args& args) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(std::cerr, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(std::cerr, k_command, parsed.error().message);
     if (parsed->help) {
         std::cout << help_text(k_command);
         return k_exit_ok;
@@ -211,13 +215,15 @@ int run_serve(const Args& args) {
         if (signo == SIGHUP) {
             log_event(spdlog::level::info, "SIGHUP received: reloading " + settings->config_path,
                       {{"signal", "SIGHUP"}, {"path", settings->config_path}});
-            if (runtime != nullptr) runtime->request_reload("sighup");
+            if (runtime != nullptr)
+                runtime->request_reload("sighup");
             return;
         }
         if (signo == SIGUSR1) {
             log_event(spdlog::level::info, "SIGUSR1 received: reopening the audit log",
                       {{"signal", "SIGUSR1"}});
-            if (runtime != nullptr) runtime->reopen_audit();
+            if (runtime != nullptr)
+                runtime->reopen_audit();
             return;
         }
         const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
@@ -235,7 +241,8 @@ int run_serve(const Args& args) {
     std::string error;
     if (!runtime.start(diagnostics, error)) {
         print_diagnostics(settings->config_path, diagnostics);
-        if (!error.empty()) return operation_failed(std::cerr, "serve", error);
+        if (!error.empty())
+            return operation_failed(std::cerr, "serve", error);
         return operation_failed(std::cerr, "serve",
                                 settings->config_path + ": invalid key file, not serving");
     }
@@ -264,15 +271,17 @@ int run_serve(const Args& args) {
                {"generation", runtime.keys().generation()}});
     if (settings->admin_listen) {
         ListenAddress admin = *settings->admin_listen;
-        if (!admin.unix_path) admin.port = runtime.admin_port();
+        if (!admin.unix_path)
+            admin.port = runtime.admin_port();
         log_event(spdlog::level::info,
-                  "serving /metrics and the admin API on " + admin.to_string() +
-                      " (no longer on " + bound.to_string() + ")",
+                  "serving /metrics and the admin API on " + admin.to_string() + " (no longer on " +
+                      bound.to_string() + ")",
                   {{"listen", admin.to_string()}, {"role", "admin"}});
     }
     if (settings->grpc_listen) {
         ListenAddress grpc = *settings->grpc_listen;
-        if (!grpc.unix_path) grpc.port = runtime.grpc_port();
+        if (!grpc.unix_path)
+            grpc.port = runtime.grpc_port();
         log_event(spdlog::level::info,
                   "serving gRPC ext_authz (envoy.service.auth.v3.Authorization) on " +
                       grpc.to_string(),

@@ -54,8 +54,10 @@ constexpr CommandSpec k_command{
     .arguments = k_arguments,
     .environment = k_environment,
     .exit_codes = k_exit_codes,
-    .notes = "text ends with \"PATH: ok, N keys[, N warnings]\" or \"PATH: invalid, N errors[, ...]\";\n"
-             "json prints [{\"file\", \"line\", \"column\", \"severity\", \"message\"}, ...] on one line.",
+    .notes =
+        "text ends with \"PATH: ok, N keys[, N warnings]\" or \"PATH: invalid, N errors[, ...]\";\n"
+        "json prints [{\"file\", \"line\", \"column\", \"severity\", \"message\"}, ...] on one "
+        "line.",
 };
 
 std::string count(std::size_t n, const char* noun) {
@@ -78,11 +80,14 @@ std::string summary(const std::string& path, const LoadResult& result, std::size
 
 } // namespace
 
-const CommandSpec& validate_command() { return k_command; }
+const CommandSpec& validate_command() {
+    return k_command;
+}
 
 int run_validate(const Args& args, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
         out << help_text(k_command);
         return k_exit_ok;

@@ -27,16 +27,20 @@ constexpr CommandSpec k_command{
 
 } // namespace
 
-const CommandSpec& version_command() { return k_command; }
+const CommandSpec& version_command() {
+    return k_command;
+}
 
 int run_version(const Args& args, std::ostream& out, std::ostream& err) {
     const auto parsed = parse_args(args, k_command);
-    if (!parsed) return usage_error(err, k_command, parsed.error().message);
+    if (!parsed)
+        return usage_error(err, k_command, parsed.error().message);
     if (parsed->help) {
         out << help_text(k_command);
         return k_exit_ok;
     }
-    if (!parsed->positionals.empty()) return usage_error(err, k_command, "takes no arguments");
+    if (!parsed->positionals.empty())
+        return usage_error(err, k_command, "takes no arguments");
     out << "keygate " << KEYGATE_VERSION << '\n';
     return k_exit_ok;
 }

@@ -9,18 +9,21 @@
 namespace keygate::cli {
 
 ServeRuntime::ServeRuntime(RuntimeOptions options)
-    : options_(std::move(options)),
-      drain_(options_.shutdown_delay, [this] { stop(); }) {}
+    : options_(std::move(options)), drain_(options_.shutdown_delay, [this] { stop(); }) {}
 
 ServeRuntime::~ServeRuntime() {
     drain_.finish(); // joins its timer thread, which may be calling stop()
-    if (reloader_) reloader_->cancel();
+    if (reloader_)
+        reloader_->cancel();
 #if KEYGATE_WITH_GRPC
     // Before the audit writer stops: a Check in flight still writes its audit line.
-    if (grpc_) grpc_->shutdown(std::chrono::milliseconds(0));
+    if (grpc_)
+        grpc_->shutdown(std::chrono::milliseconds(0));
 #endif
-    if (watcher_) watcher_->stop();
-    if (writer_) writer_->stop();
+    if (watcher_)
+        watcher_->stop();
+    if (writer_)
+        writer_->stop();
 }
 
 bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
@@ -30,12 +33,19 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
                                                    const std::string& message) {
             const LogField fields[] = {{"audit_log", destination}};
             switch (level) {
-            case AuditReportLevel::info: log_event(spdlog::level::info, message, fields); break;
-            case AuditReportLevel::warning: log_event(spdlog::level::warn, message, fields); break;
-            case AuditReportLevel::error: log_event(spdlog::level::err, message, fields); break;
+            case AuditReportLevel::info:
+                log_event(spdlog::level::info, message, fields);
+                break;
+            case AuditReportLevel::warning:
+                log_event(spdlog::level::warn, message, fields);
+                break;
+            case AuditReportLevel::error:
+                log_event(spdlog::level::err, message, fields);
+                break;
             }
         });
-    if (!writer_->start(error)) return false;
+    if (!writer_->start(error))
+        return false;
     alerts_ = std::make_unique<AlertDetector>(AlertSettings{});
     audit_ = std::make_unique<AuditLog>(*writer_, metrics_, *alerts_);
 
@@ -48,16 +58,18 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     hooks.swapped = [this](const KeyStore& store) {
         usage_.retain(store);
         alerts_->update_settings(store.config().settings.alerts);
-        if (state_) save_state();
+        if (state_)
+            save_state();
         // The holder has published `store`: its generation is the current one.
         for (const Alert& alert : expiry_alerts_.scan(store, keys_.generation(), options_.clock()))
             audit_->write_alert(alert);
     };
     ReloadTiming timing;
     timing.retry_max = options_.reload_interval.value_or(std::chrono::milliseconds{30'000});
-    if (timing.retry_max.count() <= 0) timing.retry_max = std::chrono::milliseconds{30'000};
-    reloader_ = std::make_unique<ConfigReloader>(options_.sources, keys_, options_.clock, hooks,
-                                                 timing);
+    if (timing.retry_max.count() <= 0)
+        timing.retry_max = std::chrono::milliseconds{30'000};
+    reloader_ =
+        std::make_unique<ConfigReloader>(options_.sources, keys_, options_.clock, hooks, timing);
 
     PersistentState restored;
     if (options_.state_dir) {
@@ -71,7 +83,8 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     }
     KeySetLoad load = reloader_->load_initial(restored.grace);
     diagnostics = std::move(load.diagnostics);
-    if (!load.ok()) return false;
+    if (!load.ok())
+        return false;
 
     operations_.metrics = &metrics_;
     operations_.metrics_text = [this] {
@@ -87,7 +100,8 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
         // Both listeners' connections are counted together, as they were when every
         // endpoint had one listener (no label per listener).
         for (const KeygateServer* server : {server_.get(), admin_server_.get()}) {
-            if (server == nullptr) continue;
+            if (server == nullptr)
+                continue;
             const http::ListenerCounters listener = server->listener().counters();
             scrape.connections += listener.connections;
             scrape.accept_errors += listener.accept_errors;
@@ -126,7 +140,8 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
     main_address.host = options_.listen_host;
     main_address.port = options_.listen_port;
     main_address.unix_path = options_.listen_unix;
-    if (!bind_server(*server_, main_address, port_, error)) return false;
+    if (!bind_server(*server_, main_address, port_, error))
+        return false;
     if (options_.admin_listen) {
         ServerOptions admin_options = options_.server;
         admin_options.role = ListenerRole::admin;
@@ -141,8 +156,8 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
 
     FileWatcher::Options watch;
     watch.debounce = options_.watch_debounce;
-    watch.period = options_.reload_interval.value_or(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
+    watch.period =
+        options_.reload_interval.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
             keys_.snapshot()->config().settings.reload_interval));
     watcher_ = std::make_unique<FileWatcher>(options_.sources.config_path, watch,
                                              [this](WatchTrigger t) { on_watch(t); });
@@ -162,7 +177,8 @@ bool ServeRuntime::start(Diagnostics& diagnostics, std::string& error) {
 
 ReloadOutcome ServeRuntime::reload_and_schedule(std::string_view trigger, bool whole) {
     const ReloadOutcome outcome = reloader_->reload(trigger, whole);
-    if (const auto retry = reloader_->take_retry(); retry && watcher_) watcher_->retry_in(*retry);
+    if (const auto retry = reloader_->take_retry(); retry && watcher_)
+        watcher_->retry_in(*retry);
     return outcome;
 }
 
@@ -171,7 +187,8 @@ void ServeRuntime::request_reload(std::string_view trigger) {
         std::lock_guard lock(requested_mutex_);
         requested_trigger_ = std::string(trigger);
     }
-    if (watcher_) watcher_->poke();
+    if (watcher_)
+        watcher_->poke();
 }
 
 bool ServeRuntime::bind_server(KeygateServer& server, const ListenAddress& address, int& port,
@@ -226,7 +243,8 @@ void ServeRuntime::on_watch(WatchTrigger trigger) {
     if (trigger == WatchTrigger::periodic) {
         reloader_->report_ended_grace();
         alert_expiring_keys();
-        if (state_) save_state();
+        if (state_)
+            save_state();
     }
 }
 
@@ -234,17 +252,19 @@ nlohmann::ordered_json ServeRuntime::status_json() const {
     using json = nlohmann::ordered_json;
     const ReloadStatus s = reloader_->status();
     const auto store = keys_.snapshot();
-    return json{{"config_path", s.config_path},
-                {"sha256", s.sha256},
-                {"generation", s.metrics.generation},
-                {"loaded_at", s.loaded_at ? json(format_timestamp(*s.loaded_at)) : json(nullptr)},
-                {"keys", store ? store->keys().size() : 0},
-                {"last_reload",
-                 {{"result", s.last_result},
-                  {"trigger", s.last_trigger},
-                  {"at", s.last_attempt_at ? json(format_timestamp(*s.last_attempt_at)) : json(nullptr)},
-                  {"errors", s.last_errors}}},
-                {"reloads", {{"success", s.metrics.reloads_success}, {"failure", s.metrics.reloads_failure}}}};
+    return json{
+        {"config_path", s.config_path},
+        {"sha256", s.sha256},
+        {"generation", s.metrics.generation},
+        {"loaded_at", s.loaded_at ? json(format_timestamp(*s.loaded_at)) : json(nullptr)},
+        {"keys", store ? store->keys().size() : 0},
+        {"last_reload",
+         {{"result", s.last_result},
+          {"trigger", s.last_trigger},
+          {"at", s.last_attempt_at ? json(format_timestamp(*s.last_attempt_at)) : json(nullptr)},
+          {"errors", s.last_errors}}},
+        {"reloads",
+         {{"success", s.metrics.reloads_success}, {"failure", s.metrics.reloads_failure}}}};
 }
 
 ReloadOutcome ServeRuntime::reload(std::string_view trigger) {
@@ -259,12 +279,14 @@ void ServeRuntime::alert_expiring_keys() {
 }
 
 void ServeRuntime::reopen_audit() {
-    if (writer_) writer_->reopen();
+    if (writer_)
+        writer_->reopen();
 }
 
 void ServeRuntime::save_state() {
     PersistentState state;
-    if (const auto store = keys_.snapshot()) state.grace = store->grace_secrets();
+    if (const auto store = keys_.snapshot())
+        state.grace = store->grace_secrets();
     state.usage = usage_.totals();
     std::string error;
     if (!state_->save(state, error)) {
@@ -281,7 +303,8 @@ bool ServeRuntime::run() {
     if (admin_server_) {
         admin_thread = std::thread([this, &admin_ok] {
             admin_ok = admin_server_->run();
-            if (!admin_ok) server_->stop();
+            if (!admin_ok)
+                server_->stop();
         });
     }
     bool ok = server_->run();
@@ -293,10 +316,13 @@ bool ServeRuntime::run() {
     // A reload still reading or building a large file stops at its next stage, unpublished.
     reloader_->cancel();
 #if KEYGATE_WITH_GRPC
-    if (grpc_) grpc_->shutdown(options_.grpc_drain);
+    if (grpc_)
+        grpc_->shutdown(options_.grpc_drain);
 #endif
-    if (watcher_) watcher_->stop();
-    if (state_) save_state();
+    if (watcher_)
+        watcher_->stop();
+    if (state_)
+        save_state();
     writer_->stop(); // drains every queued audit line
     return ok;
 }
@@ -306,13 +332,16 @@ ShutdownDrain::Step ServeRuntime::shut_down() {
     // A signal during the delay stops now: the audit log then gets the grace from now.
     const auto delay = step == ShutdownDrain::Step::stopping ? std::chrono::milliseconds(0)
                                                              : options_.shutdown_delay;
-    if (writer_) writer_->abandon_after(std::chrono::steady_clock::now() + delay + k_audit_shutdown_grace);
+    if (writer_)
+        writer_->abandon_after(std::chrono::steady_clock::now() + delay + k_audit_shutdown_grace);
     return step;
 }
 
 void ServeRuntime::stop() {
-    if (server_) server_->stop();
-    if (admin_server_) admin_server_->stop();
+    if (server_)
+        server_->stop();
+    if (admin_server_)
+        admin_server_->stop();
 }
 
 } // namespace keygate::cli

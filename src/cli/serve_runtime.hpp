@@ -50,8 +50,8 @@ struct RuntimeOptions {
     std::optional<std::string> grpc_listen;
     /// How long the gRPC calls in flight may take to finish once serving stops.
     std::chrono::milliseconds grpc_drain{5000};
-    std::string audit_destination = "stdout";    ///< KEYGATE_AUDIT_LOG
-    std::optional<std::string> state_dir;        ///< KEYGATE_STATE_DIR
+    std::string audit_destination = "stdout"; ///< KEYGATE_AUDIT_LOG
+    std::optional<std::string> state_dir;     ///< KEYGATE_STATE_DIR
     /// KEYGATE_SHUTDOWN_DELAY: how long shut_down() keeps serving, not ready, before stop().
     std::chrono::milliseconds shutdown_delay{0};
     ServerOptions server;
@@ -63,7 +63,7 @@ struct RuntimeOptions {
 /// Owns the running parts. start() then run() on one thread; stop(), reload() and
 /// reopen_audit() from any thread.
 class ServeRuntime {
-public:
+  public:
     explicit ServeRuntime(RuntimeOptions options);
     ~ServeRuntime();
     ServeRuntime(const ServeRuntime&) = delete;
@@ -116,7 +116,7 @@ public:
     /// The process's metrics.
     Metrics& metrics() { return metrics_; }
 
-private:
+  private:
     /// Binds `server` to `address`; the bound TCP port in `port` (0 on a Unix socket).
     static bool bind_server(KeygateServer& server, const ListenAddress& address, int& port,
                             std::string& error);

@@ -16,8 +16,9 @@ struct AuthRequest {
     bool conflicting_keys = false;  ///< two different keys were presented
     std::string method = "GET";     ///< the original method, upper case
     std::string path = "/";         ///< the original path as received, without the query (for logs)
-    std::vector<std::string> segments; ///< the path's decoded, normalized segments (routes match these)
-    std::vector<std::string> query_datasets;  ///< `dataset` parameters of the original URI
+    std::vector<std::string>
+        segments; ///< the path's decoded, normalized segments (routes match these)
+    std::vector<std::string> query_datasets;   ///< `dataset` parameters of the original URI
     std::optional<std::string> header_dataset; ///< X-Dataset
     std::optional<std::string> body_dataset;   ///< `dataset` of a forwarded JSON body
     IpAddress client_ip;

@@ -19,7 +19,8 @@ void DiagnosticCollector::rollback(const Mark& at) {
     errors_ = at.errors;
     warnings_ = at.warnings;
     if (kept_.items.size() > at.kept)
-        kept_.items.erase(kept_.items.begin() + static_cast<std::ptrdiff_t>(at.kept), kept_.items.end());
+        kept_.items.erase(kept_.items.begin() + static_cast<std::ptrdiff_t>(at.kept),
+                          kept_.items.end());
 }
 
 Diagnostics DiagnosticCollector::take() {

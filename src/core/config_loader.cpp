@@ -200,9 +200,8 @@ std::optional<Config> load_document(std::string_view text, const LoadOptions& op
                                     DiagnosticCollector& out, loader::ApiKeyStream* stream,
                                     bool& stale) {
     const auto doc = yaml::parse_document(text, out, {}, stream);
-    if (doc && (doc->root() == yaml::k_no_node ||
-                (doc->kind(doc->root()) == yaml::NodeKind::null &&
-                 doc->text(doc->root()).empty()))) {
+    if (doc && (doc->root() == yaml::k_no_node || (doc->kind(doc->root()) == yaml::NodeKind::null &&
+                                                   doc->text(doc->root()).empty()))) {
         // Only comments, or a bare "---": as empty as a 0-byte file.
         out.error({1, 1}, std::string("file is empty") + k_no_keys_hint);
     } else if (doc) {
@@ -261,7 +260,8 @@ std::optional<std::string> read_key_file(const std::string& path, const LoadOpti
                                          std::string& error, int* error_number) {
     const auto fail_with = [&](std::string message, int number = 0) -> std::optional<std::string> {
         error = std::move(message);
-        if (error_number != nullptr) *error_number = number;
+        if (error_number != nullptr)
+            *error_number = number;
         return std::nullopt;
     };
     // "cannot open the file (Too many open files)": the errno is read before anything else runs.
@@ -270,8 +270,8 @@ std::optional<std::string> read_key_file(const std::string& path, const LoadOpti
         return fail_with(std::string(what) + " (" + errno_text(number) + ")", number);
     };
     // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
-    const int fd = ::open(path.c_str(),
-                          O_RDONLY | O_CLOEXEC | (options.regular_files_only ? O_NONBLOCK : 0));
+    const int fd =
+        ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (options.regular_files_only ? O_NONBLOCK : 0));
     if (fd < 0)
         return fail_errno("cannot open the file");
     const FileCloser closer{fd};
@@ -296,11 +296,12 @@ std::optional<std::string> read_key_file(const std::string& path, const LoadOpti
     std::string text;
     try {
         // Read straight into the string: one copy of the file in memory, never two.
-        std::size_t capacity = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) + 1
-                                                   : std::size_t{64} * 1024;
+        std::size_t capacity =
+            S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) + 1 : std::size_t{64} * 1024;
         // Stops one byte past the limit: a pipe or a growing file is never read whole.
         while (text.size() <= options.max_file_bytes) {
-            if (text.size() == capacity) capacity *= 2;
+            if (text.size() == capacity)
+                capacity *= 2;
             const std::size_t used = text.size();
             text.resize(capacity);
             const ssize_t n = ::read(fd, text.data() + used, capacity - used);

@@ -49,15 +49,14 @@ void read_alerts(const Reader& r, NodeId map, AlertSettings& out) {
     r.fields(map,
              {"failed_auth_burst", "new_ip", "volume_spike", "unusual_dataset", "key_expiring",
               "rotated_secret_used"},
-             "'alerts'",
-             [&](std::string_view name, NodeId, NodeId v) {
+             "'alerts'", [&](std::string_view name, NodeId, NodeId v) {
                  if (name == "failed_auth_burst") {
                      read_failed_auth_burst(r, v, out.failed_auth_burst);
                  } else if (name == "volume_spike") {
                      read_volume_spike(r, v, out);
                  } else if (const auto b = r.boolean(v, name)) {
-                     bool& flag = name == "new_ip"         ? out.new_ip
-                                  : name == "key_expiring" ? out.key_expiring
+                     bool& flag = name == "new_ip"                ? out.new_ip
+                                  : name == "key_expiring"        ? out.key_expiring
                                   : name == "rotated_secret_used" ? out.rotated_secret_used
                                                                   : out.unusual_dataset;
                      flag = *b;

@@ -26,14 +26,16 @@ const DefaultRoutes& default_routes() {
 
 std::optional<std::string_view> captured_dataset(const RouteCaptures& captures) {
     for (const auto& [name, value] : captures) {
-        if (name == "dataset") return value;
+        if (name == "dataset")
+            return value;
     }
     return std::nullopt;
 }
 
 /// A presented key that cannot be a key: too long, or holding bytes no key file can hold.
 bool malformed_key(std::string_view key) {
-    if (key.size() > 1024) return true;
+    if (key.size() > 1024)
+        return true;
     return std::any_of(key.begin(), key.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
         return u <= 0x20 || u == 0x7f;
@@ -46,7 +48,8 @@ std::string printable_dataset(std::string_view name) {
     for (char& c : out) {
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
-        if (!ok) c = '?';
+        if (!ok)
+            c = '?';
     }
     return out;
 }
@@ -65,7 +68,8 @@ Decision invalid_key(Decision decision, InvalidKeyReason reason) {
 } // namespace
 
 bool valid_dataset_name(std::string_view name) {
-    if (name.empty() || name.size() > 128) return false;
+    if (name.empty() || name.size() > 128)
+        return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '.' || c == '_' || c == ':' || c == '-';
@@ -84,7 +88,8 @@ RequiredAccess required_access(const std::vector<Route>& routes, std::string_vie
         }
     }
     const DefaultRoutes& defaults = default_routes();
-    if (match_route(defaults.admin, segments, route_case)) return {"admin", std::nullopt};
+    if (match_route(defaults.admin, segments, route_case))
+        return {"admin", std::nullopt};
     if (auto captures = match_route(defaults.datasets, segments, route_case)) {
         return {is_safe_method(method) ? "read" : "write", captured_dataset(*captures)};
     }
@@ -101,11 +106,12 @@ bool case_ambiguous(const std::vector<Route>& routes, std::string_view method,
     };
     // Folding can only change a match when a segment or a route holds an upper-case letter:
     // the common request costs one scan of its segments.
-    const bool fold_matters =
-        std::any_of(segments.begin(), segments.end(), has_upper) ||
-        std::any_of(routes.begin(), routes.end(),
-                    [&](const Route& route) { return has_upper(route.pattern.text); });
-    if (!fold_matters) return false;
+    const bool fold_matters = std::any_of(segments.begin(), segments.end(), has_upper) ||
+                              std::any_of(routes.begin(), routes.end(), [&](const Route& route) {
+                                  return has_upper(route.pattern.text);
+                              });
+    if (!fold_matters)
+        return false;
     const RequiredAccess folded = required_access(routes, method, segments, RouteCase::fold);
     return folded.permission != exact.permission || folded.dataset != exact.dataset;
 }
@@ -113,7 +119,8 @@ bool case_ambiguous(const std::vector<Route>& routes, std::string_view method,
 Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now) {
     Decision decision;
     // Row 0: a request that can be read two ways is never decided either way.
-    if (request.ambiguous) return deny(decision, DecisionCode::invalid_request);
+    if (request.ambiguous)
+        return deny(decision, DecisionCode::invalid_request);
     // The route (rows 6 and 7 use it) is found first: a case-insensitive backend that would
     // serve another route than keygate decides makes the request ambiguous too.
     const std::vector<Route>& routes = store.config().routes;
@@ -122,10 +129,13 @@ Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now
         return deny(decision, DecisionCode::invalid_request);
     }
     // Row 1 and 2: the key.
-    if (request.conflicting_keys) return invalid_key(decision, InvalidKeyReason::conflict);
-    if (!request.key) return deny(decision, DecisionCode::missing_key);
+    if (request.conflicting_keys)
+        return invalid_key(decision, InvalidKeyReason::conflict);
+    if (!request.key)
+        return deny(decision, DecisionCode::missing_key);
     const std::string& key = *request.key;
-    if (malformed_key(key)) return invalid_key(decision, InvalidKeyReason::malformed);
+    if (malformed_key(key))
+        return invalid_key(decision, InvalidKeyReason::malformed);
     // The digest is looked up first: the checksum only names why an unknown key is unknown,
     // it never rejects a key the file holds (an imported key may have the generated shape).
     const auto match = store.find(key);
@@ -139,11 +149,13 @@ Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now
     }
     decision.key = match->key;
     decision.source = match->source;
-    if (match->source != SecretSource::current) decision.grace_until = match->valid_until;
+    if (match->source != SecretSource::current)
+        decision.grace_until = match->valid_until;
     const KeyEntry& entry = match->key->entry;
 
     // Row 3: soft revocation.
-    if (!entry.enabled) return deny(decision, DecisionCode::key_disabled);
+    if (!entry.enabled)
+        return deny(decision, DecisionCode::key_disabled);
     // Row 4: validity window.
     if ((entry.not_before && now < *entry.not_before) ||
         (entry.expires_at && now >= *entry.expires_at) ||
@@ -167,8 +179,10 @@ Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now
     // Row 7: every dataset the request names, in the contract's order; the first one not
     // allowed is named. A client-sent X-Dataset therefore cannot hide the path's dataset.
     const auto check_dataset = [&](std::string_view name) {
-        if (decision.dataset.empty()) decision.dataset = printable_dataset(name);
-        if (valid_dataset_name(name) && match->key->dataset_allowed(name)) return true;
+        if (decision.dataset.empty())
+            decision.dataset = printable_dataset(name);
+        if (valid_dataset_name(name) && match->key->dataset_allowed(name))
+            return true;
         decision.dataset = printable_dataset(name);
         return false;
     };
@@ -176,7 +190,8 @@ Decision decide(const KeyStore& store, const AuthRequest& request, TimePoint now
         return deny(decision, DecisionCode::dataset_forbidden);
     }
     for (const auto& name : request.query_datasets) {
-        if (!check_dataset(name)) return deny(decision, DecisionCode::dataset_forbidden);
+        if (!check_dataset(name))
+            return deny(decision, DecisionCode::dataset_forbidden);
     }
     if (request.header_dataset && !check_dataset(*request.header_dataset)) {
         return deny(decision, DecisionCode::dataset_forbidden);

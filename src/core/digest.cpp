@@ -8,14 +8,13 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "core/digest.hpp"
 
+#include <cstring>
+#include <memory>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
-
-#include <cstring>
 #include <random>
-#include <memory>
 
 namespace keygate {
 
@@ -26,8 +25,10 @@ constexpr std::string_view k_hmac_prefix = "hmac-sha256:";
 constexpr std::size_t k_hex_length = 64;
 
 int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
     return -1; // upper case is refused: one spelling per secret keeps duplicates detectable
 }
 
@@ -126,7 +127,8 @@ Result<SecretDigest> parse_secret(std::string_view text) {
     for (std::size_t i = 0; i < out.digest.size(); ++i) {
         const int high = hex_value(hex[2 * i]);
         const int low = hex_value(hex[2 * i + 1]);
-        if (high < 0 || low < 0) return fail("hash must be lowercase hex (0-9, a-f)");
+        if (high < 0 || low < 0)
+            return fail("hash must be lowercase hex (0-9, a-f)");
         out.digest[i] = static_cast<std::uint8_t>(high * 16 + low);
     }
     return out;

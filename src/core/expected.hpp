@@ -4,30 +4,29 @@
 // The stand-in exists for the clang++-14 fuzz build: libstdc++ 12 guards <expected> behind
 // __cpp_concepts >= 202002L, and clang 14 reports 201907. It is compiled everywhere (in
 // keygate::expected_fallback), so that the GCC build's unit tests check it too.
-#include <version>
-
 #include <exception>
 #include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <version>
 
 namespace keygate::expected_fallback {
 
 /// The error side of an Expected: wraps an E so that it cannot be mistaken for a value.
 template <class E> class Unexpected {
-public:
+  public:
     template <class Err = E>
-        requires(!std::is_same_v<std::remove_cvref_t<Err>, Unexpected> &&
-                 std::is_constructible_v<E, Err>)
-    constexpr explicit Unexpected(Err&& error) : error_(std::forward<Err>(error)) {}
+    requires(!std::is_same_v<std::remove_cvref_t<Err>, Unexpected> &&
+             std::is_constructible_v<E, Err>) constexpr explicit Unexpected(Err&& error)
+        : error_(std::forward<Err>(error)) {}
 
     constexpr const E& error() const& noexcept { return error_; }
     constexpr E& error() & noexcept { return error_; }
     constexpr E&& error() && noexcept { return std::move(error_); }
 
-private:
+  private:
     E error_;
 };
 
@@ -35,35 +34,34 @@ template <class E> Unexpected(E) -> Unexpected<E>;
 
 /// Thrown by Expected::value() when it holds an error (as std::bad_expected_access would be).
 class BadExpectedAccess : public std::exception {
-public:
+  public:
     const char* what() const noexcept override { return "bad expected access"; }
 };
 
 /// A value of type T or an error of type E: the subset of std::expected keygate uses.
 template <class T, class E> class Expected {
-public:
+  public:
     using value_type = T;
     using error_type = E;
     using unexpected_type = Unexpected<E>;
 
-    constexpr Expected()
-        requires std::is_default_constructible_v<T>
+    constexpr Expected() requires std::is_default_constructible_v<T>
         : storage_(std::in_place_index<0>) {}
 
     template <class U = T>
-        requires(!std::is_same_v<std::remove_cvref_t<U>, Expected> &&
-                 !std::is_same_v<std::remove_cvref_t<U>, std::in_place_t> &&
-                 std::is_constructible_v<T, U>)
-    constexpr explicit(!std::is_convertible_v<U, T>) Expected(U&& value)
+    requires(!std::is_same_v<std::remove_cvref_t<U>, Expected> &&
+             !std::is_same_v<std::remove_cvref_t<U>, std::in_place_t> &&
+             std::is_constructible_v<T, U>) constexpr explicit(!std::is_convertible_v<U, T>)
+        Expected(U&& value)
         : storage_(std::in_place_index<0>, std::forward<U>(value)) {}
 
     template <class G>
-        requires std::is_constructible_v<E, const G&>
+    requires std::is_constructible_v<E, const G&>
     constexpr Expected(const Unexpected<G>& error)
         : storage_(std::in_place_index<1>, error.error()) {}
 
     template <class G>
-        requires std::is_constructible_v<E, G>
+    requires std::is_constructible_v<E, G>
     constexpr Expected(Unexpected<G>&& error)
         : storage_(std::in_place_index<1>, std::move(error).error()) {}
 
@@ -101,7 +99,7 @@ public:
         return storage_.template emplace<0>(std::forward<Args>(args)...);
     }
 
-private:
+  private:
     template <class Self> static constexpr auto& checked(Self& self) {
         if (!self.has_value())
             throw BadExpectedAccess{};
@@ -114,7 +112,7 @@ private:
 
 /// Expected<void, E>: success carries nothing.
 template <class E> class Expected<void, E> {
-public:
+  public:
     using value_type = void;
     using error_type = E;
     using unexpected_type = Unexpected<E>;
@@ -122,11 +120,11 @@ public:
     constexpr Expected() noexcept = default;
 
     template <class G>
-        requires std::is_constructible_v<E, const G&>
+    requires std::is_constructible_v<E, const G&>
     constexpr Expected(const Unexpected<G>& error) : error_(error.error()) {}
 
     template <class G>
-        requires std::is_constructible_v<E, G>
+    requires std::is_constructible_v<E, G>
     constexpr Expected(Unexpected<G>&& error) : error_(std::move(error).error()) {}
 
     constexpr bool has_value() const noexcept { return !error_.has_value(); }
@@ -142,7 +140,7 @@ public:
     constexpr E& error() & noexcept { return *error_; }
     constexpr E&& error() && noexcept { return std::move(*error_); }
 
-private:
+  private:
     std::optional<E> error_;
 };
 

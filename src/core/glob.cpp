@@ -5,18 +5,23 @@ namespace keygate {
 namespace {
 
 int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
 bool is_capture_name(std::string_view name) {
-    if (name.empty() || name.size() > 64) return false;
+    if (name.empty() || name.size() > 64)
+        return false;
     for (const char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '_';
-        if (!ok) return false;
+        const bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        if (!ok)
+            return false;
     }
     return !(name[0] >= '0' && name[0] <= '9');
 }
@@ -26,16 +31,19 @@ char fold(char c) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
+    if (a.size() != b.size())
+        return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (fold(a[i]) != fold(b[i])) return false;
+        if (fold(a[i]) != fold(b[i]))
+            return false;
     }
     return true;
 }
 
 std::string folded(std::string_view text) {
     std::string out(text);
-    for (char& c : out) c = fold(c);
+    for (char& c : out)
+        c = fold(c);
     return out;
 }
 
@@ -48,12 +56,14 @@ bool match_from(const std::vector<RouteSegment>& pattern, std::size_t pi,
             // `**` takes zero or more segments: try the shortest first.
             for (std::size_t take = si; take <= segments.size(); ++take) {
                 const std::size_t mark = captures.size();
-                if (match_from(pattern, pi + 1, segments, take, captures, route_case)) return true;
+                if (match_from(pattern, pi + 1, segments, take, captures, route_case))
+                    return true;
                 captures.resize(mark);
             }
             return false;
         }
-        if (si >= segments.size()) return false;
+        if (si >= segments.size())
+            return false;
         const std::string& text = segments[si];
         switch (seg.kind) {
         case RouteSegment::Kind::literal:
@@ -101,12 +111,14 @@ bool glob_match(std::string_view pattern, std::string_view text) {
             return false;
         }
     }
-    while (p < pattern.size() && pattern[p] == '*') ++p;
+    while (p < pattern.size() && pattern[p] == '*')
+        ++p;
     return p == pattern.size();
 }
 
 Result<RoutePattern> parse_route_pattern(std::string_view text) {
-    if (text.empty() || text[0] != '/') return fail("a route path must start with '/'");
+    if (text.empty() || text[0] != '/')
+        return fail("a route path must start with '/'");
     RoutePattern pattern;
     pattern.text = std::string(text);
     std::size_t pos = 1;
@@ -114,7 +126,8 @@ Result<RoutePattern> parse_route_pattern(std::string_view text) {
         const std::size_t end = std::min(text.find('/', pos), text.size());
         const std::string_view part = text.substr(pos, end - pos);
         pos = end + 1;
-        if (part.empty()) continue;
+        if (part.empty())
+            continue;
         RouteSegment seg;
         if (part == "**") {
             seg.kind = RouteSegment::Kind::any_many;
@@ -148,7 +161,8 @@ std::optional<RouteCaptures> match_route(const RoutePattern& pattern,
                                          const std::vector<std::string>& segments,
                                          RouteCase route_case) {
     RouteCaptures captures;
-    if (!match_from(pattern.segments, 0, segments, 0, captures, route_case)) return std::nullopt;
+    if (!match_from(pattern.segments, 0, segments, 0, captures, route_case))
+        return std::nullopt;
     return captures;
 }
 
@@ -177,11 +191,14 @@ std::vector<std::string> split_path(std::string_view path, bool decode) {
         const std::size_t end = std::min(path.find('/', pos), path.size());
         const std::string_view raw = path.substr(pos, end - pos);
         pos = end + 1;
-        if (raw.empty()) continue;
+        if (raw.empty())
+            continue;
         std::string seg = decode ? percent_decode(raw) : std::string(raw);
-        if (seg == ".") continue;
+        if (seg == ".")
+            continue;
         if (seg == "..") {
-            if (!segments.empty()) segments.pop_back();
+            if (!segments.empty())
+                segments.pop_back();
             continue;
         }
         segments.push_back(std::move(seg));

@@ -1,9 +1,8 @@
 // keygate's key format {prefix}_{tenant}_{body}{check}: CRC-32, base62 and the generator.
 #include "core/key_format.hpp"
 
-#include <openssl/rand.h>
-
 #include <array>
+#include <openssl/rand.h>
 
 namespace keygate {
 
@@ -20,7 +19,8 @@ constexpr std::array<std::uint32_t, 256> make_crc_table() {
     std::array<std::uint32_t, 256> table{};
     for (std::uint32_t n = 0; n < 256; ++n) {
         std::uint32_t c = n;
-        for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        for (int k = 0; k < 8; ++k)
+            c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
         table[n] = c;
     }
     return table;
@@ -34,7 +34,8 @@ bool is_alnum(char c) {
 
 bool is_base62(std::string_view text) {
     for (char c : text) {
-        if (!is_alnum(c)) return false;
+        if (!is_alnum(c))
+            return false;
     }
     return true;
 }
@@ -46,9 +47,11 @@ bool valid_prefix(std::string_view prefix) {
 // Tenants may hold '_' (acme_corp): the format is read from the right, where the body and
 // the check have a fixed length, so an '_' inside the tenant is not ambiguous.
 bool valid_tenant(std::string_view tenant) {
-    if (tenant.empty() || tenant.size() > k_max_tenant || !is_alnum(tenant.front())) return false;
+    if (tenant.empty() || tenant.size() > k_max_tenant || !is_alnum(tenant.front()))
+        return false;
     for (char c : tenant) {
-        if (!is_alnum(c) && c != '_' && c != '-') return false;
+        if (!is_alnum(c) && c != '_' && c != '-')
+            return false;
     }
     return true;
 }
@@ -73,12 +76,14 @@ std::string to_base62(std::uint64_t value, std::size_t width) {
         digits.insert(digits.begin(), k_base62[value % 62]);
         value /= 62;
     } while (value != 0);
-    if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+    if (digits.size() < width)
+        digits.insert(0, width - digits.size(), '0');
     return digits;
 }
 
 Result<std::string> generate_key(std::string_view prefix, std::string_view tenant) {
-    if (!valid_prefix(prefix)) return fail("prefix must be 1-16 characters of [A-Za-z0-9]");
+    if (!valid_prefix(prefix))
+        return fail("prefix must be 1-16 characters of [A-Za-z0-9]");
     if (!valid_tenant(tenant)) {
         return fail("tenant must be 1-64 characters of [A-Za-z0-9_-], starting with a letter "
                     "or digit");
@@ -93,9 +98,11 @@ Result<std::string> generate_key(std::string_view prefix, std::string_view tenan
         for (unsigned char byte : random) {
             // 248 = 4 * 62: bytes at or above it are dropped so that every character is
             // equally likely (a plain `byte % 62` would favour the first 8 characters).
-            if (byte >= 248) continue;
+            if (byte >= 248)
+                continue;
             body.push_back(k_base62[byte % 62]);
-            if (body.size() == k_body_length) break;
+            if (body.size() == k_body_length)
+                break;
         }
     }
     return assemble_key(prefix, tenant, body);
@@ -112,13 +119,16 @@ std::string assemble_key(std::string_view prefix, std::string_view tenant, std::
 KeyShape classify_key(std::string_view key) {
     constexpr std::size_t tail = k_body_length + k_check_length;
     // At least "p_t_" before the tail.
-    if (key.size() < tail + 4) return KeyShape::other;
+    if (key.size() < tail + 4)
+        return KeyShape::other;
     const std::string_view body_and_check = key.substr(key.size() - tail);
     const std::string_view head = key.substr(0, key.size() - tail);
-    if (head.back() != '_' || !is_base62(body_and_check)) return KeyShape::other;
+    if (head.back() != '_' || !is_base62(body_and_check))
+        return KeyShape::other;
     const std::string_view prefix_and_tenant = head.substr(0, head.size() - 1);
     const std::size_t split = prefix_and_tenant.find('_');
-    if (split == std::string_view::npos) return KeyShape::other;
+    if (split == std::string_view::npos)
+        return KeyShape::other;
     if (!valid_prefix(prefix_and_tenant.substr(0, split)) ||
         !valid_tenant(prefix_and_tenant.substr(split + 1))) {
         return KeyShape::other;

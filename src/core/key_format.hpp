@@ -22,9 +22,9 @@ std::string assemble_key(std::string_view prefix, std::string_view tenant, std::
 
 /// How a presented key looks.
 enum class KeyShape {
-    other,          ///< not in keygate's generated format: looked up as is
-    checksum_ok,    ///< keygate format with a matching checksum
-    checksum_bad,   ///< keygate format, but the checksum does not match: a typo
+    other,        ///< not in keygate's generated format: looked up as is
+    checksum_ok,  ///< keygate format with a matching checksum
+    checksum_bad, ///< keygate format, but the checksum does not match: a typo
 };
 
 /// Classifies a presented key without any lookup.

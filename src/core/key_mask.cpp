@@ -18,7 +18,8 @@ std::string printable(std::string_view text) {
     std::string out(text);
     for (char& c : out) {
         const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte >= 0x7f) c = '?';
+        if (byte < 0x20 || byte >= 0x7f)
+            c = '?';
     }
     return out;
 }
@@ -26,7 +27,8 @@ std::string printable(std::string_view text) {
 } // namespace
 
 std::string mask_key(std::string_view key) {
-    if (key.size() < k_min_shown_length) return std::string(k_stars);
+    if (key.size() < k_min_shown_length)
+        return std::string(k_stars);
     const std::size_t last = key.rfind('_');
     if (last != std::string_view::npos && key.size() - last - 1 >= k_min_hidden_after_underscore) {
         return printable(key.substr(0, last + 1)) + std::string(k_stars);

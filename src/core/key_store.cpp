@@ -9,7 +9,8 @@ namespace {
 std::string join(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) {
-        if (!out.empty()) out += ',';
+        if (!out.empty())
+            out += ',';
         out += item;
     }
     return out;
@@ -17,7 +18,8 @@ std::string join(const std::vector<std::string>& items) {
 
 void append_unique(std::vector<std::string>& into, const std::vector<std::string>& from) {
     for (const auto& item : from) {
-        if (std::find(into.begin(), into.end(), item) == into.end()) into.push_back(item);
+        if (std::find(into.begin(), into.end(), item) == into.end())
+            into.push_back(item);
     }
 }
 
@@ -45,7 +47,8 @@ std::shared_ptr<const KeyAccess> KeyAccessPool::intern(KeyAccess access) {
     append_list(content, access.allowed_datasets);
     append_list(content, access.denied_datasets);
     auto& slot = by_content_[std::move(content)];
-    if (!slot) slot = std::make_shared<const KeyAccess>(std::move(access));
+    if (!slot)
+        slot = std::make_shared<const KeyAccess>(std::move(access));
     return slot;
 }
 
@@ -56,10 +59,12 @@ bool ResolvedKey::has_permission(std::string_view permission) const {
 
 bool ResolvedKey::dataset_allowed(std::string_view dataset) const {
     for (const auto& pattern : access->denied_datasets) {
-        if (glob_match(pattern, dataset)) return false;
+        if (glob_match(pattern, dataset))
+            return false;
     }
     for (const auto& pattern : access->allowed_datasets) {
-        if (glob_match(pattern, dataset)) return true;
+        if (glob_match(pattern, dataset))
+            return true;
     }
     return false;
 }
@@ -71,10 +76,11 @@ ResolvedKey resolve_key(const Config& config, KeyEntry entry, KeyAccessPool* poo
         key.bypass_rls = role->bypass_rls;
         for (const auto& permission : role->permissions) {
             // `permissions:` on a key narrows its role's, never widens: keep the role's order.
-            const bool kept =
-                !entry.permissions || std::find(entry.permissions->begin(), entry.permissions->end(),
-                                                permission) != entry.permissions->end();
-            if (kept) access.permissions.push_back(permission);
+            const bool kept = !entry.permissions ||
+                              std::find(entry.permissions->begin(), entry.permissions->end(),
+                                        permission) != entry.permissions->end();
+            if (kept)
+                access.permissions.push_back(permission);
         }
     }
     const Tenant* tenant = entry.tenant ? config.find_tenant(*entry.tenant) : nullptr;
@@ -87,7 +93,8 @@ ResolvedKey resolve_key(const Config& config, KeyEntry entry, KeyAccessPool* poo
     }
     // Deny wins, and a tenant's deny list cannot be lifted by one of its keys.
     access.denied_datasets = entry.denied_datasets;
-    if (tenant != nullptr) append_unique(access.denied_datasets, tenant->denied_datasets);
+    if (tenant != nullptr)
+        append_unique(access.denied_datasets, tenant->denied_datasets);
 
     access.permissions_header = join(access.permissions);
     access.datasets_header = join(access.allowed_datasets);
@@ -111,7 +118,8 @@ std::shared_ptr<const KeyStore> KeyStore::build(Config config, std::optional<std
     config.api_keys.shrink_to_fit();
 
     std::size_t secrets = 0;
-    for (const auto& key : store->keys_) secrets += 1 + key.entry.previous_keys.size();
+    for (const auto& key : store->keys_)
+        secrets += 1 + key.entry.previous_keys.size();
     store->sha256_index_.reserve(secrets + grace.size());
     store->id_index_.reserve(store->keys_.size());
     const auto index_for = [&store](HashKind kind) -> Index& {
@@ -119,7 +127,8 @@ std::shared_ptr<const KeyStore> KeyStore::build(Config config, std::optional<std
     };
     for (std::uint32_t i = 0; i < store->keys_.size(); ++i) {
         const KeyEntry& entry = store->keys_[i].entry;
-        index_for(entry.secret.kind).try_emplace(entry.secret.digest, SecretRef{i, SecretSource::current, {}});
+        index_for(entry.secret.kind)
+            .try_emplace(entry.secret.digest, SecretRef{i, SecretSource::current, {}});
         for (const auto& previous : entry.previous_keys) {
             index_for(previous.secret.kind)
                 .try_emplace(previous.secret.digest,
@@ -130,11 +139,13 @@ std::shared_ptr<const KeyStore> KeyStore::build(Config config, std::optional<std
     // A grace window never shadows a secret the new file names itself.
     for (auto& window : grace) {
         const auto index = static_cast<std::uint32_t>(store->grace_keys_.size());
-        const auto [it, inserted] = index_for(window.secret.kind)
-                                        .try_emplace(window.secret.digest,
-                                                     SecretRef{index, SecretSource::grace, window.until});
+        const auto [it, inserted] =
+            index_for(window.secret.kind)
+                .try_emplace(window.secret.digest,
+                             SecretRef{index, SecretSource::grace, window.until});
         (void)it;
-        if (!inserted) continue;
+        if (!inserted)
+            continue;
         store->grace_keys_.push_back(resolve_key(config, window.entry, &pool));
         store->grace_.push_back(std::move(window));
     }
@@ -150,11 +161,13 @@ std::optional<SecretMatch> KeyStore::to_match(const SecretRef& ref) const {
 std::optional<SecretMatch> KeyStore::find(std::string_view presented_key) const {
     if (!sha256_index_.empty()) {
         const auto it = sha256_index_.find(sha256(presented_key));
-        if (it != sha256_index_.end()) return to_match(it->second);
+        if (it != sha256_index_.end())
+            return to_match(it->second);
     }
     if (!hmac_index_.empty() && pepper_) {
         const auto it = hmac_index_.find(hmac_sha256(*pepper_, presented_key));
-        if (it != hmac_index_.end()) return to_match(it->second);
+        if (it != hmac_index_.end())
+            return to_match(it->second);
     }
     return std::nullopt;
 }

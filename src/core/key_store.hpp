@@ -56,11 +56,11 @@ struct ResolvedKey {
 
 /// Hands out one shared KeyAccess per distinct content while a store is built.
 class KeyAccessPool {
-public:
+  public:
     /// The pooled access equal to `access` (stored on first sight).
     std::shared_ptr<const KeyAccess> intern(KeyAccess access);
 
-private:
+  private:
     std::unordered_map<std::string, std::shared_ptr<const KeyAccess>> by_content_;
 };
 
@@ -89,7 +89,7 @@ struct SecretMatch {
 /// An immutable, fully validated key set. Built once, then shared read-only between
 /// threads through std::shared_ptr<const KeyStore>; every method is thread-safe.
 class KeyStore {
-public:
+  public:
     /// Builds the store. `config` must have passed the loader's validation (roles exist).
     /// `pepper` is needed only when hmac-sha256 secrets are present.
     static std::shared_ptr<const KeyStore> build(Config config,
@@ -110,7 +110,7 @@ public:
     /// The automatic grace windows in force.
     const std::vector<GraceSecret>& grace_secrets() const { return grace_; }
 
-private:
+  private:
     struct SecretRef {
         std::uint32_t index = 0; ///< into keys_ or grace_keys_
         SecretSource source = SecretSource::current;

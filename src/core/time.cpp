@@ -11,11 +11,13 @@ namespace {
 using namespace std::chrono;
 
 bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int& value) {
-    if (pos + count > text.size()) return false;
+    if (pos + count > text.size())
+        return false;
     value = 0;
     for (std::size_t i = pos; i < pos + count; ++i) {
         const char c = text[i];
-        if (c < '0' || c > '9') return false;
+        if (c < '0' || c > '9')
+            return false;
         value = value * 10 + (c - '0');
     }
     return true;
@@ -29,7 +31,8 @@ Result<sys_days> parse_date(std::string_view text) {
     }
     const year_month_day ymd{year{y}, month{static_cast<unsigned>(m)},
                              day{static_cast<unsigned>(d)}};
-    if (!ymd.ok()) return fail("no such date");
+    if (!ymd.ok())
+        return fail("no such date");
     return sys_days{ymd};
 }
 
@@ -39,8 +42,10 @@ Result<TimePoint> parse_timestamp(std::string_view text) {
     static constexpr const char* k_expected =
         "expected an RFC 3339 timestamp like 2025-12-31T23:59:59Z or a date like 2025-12-31";
     auto date = parse_date(text);
-    if (!date) return fail(date.error().message == "no such date" ? "no such date" : k_expected);
-    if (text.size() == 10) return TimePoint{time_point_cast<milliseconds>(*date)};
+    if (!date)
+        return fail(date.error().message == "no such date" ? "no such date" : k_expected);
+    if (text.size() == 10)
+        return TimePoint{time_point_cast<milliseconds>(*date)};
 
     int hh = 0, mm = 0, ss = 0;
     if ((text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !read_digits(text, 11, 2, hh) ||
@@ -48,8 +53,10 @@ Result<TimePoint> parse_timestamp(std::string_view text) {
         !read_digits(text, 17, 2, ss)) {
         return fail(k_expected);
     }
-    if (hh > 23 || mm > 59 || ss > 60) return fail("time of day out of range");
-    if (ss == 60) ss = 59; // a leap second: RFC 3339 allows it, the clock does not
+    if (hh > 23 || mm > 59 || ss > 60)
+        return fail("time of day out of range");
+    if (ss == 60)
+        ss = 59; // a leap second: RFC 3339 allows it, the clock does not
     std::size_t pos = 19;
     int millis = 0;
     if (pos < text.size() && text[pos] == '.') {
@@ -61,9 +68,11 @@ Result<TimePoint> parse_timestamp(std::string_view text) {
             scale /= 10;
             ++pos;
         }
-        if (pos == start) return fail(k_expected);
+        if (pos == start)
+            return fail(k_expected);
     }
-    if (pos >= text.size()) return fail("missing time zone (add Z for UTC)");
+    if (pos >= text.size())
+        return fail("missing time zone (add Z for UTC)");
     int offset_minutes = 0;
     if (text[pos] == 'Z' || text[pos] == 'z') {
         ++pos;
@@ -78,7 +87,8 @@ Result<TimePoint> parse_timestamp(std::string_view text) {
     } else {
         return fail(k_expected);
     }
-    if (pos != text.size()) return fail(k_expected);
+    if (pos != text.size())
+        return fail(k_expected);
     const auto t = time_point_cast<milliseconds>(*date) + hours{hh} + minutes{mm} + seconds{ss} +
                    milliseconds{millis} - minutes{offset_minutes};
     return TimePoint{t};
@@ -135,9 +145,8 @@ std::string format_timestamp(TimePoint t, bool with_millis) {
 std::string format_http_date(TimePoint t) {
     static constexpr std::array<const char*, 7> k_days{"Sun", "Mon", "Tue", "Wed",
                                                        "Thu", "Fri", "Sat"};
-    static constexpr std::array<const char*, 12> k_months{"Jan", "Feb", "Mar", "Apr",
-                                                          "May", "Jun", "Jul", "Aug",
-                                                          "Sep", "Oct", "Nov", "Dec"};
+    static constexpr std::array<const char*, 12> k_months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const auto days = floor<std::chrono::days>(t);
     const year_month_day ymd{days};
     const weekday wd{days};
@@ -152,8 +161,7 @@ std::string format_http_date(TimePoint t) {
 }
 
 Result<Duration> parse_duration(std::string_view text) {
-    static constexpr const char* k_expected =
-        "expected a duration like 500ms, 30s, 15m, 24h or 7d";
+    static constexpr const char* k_expected = "expected a duration like 500ms, 30s, 15m, 24h or 7d";
     std::size_t pos = 0;
     std::uint64_t value = 0;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
@@ -163,28 +171,41 @@ Result<Duration> parse_duration(std::string_view text) {
         value = value * 10 + static_cast<std::uint64_t>(text[pos] - '0');
         ++pos;
     }
-    if (pos == 0) return fail(k_expected);
+    if (pos == 0)
+        return fail(k_expected);
     const std::string_view unit = text.substr(pos);
     std::uint64_t factor = 0;
-    if (unit == "ms") factor = 1;
-    else if (unit == "s") factor = 1000;
-    else if (unit == "m") factor = 60'000;
-    else if (unit == "h") factor = 3'600'000;
-    else if (unit == "d") factor = 86'400'000;
-    else return fail(k_expected);
+    if (unit == "ms")
+        factor = 1;
+    else if (unit == "s")
+        factor = 1000;
+    else if (unit == "m")
+        factor = 60'000;
+    else if (unit == "h")
+        factor = 3'600'000;
+    else if (unit == "d")
+        factor = 86'400'000;
+    else
+        return fail(k_expected);
     // A century is more than any grace period or window needs; beyond it is a typo.
     static constexpr std::uint64_t k_max_ms = 100ULL * 366 * 86'400'000;
-    if (value > k_max_ms / factor) return fail("duration too large");
+    if (value > k_max_ms / factor)
+        return fail("duration too large");
     return Duration{static_cast<Duration::rep>(value * factor)};
 }
 
 std::string format_duration(Duration d) {
     const auto ms = d.count();
-    if (ms == 0) return "0s";
-    if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
-    if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-    if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    if (ms == 0)
+        return "0s";
+    if (ms % 86'400'000 == 0)
+        return std::to_string(ms / 86'400'000) + "d";
+    if (ms % 3'600'000 == 0)
+        return std::to_string(ms / 3'600'000) + "h";
+    if (ms % 60'000 == 0)
+        return std::to_string(ms / 60'000) + "m";
+    if (ms % 1000 == 0)
+        return std::to_string(ms / 1000) + "s";
     return std::to_string(ms) + "ms";
 }
 

@@ -33,6 +33,8 @@ Result<Duration> parse_duration(std::string_view text);
 std::string format_duration(Duration d);
 
 /// The current wall-clock time, truncated to milliseconds.
-inline TimePoint now_ms() { return std::chrono::time_point_cast<Duration>(Clock::now()); }
+inline TimePoint now_ms() {
+    return std::chrono::time_point_cast<Duration>(Clock::now());
+}
 
 } // namespace keygate

@@ -59,8 +59,8 @@ bool read_query(std::string_view query, OriginalUri& uri) {
     while (!query.empty()) {
         const auto separator = query.find_first_of("&;");
         const std::string_view pair = query.substr(0, separator);
-        query = separator == std::string_view::npos ? std::string_view{}
-                                                    : query.substr(separator + 1);
+        query =
+            separator == std::string_view::npos ? std::string_view{} : query.substr(separator + 1);
         if (pair.empty())
             continue;
         const auto eq = pair.find('=');

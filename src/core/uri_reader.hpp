@@ -30,12 +30,12 @@ namespace keygate {
 
 /// What read_original_uri() found in an original URI.
 struct OriginalUri {
-    std::string path = "/";              ///< the raw path, without query and fragment (for logs)
-    std::vector<std::string> segments;   ///< decoded per segment, dot segments resolved
-    std::vector<std::string> datasets;   ///< every `dataset` query parameter, decoded
-    std::optional<std::string> api_key;  ///< the first `api_key` query parameter, decoded
-    bool ambiguous = false;              ///< row 0: two readers could see different requests
-    std::string_view why;                ///< for an ambiguous URI: which rule (static text)
+    std::string path = "/";             ///< the raw path, without query and fragment (for logs)
+    std::vector<std::string> segments;  ///< decoded per segment, dot segments resolved
+    std::vector<std::string> datasets;  ///< every `dataset` query parameter, decoded
+    std::optional<std::string> api_key; ///< the first `api_key` query parameter, decoded
+    bool ambiguous = false;             ///< row 0: two readers could see different requests
+    std::string_view why;               ///< for an ambiguous URI: which rule (static text)
 };
 
 /// Reads a raw original URI ("/v1/datasets/orders/rows?dataset=a"). An empty URI is "/".

@@ -24,9 +24,9 @@ inline constexpr NodeId k_no_node = 0xffffffffu;
 /// collections as first child / count.
 struct Node {
     NodeKind kind = NodeKind::null;
-    bool quoted = false;   ///< quoted, block (`|`, `>`) or tagged scalar: a string, never a number
+    bool quoted = false;    ///< quoted, block (`|`, `>`) or tagged scalar: a string, never a number
     bool in_source = false; ///< a scalar whose `a`/`b` point into the parsed text, not the pool
-    std::int32_t line = 0; ///< 1-based
+    std::int32_t line = 0;  ///< 1-based
     std::int32_t column = 0;
     std::uint32_t a = 0;
     std::uint32_t b = 0;

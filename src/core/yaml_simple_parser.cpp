@@ -591,8 +591,8 @@ class SimpleParser {
     std::string_view text_;
     YAML::EventHandler& handler_;
     ScalarViewHandler* views_; ///< the handler, when it takes views; else nullptr
-    std::size_t pos_ = 0; ///< start of the first line not read yet
-    int line_number_ = 0; ///< its 0-based number
+    std::size_t pos_ = 0;      ///< start of the first line not read yet
+    int line_number_ = 0;      ///< its 0-based number
     // peek() is called several times per line: it keeps its last answer.
     mutable std::size_t peeked_at_ = std::string_view::npos;
     mutable std::optional<Line> peeked_;

@@ -4,9 +4,8 @@
 // It feeds the same YAML::EventHandler with the same events and marks as YAML::Parser;
 // on anything outside the subset it gives up and the caller re-parses with yaml-cpp, which
 // stays the reference (and reports every syntax error).
-#include <yaml-cpp/eventhandler.h>
-
 #include <string_view>
+#include <yaml-cpp/eventhandler.h>
 
 namespace keygate::yaml {
 
@@ -15,7 +14,7 @@ namespace keygate::yaml {
 /// OnScalarView for every plain scalar and every quoted scalar without escapes when its
 /// handler is one of these; the view lives as long as the parsed text.
 class ScalarViewHandler : public YAML::EventHandler {
-public:
+  public:
     /// A scalar whose value is exactly `text`; `quoted` as the tag "!" (else "?") of OnScalar.
     virtual void OnScalarView(const YAML::Mark& mark, bool quoted, std::string_view text) = 0;
 };

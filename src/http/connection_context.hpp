@@ -11,8 +11,8 @@ namespace keygate::http {
 
 /// Facts of the connection a request came on.
 struct ConnectionContext {
-    IpAddress peer;                    ///< the peer, from getpeername() (127.0.0.1 on a unix socket)
-    bool last_request = false;         ///< the front end closes after this response
+    IpAddress peer;            ///< the peer, from getpeername() (127.0.0.1 on a unix socket)
+    bool last_request = false; ///< the front end closes after this response
     bool close_after_response = false; ///< a handler asks to close after this response
     /// Non-zero: the front end refused this request before any handler could read it (a
     /// malformed head, a body it will not read): the handler answers this status with

@@ -638,7 +638,8 @@ bool Listener::Loop::frame(const Connection& c, const Request& req,
 void Listener::Loop::refuse(Connection& c, int status, const char* why,
                             SteadyClock::time_point now) {
     l_.refused_.fetch_add(1, std::memory_order_relaxed);
-    if (l_.handlers_.rejected) l_.handlers_.rejected({c.remote_text, status, why});
+    if (l_.handlers_.rejected)
+        l_.handlers_.rejected({c.remote_text, status, why});
     Request req;
     if (c.state == Connection::State::head)
         read_request_line(c.buffered(), req);
@@ -789,17 +790,24 @@ void Listener::Loop::sweep(SteadyClock::time_point now) {
 }
 
 void Listener::Loop::report_timeout(const Connection& c) const {
-    if (!l_.handlers_.rejected) return;
+    if (!l_.handlers_.rejected)
+        return;
     std::string_view reason;
     switch (c.state) {
     case Connection::State::head:
-        if (c.buffered().empty() && c.served > 0) return; // idle between requests
+        if (c.buffered().empty() && c.served > 0)
+            return; // idle between requests
         reason = c.buffered().empty() ? "read timeout: no request"
                                       : "read timeout: request head not complete";
         break;
-    case Connection::State::body: reason = "read timeout: request body not complete"; break;
-    case Connection::State::writing: reason = "write timeout: the client took no response"; break;
-    default: return;
+    case Connection::State::body:
+        reason = "read timeout: request body not complete";
+        break;
+    case Connection::State::writing:
+        reason = "write timeout: the client took no response";
+        break;
+    default:
+        return;
     }
     l_.handlers_.rejected({c.remote_text, 0, reason});
 }

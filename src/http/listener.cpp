@@ -21,8 +21,8 @@ Result<int> listen_tcp(const std::string& host, int port, int backlog) {
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
-    if (const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(),
-                                     &hints, &found);
+    if (const int rc =
+            ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
         rc != 0) {
         return fail("cannot listen on " + host + ":" + service + ": " + ::gai_strerror(rc));
     }

@@ -169,7 +169,8 @@ ChunkedEnd decode_chunked(std::string_view bytes, std::size_t max_body, std::str
         const auto line_end = bytes.find("\r\n", pos);
         if (line_end == std::string_view::npos) {
             const std::string_view open = bytes.substr(pos);
-            if (open.size() > k_max_chunk_line || !clean_line(open.substr(0, open.size() - (open.ends_with('\r') ? 1 : 0))))
+            if (open.size() > k_max_chunk_line ||
+                !clean_line(open.substr(0, open.size() - (open.ends_with('\r') ? 1 : 0))))
                 return ChunkedEnd::invalid;
             return ChunkedEnd::incomplete;
         }

@@ -28,8 +28,8 @@ enum class HeadEnd {
 /// The outcome of scan_head().
 struct HeadScanResult {
     HeadEnd end = HeadEnd::incomplete;
-    std::size_t length = 0;                     ///< complete: bytes up to the empty line's end
-    HeadProblem problem = HeadProblem::none;    ///< refused: why
+    std::size_t length = 0;                  ///< complete: bytes up to the empty line's end
+    HeadProblem problem = HeadProblem::none; ///< refused: why
 };
 
 /// Looks at the bytes of `buffer` not yet scanned for the end of a request head: an empty
@@ -40,9 +40,9 @@ HeadScanResult scan_head(std::string_view buffer, HeadScan& scan);
 /// How a request's body is framed, read from its parsed head.
 struct BodyFraming {
     enum class Kind { none, length, chunked } kind = Kind::none;
-    std::size_t length = 0; ///< Kind::length: the declared length
-    int status = 0;         ///< non-zero: refuse the request with this status
-    const char* why = "";   ///< the refusal, for the error body and the logs
+    std::size_t length = 0;       ///< Kind::length: the declared length
+    int status = 0;               ///< non-zero: refuse the request with this status
+    const char* why = "";         ///< the refusal, for the error body and the logs
     bool expect_continue = false; ///< the client waits for "100 Continue" before the body
 };
 

@@ -49,10 +49,10 @@ Result<void> clear_stale_unix_socket(const std::string& path) {
     const std::string prefix = "cannot listen on unix:" + path + ": ";
     sockaddr_un address{};
     if (!unix_address(path, address)) {
-        return fail(prefix + (path.empty() ? std::string("empty path")
-                                           : "path longer than " +
-                                                 std::to_string(sizeof address.sun_path - 1) +
-                                                 " bytes"));
+        return fail(prefix + (path.empty()
+                                  ? std::string("empty path")
+                                  : "path longer than " +
+                                        std::to_string(sizeof address.sun_path - 1) + " bytes"));
     }
     struct stat existing {};
     if (::lstat(path.c_str(), &existing) == 0) {
@@ -63,8 +63,8 @@ Result<void> clear_stale_unix_socket(const std::string& path) {
         case Peer::listening:
             return fail(prefix + "another process is listening on it");
         case Peer::unknown:
-            return fail(prefix + "cannot tell whether the existing socket is in use: " +
-                        errno_text(error));
+            return fail(prefix +
+                        "cannot tell whether the existing socket is in use: " + errno_text(error));
         case Peer::none:
             // Left by a process that is gone (a crash, SIGKILL): bind() would fail on it.
             if (::unlink(path.c_str()) != 0 && errno != ENOENT)

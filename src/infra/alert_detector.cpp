@@ -31,7 +31,8 @@ constexpr Duration k_dedupe_window = std::chrono::minutes(1);
 IpAddress network_address(const IpAddress& ip) {
     IpAddress net = ip;
     const std::size_t keep = ip.is_v4() ? 15 : 8; // /24 of the mapped form, or /64
-    for (std::size_t i = keep; i < net.bytes.size(); ++i) net.bytes[i] = 0;
+    for (std::size_t i = keep; i < net.bytes.size(); ++i)
+        net.bytes[i] = 0;
     return net;
 }
 
@@ -60,8 +61,10 @@ AlertSettings AlertDetector::settings() const {
 std::vector<Alert> AlertDetector::observe(const AlertObservation& o) {
     std::vector<Alert> alerts;
     const AlertSettings s = settings();
-    if (is_auth_failure(o.code)) observe_failure(o, s, alerts);
-    if (o.key_id != nullptr) observe_key(o, s, alerts);
+    if (is_auth_failure(o.code))
+        observe_failure(o, s, alerts);
+    if (o.key_id != nullptr)
+        observe_key(o, s, alerts);
     return alerts;
 }
 
@@ -87,7 +90,8 @@ void AlertDetector::observe_failure(const AlertObservation& o, const AlertSettin
     while (!state.failures.empty() && o.now - state.failures.front() >= window) {
         state.failures.pop_front();
     }
-    if (state.failures.size() > s.failed_auth_burst.count) state.failures.pop_front();
+    if (state.failures.size() > s.failed_auth_burst.count)
+        state.failures.pop_front();
     if (state.failures.size() >= s.failed_auth_burst.count &&
         may_alert(state.alerted_at, o.now, window)) {
         state.alerted_at = o.now;
@@ -104,7 +108,8 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
     const std::string& id = *o.key_id;
     Shard& shard = shards_[std::hash<std::string>{}(id) % k_shards];
     std::lock_guard lock(shard.mutex);
-    if (shard.keys.size() >= limits_.max_keys / k_shards && shard.keys.find(id) == shard.keys.end()) {
+    if (shard.keys.size() >= limits_.max_keys / k_shards &&
+        shard.keys.find(id) == shard.keys.end()) {
         shard.keys.erase(shard.keys.begin());
     }
     KeyState& key = shard.keys[id];
@@ -115,7 +120,8 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
         const IpAddress net = network_address(o.ip);
         if (key.networks.find(net) == key.networks.end()) {
             const bool had_baseline = !key.networks.empty();
-            if (key.networks.size() < limits_.max_networks_per_key) key.networks.insert(net);
+            if (key.networks.size() < limits_.max_networks_per_key)
+                key.networks.insert(net);
             if (had_baseline && may_alert(key.new_ip_alerted_at, o.now, k_dedupe_window)) {
                 key.new_ip_alerted_at = o.now;
                 out.push_back({AlertType::new_ip, o.now, to_string(o.ip), id, 1, k_dedupe_window,
@@ -134,7 +140,8 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
             why = "key " + id + " was denied dataset '" + *o.dataset + "'";
         } else if (allowed && key.datasets.find(*o.dataset) == key.datasets.end()) {
             const bool had_baseline = !key.datasets.empty();
-            if (key.datasets.size() < limits_.max_datasets_per_key) key.datasets.insert(*o.dataset);
+            if (key.datasets.size() < limits_.max_datasets_per_key)
+                key.datasets.insert(*o.dataset);
             if (had_baseline) {
                 unusual = true;
                 why = "key " + id + " touched dataset '" + *o.dataset + "' for the first time";
@@ -170,7 +177,8 @@ void AlertDetector::observe_key(const AlertObservation& o, const AlertSettings& 
                 // fold the finished minute (and any idle minutes since) into the baseline
                 const auto idle = std::min<std::int64_t>(minute - key.minute - 1, 60);
                 key.baseline = key.baseline * 0.8 + static_cast<double>(key.this_minute) * 0.2;
-                for (std::int64_t i = 0; i < idle; ++i) key.baseline *= 0.8;
+                for (std::int64_t i = 0; i < idle; ++i)
+                    key.baseline *= 0.8;
                 key.minutes_seen += static_cast<std::uint64_t>(1 + idle);
             }
             key.minute = minute;

@@ -57,7 +57,7 @@ struct AlertLimits {
 
 /// Applies the rules. Thread-safe: state is sharded by subject, each shard under its lock.
 class AlertDetector {
-public:
+  public:
     explicit AlertDetector(AlertSettings settings, AlertLimits limits = AlertLimits());
 
     /// Replaces the thresholds (after a reload). State is kept.
@@ -66,7 +66,7 @@ public:
     /// Observes one decision; returns the alerts it raises (usually none).
     std::vector<Alert> observe(const AlertObservation& observation);
 
-private:
+  private:
     /// Hashes a network address (the 16 bytes).
     struct NetworkHash {
         std::size_t operator()(const IpAddress& ip) const noexcept;
@@ -82,10 +82,10 @@ private:
         std::optional<TimePoint> dataset_alerted_at;
         std::optional<TimePoint> spike_alerted_at;
         std::optional<TimePoint> rotated_alerted_at;
-        std::uint64_t rotated_uses = 0;  ///< old-secret uses since the last such alert
-        std::int64_t minute = 0;         ///< the minute `this_minute` counts
+        std::uint64_t rotated_uses = 0; ///< old-secret uses since the last such alert
+        std::int64_t minute = 0;        ///< the minute `this_minute` counts
         std::uint64_t this_minute = 0;
-        double baseline = 0;             ///< moving average of past minutes
+        double baseline = 0; ///< moving average of past minutes
         std::uint64_t minutes_seen = 0;
     };
     static constexpr std::size_t k_shards = 16;
@@ -95,7 +95,8 @@ private:
         std::unordered_map<std::string, KeyState> keys;
     };
 
-    void observe_failure(const AlertObservation& o, const AlertSettings& s, std::vector<Alert>& out);
+    void observe_failure(const AlertObservation& o, const AlertSettings& s,
+                         std::vector<Alert>& out);
     void observe_key(const AlertObservation& o, const AlertSettings& s, std::vector<Alert>& out);
     AlertSettings settings() const;
 

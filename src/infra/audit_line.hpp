@@ -1,9 +1,8 @@
 #pragma once
 // Turning an audit event into one JSON line: valid JSON whatever bytes it carries, and
 // always under 8 KiB (CONTRACT §7).
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace keygate {

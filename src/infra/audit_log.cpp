@@ -29,11 +29,16 @@ nlohmann::ordered_json auth_event_json(const AuthDecisionEvent& event) {
            {"user_agent", std::string(event.user_agent)},
            {"status", event.status},
            {"latency_us", event.latency.count()},
-           {"request_id", event.request_id.empty() ? json(nullptr) : json(std::string(event.request_id))}};
-    if (!d.allowed()) j["detail"] = detail_text(d);
-    if (d.reason != InvalidKeyReason::none) j["reason"] = reason_name(d.reason);
-    if (d.grace_until) j["grace_until"] = format_timestamp(*d.grace_until);
-    if (!event.trace_id.empty()) j["trace_id"] = std::string(event.trace_id);
+           {"request_id",
+            event.request_id.empty() ? json(nullptr) : json(std::string(event.request_id))}};
+    if (!d.allowed())
+        j["detail"] = detail_text(d);
+    if (d.reason != InvalidKeyReason::none)
+        j["reason"] = reason_name(d.reason);
+    if (d.grace_until)
+        j["grace_until"] = format_timestamp(*d.grace_until);
+    if (!event.trace_id.empty())
+        j["trace_id"] = std::string(event.trace_id);
     return j;
 }
 
@@ -99,12 +104,17 @@ std::string auth_event_line(const AuthDecisionEvent& event) {
     } else {
         append_text(line, "request_id", event.request_id);
     }
-    if (!d.allowed()) append_text(line, "detail", detail_text(d));
-    if (d.reason != InvalidKeyReason::none) append_text(line, "reason", reason_name(d.reason));
-    if (d.grace_until) append_text(line, "grace_until", format_timestamp(*d.grace_until));
-    if (!event.trace_id.empty()) append_text(line, "trace_id", event.trace_id);
+    if (!d.allowed())
+        append_text(line, "detail", detail_text(d));
+    if (d.reason != InvalidKeyReason::none)
+        append_text(line, "reason", reason_name(d.reason));
+    if (d.grace_until)
+        append_text(line, "grace_until", format_timestamp(*d.grace_until));
+    if (!event.trace_id.empty())
+        append_text(line, "trace_id", event.trace_id);
     line += '}';
-    if (line.size() > k_max_audit_line) return to_audit_line(auth_event_json(event));
+    if (line.size() > k_max_audit_line)
+        return to_audit_line(auth_event_json(event));
     return line;
 }
 
@@ -116,8 +126,10 @@ nlohmann::ordered_json alert_event_json(const Alert& alert) {
            {"count", alert.count},
            {"window_s", std::chrono::duration_cast<std::chrono::seconds>(alert.window).count()},
            {"detail", alert.detail}};
-    if (alert.ip_address) j["ip_address"] = *alert.ip_address;
-    if (alert.key_id) j["key_id"] = *alert.key_id;
+    if (alert.ip_address)
+        j["ip_address"] = *alert.ip_address;
+    if (alert.key_id)
+        j["key_id"] = *alert.key_id;
     if (alert.expires_at)
         j["expires_at"] = format_timestamp(*alert.expires_at);
     if (alert.grace_until)
@@ -140,7 +152,8 @@ void AuditLog::record_decision(const AuthDecisionEvent& event) noexcept {
         o.dataset = event.decision.dataset.empty() ? nullptr : &event.decision.dataset;
         o.rotated_secret = used_rotated_secret(event.decision);
         o.grace_until = event.decision.grace_until;
-        for (const Alert& alert : alerts_.observe(o)) write_alert(alert);
+        for (const Alert& alert : alerts_.observe(o))
+            write_alert(alert);
     } catch (...) {
         // Out of memory while formatting: nothing sensible is left to do but not crash.
     }

@@ -12,7 +12,7 @@ namespace keygate {
 
 /// The AuditSink the server writes decisions to. Thread-safe.
 class AuditLog final : public AuditSink {
-public:
+  public:
     /// `writer`, `metrics` and `alerts` must outlive the log.
     AuditLog(AuditWriter& writer, Metrics& metrics, AlertDetector& alerts);
 
@@ -26,7 +26,7 @@ public:
     /// Writes one `event: alert` line.
     void write_alert(const Alert& alert) noexcept;
 
-private:
+  private:
     AuditWriter& writer_;
     Metrics& metrics_;
     AlertDetector& alerts_;

@@ -1,12 +1,11 @@
 // The audit writer thread: batches lines, writes them with write(2), counts failures.
 #include "infra/audit_writer.hpp"
 
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
-
-#include <csignal>
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 namespace keygate {
@@ -38,10 +37,13 @@ AuditWriter::AuditWriter(AuditWriterOptions options, FailureReporter report)
                                [this] { write_progressed(); },
                                [this] { return abandoned_.load(std::memory_order_relaxed); }}) {}
 
-AuditWriter::~AuditWriter() { stop(); }
+AuditWriter::~AuditWriter() {
+    stop();
+}
 
 void AuditWriter::report(AuditReportLevel level, const std::string& message) const {
-    if (report_) report_(level, message);
+    if (report_)
+        report_(level, message);
 }
 
 void AuditWriter::account(const AuditWriteResult& result) {
@@ -58,8 +60,8 @@ bool AuditWriter::open_destination(std::string& error) {
         account(output_.attach(STDERR_FILENO, false));
         return true;
     }
-    const int fd = ::open(options_.destination.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                          0640);
+    const int fd =
+        ::open(options_.destination.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) {
         error = "cannot open audit log '" + options_.destination + "': " + std::strerror(errno);
         return false;
@@ -69,7 +71,8 @@ bool AuditWriter::open_destination(std::string& error) {
 }
 
 bool AuditWriter::start(std::string& error) {
-    if (!open_destination(error)) return false;
+    if (!open_destination(error))
+        return false;
     running_ = true;
     install_interrupt_handler();
     thread_ = std::thread([this] {
@@ -103,18 +106,19 @@ AuditWriterHealth AuditWriter::health() const {
 
 void AuditWriter::write_progressed() {
     const auto episode = stall_.end_write(AuditStallDetector::Clock::now());
-    if (!episode) return;
+    if (!episode)
+        return;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*episode).count();
-    report(AuditReportLevel::info, "audit log '" + options_.destination +
-                                       "' takes writes again after being blocked for " +
-                                       std::to_string(ms / 1000) + "." +
-                                       std::to_string(ms % 1000 / 100) + " s");
+    report(AuditReportLevel::info,
+           "audit log '" + options_.destination + "' takes writes again after being blocked for " +
+               std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + " s");
 }
 
 void AuditWriter::abandon_after(std::chrono::steady_clock::time_point deadline) {
     {
         std::lock_guard lock(watch_mutex_);
-        if (abandon_at_ && *abandon_at_ <= deadline) return;
+        if (abandon_at_ && *abandon_at_ <= deadline)
+            return;
         abandon_at_ = deadline;
     }
     watch_wake_.notify_all();
@@ -141,23 +145,25 @@ void AuditWriter::give_up() {
     report(AuditReportLevel::error,
            "audit log '" + options_.destination + "' still blocks at shutdown: " +
                std::to_string(lost) + " queued lines not written and a write of " +
-               std::to_string(cut) +
-               " cut short, counted in keygate_audit_write_failures_total");
+               std::to_string(cut) + " cut short, counted in keygate_audit_write_failures_total");
 }
 
 void AuditWriter::interrupt_writer() {
     std::lock_guard lock(writer_thread_mutex_);
-    if (writer_running_) pthread_kill(writer_thread_, k_interrupt_signal);
+    if (writer_running_)
+        pthread_kill(writer_thread_, k_interrupt_signal);
 }
 
 void AuditWriter::watch() {
     std::unique_lock lock(watch_mutex_);
     while (!watch_stop_) {
         auto wake = std::chrono::steady_clock::now() + options_.watch_period;
-        if (abandon_at_ && !abandoned_) wake = std::min(wake, *abandon_at_);
+        if (abandon_at_ && !abandoned_)
+            wake = std::min(wake, *abandon_at_);
         // abandon_after() notifies too: a new deadline is then looked at at once.
         watch_wake_.wait_until(lock, wake);
-        if (watch_stop_) break;
+        if (watch_stop_)
+            break;
         if (abandon_at_ && std::chrono::steady_clock::now() >= *abandon_at_) {
             // Only a destination that blocks (a write outstanding for blocked_after) is
             // given up; lines still on their way to one that keeps up are written.
@@ -168,12 +174,15 @@ void AuditWriter::watch() {
             }
             // Until the writer thread is out of its write(2): a signal may land just
             // before the call, so it is sent again each period.
-            if (abandoned_) interrupt_writer();
+            if (abandoned_)
+                interrupt_writer();
         }
-        if (!stall_.check(AuditStallDetector::Clock::now())) continue;
+        if (!stall_.check(AuditStallDetector::Clock::now()))
+            continue;
         const AuditWriterHealth now = health();
         report(AuditReportLevel::warning,
-               "audit log '" + options_.destination + "' is blocked: a write has not completed for " +
+               "audit log '" + options_.destination +
+                   "' is blocked: a write has not completed for " +
                    std::to_string(options_.blocked_after.count()) + " ms, " +
                    std::to_string(now.queue_depth) +
                    " lines wait; decisions wait for it and /readyz answers 503");
@@ -234,7 +243,8 @@ void AuditWriter::stop() {
     }
     has_lines_.notify_all();
     window_end_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable())
+        thread_.join();
     {
         std::lock_guard lock(mutex_);
         running_ = false;
@@ -246,7 +256,8 @@ void AuditWriter::stop() {
         watch_stop_ = true;
     }
     watch_wake_.notify_all();
-    if (watchdog_.joinable()) watchdog_.join();
+    if (watchdog_.joinable())
+        watchdog_.join();
     account(output_.close()); // one last try at a line cut by a failed write
 }
 
@@ -255,9 +266,11 @@ void AuditWriter::write_batch(std::deque<std::string>& batch) {
     // AuditOutput finishes a line cut by a failed write before any other.
     const AuditWriteResult result = output_.write(batch);
     account(result);
-    if (abandoned_) return; // give_up() reported it
+    if (abandoned_)
+        return; // give_up() reported it
     if (result.error == 0) {
-        if (failing_) report(AuditReportLevel::info, "audit log writes succeed again");
+        if (failing_)
+            report(AuditReportLevel::info, "audit log writes succeed again");
         failing_ = false;
         return;
     }
@@ -279,7 +292,8 @@ void AuditWriter::run() {
                 return !queue_.empty() || stopping_ || reopen_requested_ || abandoned_;
             });
             reopen = std::exchange(reopen_requested_, false);
-            if (queue_.empty() && (stopping_ || abandoned_) && !reopen) break;
+            if (queue_.empty() && (stopping_ || abandoned_) && !reopen)
+                break;
             batch.swap(queue_);
             depth_.store(0, std::memory_order_relaxed);
             in_flight_ = batch.size();
@@ -287,9 +301,11 @@ void AuditWriter::run() {
         has_room_.notify_all();
         if (reopen) {
             std::string error;
-            if (!open_destination(error)) report(AuditReportLevel::error, error);
+            if (!open_destination(error))
+                report(AuditReportLevel::error, error);
         }
-        if (!batch.empty()) write_batch(batch);
+        if (!batch.empty())
+            write_batch(batch);
         batch.clear();
         {
             std::lock_guard lock(mutex_);

@@ -64,7 +64,7 @@ struct AuditWriterStats {
 
 /// A thread-safe line sink with its own writer thread.
 class AuditWriter {
-public:
+  public:
     /// Called with a message for the operational log (never a line): once per failure
     /// episode (error) and its end (info), once per blocked episode (warning) and its end
     /// (info, with how long it lasted).
@@ -118,7 +118,7 @@ public:
         return blocked() || depth_.load(std::memory_order_relaxed) > options_.queue_lines / 2;
     }
 
-private:
+  private:
     void run();
     void watch();
     bool open_destination(std::string& error);

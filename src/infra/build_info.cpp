@@ -11,8 +11,12 @@
 
 namespace keygate {
 
-std::string_view build_version() { return KEYGATE_VERSION; }
+std::string_view build_version() {
+    return KEYGATE_VERSION;
+}
 
-std::string_view build_commit() { return KEYGATE_COMMIT; }
+std::string_view build_commit() {
+    return KEYGATE_COMMIT;
+}
 
 } // namespace keygate

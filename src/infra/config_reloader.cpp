@@ -6,10 +6,9 @@
 #include "infra/free_memory.hpp"
 #include "infra/stable_read.hpp"
 
-#include <spdlog/fmt/fmt.h>
-
 #include <algorithm>
 #include <cerrno>
+#include <spdlog/fmt/fmt.h>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -21,7 +20,8 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
                                      int& error_number) {
     std::string why;
     auto text = read_key_file(path, LoadOptions{}, why, &error_number);
-    if (!text) error = path + ": " + why;
+    if (!text)
+        error = path + ": " + why;
     return text;
 }
 
@@ -81,18 +81,22 @@ ConfigReloader::Read ConfigReloader::read_stable() const {
             read.error_number = 0;
             return read;
         }
-        if (cancelled_) return Read{}; // nothing read, nothing failed
+        if (cancelled_)
+            return Read{}; // nothing read, nothing failed
         first = read_file(sources_.config_path, read.error, read.error_number); // changed: again
-        if (!first) return read;
+        if (!first)
+            return read;
     }
-    if (first) read.error = "'" + sources_.config_path + "' kept changing while being read";
+    if (first)
+        read.error = "'" + sources_.config_path + "' kept changing while being read";
     return read;
 }
 
 ConfigReloader::Read ConfigReloader::read_once() const {
     Read read;
     auto text = read_file(sources_.config_path, read.error, read.error_number);
-    if (!text) return read;
+    if (!text)
+        return read;
     read.text = std::move(*text);
     read.sha256 = to_hex(sha256(read.text));
     return read;
@@ -104,35 +108,41 @@ KeySetLoad ConfigReloader::build(std::string text, TimePoint now,
     LoadOptions options;
     options.hash_pepper = sources_.hash_pepper;
     options.now = now;
-    if (cancelled_) return out;
+    if (cancelled_)
+        return out;
     LoadResult loaded = load_config_text(text, options);
     std::string().swap(text);
-    if (cancelled_) return out;
+    if (cancelled_)
+        return out;
     out.diagnostics = std::move(loaded.diagnostics);
-    if (!loaded.config || out.diagnostics.failed()) return out;
+    if (!loaded.config || out.diagnostics.failed())
+        return out;
     Config config = std::move(*loaded.config);
     apply_setting_overrides(config.settings, sources_);
     Diagnostics environment = add_environment_keys(config, sources_.environment_keys);
     out.diagnostics.items.insert(out.diagnostics.items.end(), environment.items.begin(),
                                  environment.items.end());
-    if (environment.failed()) return out;
+    if (environment.failed())
+        return out;
     if (const auto previous = holder_.snapshot()) {
         auto windows = grace_windows_for(*previous, config, config.settings.grace_period, now);
         grace.insert(grace.end(), std::make_move_iterator(windows.begin()),
                      std::make_move_iterator(windows.end()));
     }
-    if (cancelled_) return out;
+    if (cancelled_)
+        return out;
     out.store = KeyStore::build(std::move(config), sources_.hash_pepper, std::move(grace));
     return out;
 }
 
-void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& read,
-                             TimePoint now, std::string_view trigger, bool initial,
+void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& read, TimePoint now,
+                             std::string_view trigger, bool initial,
                              std::chrono::steady_clock::time_point started) {
     const auto previous = holder_.snapshot();
     std::unordered_set<std::string> old_windows;
     if (previous) {
-        for (const auto& w : previous->grace_secrets()) old_windows.insert(to_hex(w.secret.digest));
+        for (const auto& w : previous->grace_secrets())
+            old_windows.insert(to_hex(w.secret.digest));
     }
     holder_.publish(store);
     in_force_sha256_ = read.sha256;
@@ -148,7 +158,8 @@ void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& 
         status_.metrics.last_reload_successful = true;
         status_.metrics.last_success_at = now;
         status_.metrics.generation = generation = holder_.generation();
-        if (!initial) ++status_.metrics.reloads_success;
+        if (!initial)
+            ++status_.metrics.reloads_success;
     }
     ended_reported_.clear();
 
@@ -176,19 +187,22 @@ void ConfigReloader::publish(std::shared_ptr<const KeyStore> store, const Read& 
                              {"generation", generation},
                              {"keys", keys}});
         for (const auto& w : store->grace_secrets()) {
-            if (old_windows.count(to_hex(w.secret.digest)) != 0) continue;
+            if (old_windows.count(to_hex(w.secret.digest)) != 0)
+                continue;
             hooks_.config_event({{"event", "config"},
                                  {"type", "grace_start"},
                                  {"key_id", w.entry.id},
                                  {"grace_until", format_timestamp(w.until)}});
         }
     }
-    if (hooks_.swapped) hooks_.swapped(*store);
+    if (hooks_.swapped)
+        hooks_.swapped(*store);
 }
 
 void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& read_error) {
     std::vector<std::string> errors;
-    if (!read_error.empty()) errors.push_back(read_error);
+    if (!read_error.empty())
+        errors.push_back(read_error);
     for (const auto& d : diagnostics.items) {
         if (d.severity == Severity::error)
             errors.push_back(format_diagnostic(sources_.config_path, d));
@@ -205,8 +219,8 @@ void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& rea
         generation = status_.metrics.generation;
     }
     if (hooks_.log) {
-        std::string message = "reload of " + sources_.config_path +
-                              " failed; the last good keys keep serving";
+        std::string message =
+            "reload of " + sources_.config_path + " failed; the last good keys keep serving";
         std::string error_text;
         for (const auto& e : errors) {
             message += "\n  " + e;
@@ -233,7 +247,8 @@ void ConfigReloader::fail(const Diagnostics& diagnostics, const std::string& rea
 ReloadOutcome ConfigReloader::fail_transient(const Read& read) {
     ++transient_failures_;
     auto delay = timing_.retry_first;
-    for (int i = 1; i < transient_failures_ && delay < timing_.retry_max; ++i) delay *= 2;
+    for (int i = 1; i < transient_failures_ && delay < timing_.retry_max; ++i)
+        delay *= 2;
     delay = std::min(delay, timing_.retry_max);
     retry_after_ = delay;
     // The first of a run is a failure like any other; the retries that follow are not
@@ -279,14 +294,16 @@ KeySetLoad ConfigReloader::load_initial(const std::vector<GraceSecret>& restored
         }
     }
     load = build(std::move(read.text), now, std::move(open));
-    if (load.ok()) publish(load.store, read, now, "start", true, started);
+    if (load.ok())
+        publish(load.store, read, now, "start", true, started);
     release_free_memory();
     return load;
 }
 
 ReloadOutcome ConfigReloader::reload(std::string_view trigger, bool whole) {
     std::lock_guard serialized(attempt_mutex_);
-    if (cancelled_) return ReloadOutcome::unchanged;
+    if (cancelled_)
+        return ReloadOutcome::unchanged;
     const auto started = std::chrono::steady_clock::now();
     auto read_done = started;
     const ReloadOutcome outcome = attempt(trigger, whole, read_done);
@@ -305,14 +322,16 @@ ReloadOutcome ConfigReloader::attempt(std::string_view trigger, bool whole,
     const auto started = std::chrono::steady_clock::now();
     Read read = whole ? read_once() : read_stable();
     read_done = std::chrono::steady_clock::now();
-    if (cancelled_) return ReloadOutcome::unchanged;
+    if (cancelled_)
+        return ReloadOutcome::unchanged;
     if (!read.error.empty() && is_transient_read_error(read.error_number)) {
         return fail_transient(read);
     }
     transient_failures_ = 0;
     retry_after_.reset();
     if (!read.error.empty()) {
-        if (read.error == failed_read_error_) return still_failing();
+        if (read.error == failed_read_error_)
+            return still_failing();
         failed_read_error_ = read.error;
         failed_sha256_.clear();
         fail({}, read.error);
@@ -328,9 +347,11 @@ ReloadOutcome ConfigReloader::attempt(std::string_view trigger, bool whole,
         status_.metrics.last_reload_successful = true;
         return ReloadOutcome::unchanged;
     }
-    if (read.sha256 == failed_sha256_) return still_failing();
+    if (read.sha256 == failed_sha256_)
+        return still_failing();
     KeySetLoad load = build(std::move(read.text), now, {});
-    if (cancelled_) return ReloadOutcome::unchanged;
+    if (cancelled_)
+        return ReloadOutcome::unchanged;
     if (!load.ok()) {
         failed_sha256_ = read.sha256;
         fail(load.diagnostics, {});
@@ -348,12 +369,15 @@ std::optional<std::chrono::milliseconds> ConfigReloader::take_retry() {
     return std::exchange(retry_after_, std::nullopt);
 }
 
-void ConfigReloader::cancel() { cancelled_ = true; }
+void ConfigReloader::cancel() {
+    cancelled_ = true;
+}
 
 void ConfigReloader::log_timing(std::string_view trigger, std::string_view result,
                                 std::chrono::steady_clock::time_point started,
                                 std::chrono::steady_clock::time_point read_done) const {
-    if (!hooks_.log) return;
+    if (!hooks_.log)
+        return;
     using std::chrono::duration;
     const double read_ms = duration<double, std::milli>(read_done - started).count();
     const double total_ms =
@@ -378,11 +402,13 @@ void ConfigReloader::log_timing(std::string_view trigger, std::string_view resul
 void ConfigReloader::report_ended_grace() {
     std::lock_guard attempt(attempt_mutex_);
     const auto store = holder_.snapshot();
-    if (!store || !hooks_.config_event) return;
+    if (!store || !hooks_.config_event)
+        return;
     const TimePoint now = clock_();
     for (const auto& w : store->grace_secrets()) {
         const std::string digest = to_hex(w.secret.digest);
-        if (now < w.until || ended_reported_.count(digest) != 0) continue;
+        if (now < w.until || ended_reported_.count(digest) != 0)
+            continue;
         ended_reported_.insert(digest);
         hooks_.config_event({{"event", "config"},
                              {"type", "grace_end"},

@@ -9,12 +9,11 @@
 #include "infra/logging.hpp"
 #include "infra/metrics.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,13 +31,13 @@ const char* to_string(ReloadOutcome outcome);
 /// What `GET /v1/status` shows of the configuration.
 struct ReloadStatus {
     std::string config_path;
-    std::string sha256;                    ///< of the file in force (not a key hash)
-    std::optional<TimePoint> loaded_at;    ///< when the snapshot in force was published
-    std::string last_result;               ///< of the last attempt: success/failure/unchanged
-    std::string last_trigger;              ///< inotify, periodic, sighup, api, start, ...
+    std::string sha256;                 ///< of the file in force (not a key hash)
+    std::optional<TimePoint> loaded_at; ///< when the snapshot in force was published
+    std::string last_result;            ///< of the last attempt: success/failure/unchanged
+    std::string last_trigger;           ///< inotify, periodic, sighup, api, start, ...
     std::optional<TimePoint> last_attempt_at;
-    std::vector<std::string> last_errors;  ///< "PATH:LINE:COL: error: ..." of the last failure
-    ConfigMetrics metrics;                 ///< generation and reload counters
+    std::vector<std::string> last_errors; ///< "PATH:LINE:COL: error: ..." of the last failure
+    ConfigMetrics metrics;                ///< generation and reload counters
 };
 
 /// How long two reads must agree before content counts as whole (truncate-then-write).
@@ -58,7 +57,7 @@ bool is_transient_read_error(int error_number);
 /// Reloads the key file into a KeySetHolder. Thread-safe: attempts are serialized; status()
 /// never waits for an attempt (it copies a status published under its own short lock).
 class ConfigReloader {
-public:
+  public:
     /// Side effects of reloads: logging and `event: config` audit lines.
     struct Hooks {
         /// An operational log line: info for a load, error for a failure, debug for the
@@ -67,8 +66,9 @@ public:
         std::function<void(spdlog::level::level_enum, const std::string&,
                            const std::vector<LogField>&)>
             log;
-        std::function<void(nlohmann::ordered_json)> config_event; ///< an audit event, without timestamp
-        std::function<void(const KeyStore&)> swapped;      ///< after each publish
+        std::function<void(nlohmann::ordered_json)>
+            config_event;                             ///< an audit event, without timestamp
+        std::function<void(const KeyStore&)> swapped; ///< after each publish
     };
 
     ConfigReloader(KeySetSources sources, KeySetHolder& holder, std::function<TimePoint()> clock,
@@ -101,7 +101,7 @@ public:
     /// The current status.
     ReloadStatus status() const;
 
-private:
+  private:
     struct Read {
         std::string text;
         std::string sha256;

@@ -13,7 +13,8 @@ std::vector<Alert> ExpiryAlerts::scan(const KeyStore& store, std::uint64_t gener
         generation_ = generation;
         alerted_.clear();
     }
-    if (!store.config().settings.alerts.key_expiring) return alerts;
+    if (!store.config().settings.alerts.key_expiring)
+        return alerts;
     for (const ResolvedKey& key : store.keys()) {
         const KeyEntry& e = key.entry;
         if (!expires_within(e, now, k_key_expiring_window) || !alerted_.insert(e.id).second)

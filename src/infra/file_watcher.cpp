@@ -3,17 +3,16 @@
 
 #include "infra/symlink_chain.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <optional>
 #include <poll.h>
+#include <string_view>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
-
-#include <array>
-#include <cerrno>
-#include <algorithm>
-#include <cstdint>
-#include <optional>
-#include <string_view>
 #include <vector>
 
 namespace keygate {
@@ -23,8 +22,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 std::string directory_of(const std::string& path) {
     const auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
+    if (slash == std::string::npos)
+        return ".";
+    if (slash == 0)
+        return "/";
     return path.substr(0, slash);
 }
 
@@ -52,28 +53,36 @@ const char* to_string(WatchTrigger trigger) {
 }
 
 FileWatcher::FileWatcher(std::string file_path, Options options, Callback on_change)
-    : file_path_(file_path), directory_(directory_of(file_path)), options_(options), on_change_(std::move(on_change)) {}
+    : file_path_(file_path), directory_(directory_of(file_path)), options_(options),
+      on_change_(std::move(on_change)) {}
 
-FileWatcher::~FileWatcher() { stop(); }
+FileWatcher::~FileWatcher() {
+    stop();
+}
 
 bool FileWatcher::start() {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     inotify_fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     const bool ok = inotify_fd_ >= 0;
-    if (ok) arm();
+    if (ok)
+        arm();
     thread_ = std::thread([this] { run(); });
     return ok;
 }
 
 void FileWatcher::stop() {
-    if (stopping_.exchange(true)) return;
+    if (stopping_.exchange(true))
+        return;
     if (wake_fd_ >= 0) {
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
     }
-    if (thread_.joinable()) thread_.join();
-    if (inotify_fd_ >= 0) ::close(inotify_fd_);
-    if (wake_fd_ >= 0) ::close(wake_fd_);
+    if (thread_.joinable())
+        thread_.join();
+    if (inotify_fd_ >= 0)
+        ::close(inotify_fd_);
+    if (wake_fd_ >= 0)
+        ::close(wake_fd_);
     inotify_fd_ = wake_fd_ = -1;
 }
 
@@ -95,13 +104,15 @@ void FileWatcher::retry_in(std::chrono::milliseconds delay) {
 }
 
 bool FileWatcher::arm() {
-    if (inotify_fd_ < 0) return false;
+    if (inotify_fd_ < 0)
+        return false;
     watch_ = ::inotify_add_watch(inotify_fd_, directory_.c_str(), k_watch_mask);
     return watch_ >= 0;
 }
 
 void FileWatcher::disarm() {
-    if (watch_ >= 0 && inotify_fd_ >= 0) ::inotify_rm_watch(inotify_fd_, watch_);
+    if (watch_ >= 0 && inotify_fd_ >= 0)
+        ::inotify_rm_watch(inotify_fd_, watch_);
     watch_ = -1;
 }
 
@@ -128,7 +139,8 @@ void FileWatcher::run() {
     // a swap that changed the chain (a regular file replaced by a symlink, say).
     std::vector<std::string> names = names_resolving(file_path_, directory_);
     const auto matters = [&names](const inotify_event& ev) {
-        if (ev.len == 0) return false; // the directory itself (its own attributes)
+        if (ev.len == 0)
+            return false;                     // the directory itself (its own attributes)
         const std::string_view name(ev.name); // NUL-padded to ev.len
         return std::find(names.begin(), names.end(), name) != names.end();
     };
@@ -140,29 +152,36 @@ void FileWatcher::run() {
     while (!stopping_) {
         const auto now = SteadyClock::now();
         auto deadline = options_.period.count() > 0 ? next_periodic : now + hours(1);
-        if (pending && pending_at < deadline) deadline = pending_at;
-        if (lost_watch && next_rearm < deadline) deadline = next_rearm;
+        if (pending && pending_at < deadline)
+            deadline = pending_at;
+        if (lost_watch && next_rearm < deadline)
+            deadline = next_rearm;
         const auto retry_ticks = retry_at_.load();
         const SteadyClock::time_point retry_at{SteadyClock::duration{retry_ticks}};
-        if (retry_ticks != 0 && retry_at < deadline) deadline = retry_at;
+        if (retry_ticks != 0 && retry_at < deadline)
+            deadline = retry_at;
         const auto wait_ms = duration_cast<milliseconds>(deadline - now).count();
 
         std::array<pollfd, 2> fds{{{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}}};
         const int nfds = inotify_fd_ >= 0 ? 2 : 1;
         const int rc = ::poll(fds.data(), static_cast<nfds_t>(nfds),
                               static_cast<int>(std::max<long long>(0, wait_ms)));
-        if (stopping_) break;
-        if (rc < 0 && errno != EINTR) break;
+        if (stopping_)
+            break;
+        if (rc < 0 && errno != EINTR)
+            break;
 
         if (rc > 0 && (fds[0].revents & POLLIN) != 0) {
             std::uint64_t value = 0;
             [[maybe_unused]] const auto n = ::read(wake_fd_, &value, sizeof value);
-            if (poked_.exchange(false)) check(WatchTrigger::file_event);
+            if (poked_.exchange(false))
+                check(WatchTrigger::file_event);
         }
         if (rc > 0 && nfds == 2 && (fds[1].revents & POLLIN) != 0) {
             for (;;) {
                 const auto len = ::read(inotify_fd_, buffer.data(), buffer.size());
-                if (len <= 0) break;
+                if (len <= 0)
+                    break;
                 for (std::size_t off = 0; off < static_cast<std::size_t>(len);) {
                     const auto* ev = reinterpret_cast<const inotify_event*>(buffer.data() + off);
                     off += sizeof(inotify_event) + ev->len;
@@ -180,7 +199,8 @@ void FileWatcher::run() {
                         next_rearm = SteadyClock::now();
                         continue;
                     }
-                    if (!matters(*ev)) continue; // a log or a temp file beside the key file
+                    if (!matters(*ev))
+                        continue; // a log or a temp file beside the key file
                     const auto event_at = SteadyClock::now();
                     const bool renamed = (ev->mask & IN_MOVED_TO) != 0;
                     if (!pending) {
@@ -190,9 +210,9 @@ void FileWatcher::run() {
                         only_renamed = false;
                     }
                     pending = true;
-                    pending_at = only_renamed
-                                     ? event_at
-                                     : std::min(event_at + options_.debounce, burst_start + max_wait);
+                    pending_at = only_renamed ? event_at
+                                              : std::min(event_at + options_.debounce,
+                                                         burst_start + max_wait);
                 }
             }
         }

@@ -31,14 +31,14 @@ const char* to_string(WatchTrigger trigger);
 /// Calls are serialized (one at a time, from the watcher's thread); the callback decides
 /// whether the file really changed (by its digest). Stopping joins the thread.
 class FileWatcher {
-public:
+  public:
     using Callback = std::function<void(WatchTrigger)>;
 
     /// Timings, with defaults fit for production; tests shorten them.
     struct Options {
         /// Quiet time after the last event; a burst waits at most 4 × this after its first.
         std::chrono::milliseconds debounce{150};
-        std::chrono::milliseconds period{30'000}; ///< periodic check (0: none)
+        std::chrono::milliseconds period{30'000};   ///< periodic check (0: none)
         std::chrono::milliseconds rearm_retry{250}; ///< retry while the directory is gone
     };
 
@@ -59,7 +59,7 @@ public:
     /// callback). A later call replaces an earlier one still pending.
     void retry_in(std::chrono::milliseconds delay);
 
-private:
+  private:
     void run();
     bool arm();
     void disarm();

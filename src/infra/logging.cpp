@@ -90,13 +90,20 @@ class TextLogFormatter final : public spdlog::formatter {
 
 std::string_view level_name(spdlog::level::level_enum level) {
     switch (level) {
-    case spdlog::level::trace: return "trace";
-    case spdlog::level::debug: return "debug";
-    case spdlog::level::info: return "info";
-    case spdlog::level::warn: return "warn";
-    case spdlog::level::err: return "error";
-    case spdlog::level::critical: return "critical";
-    default: return "off";
+    case spdlog::level::trace:
+        return "trace";
+    case spdlog::level::debug:
+        return "debug";
+    case spdlog::level::info:
+        return "info";
+    case spdlog::level::warn:
+        return "warn";
+    case spdlog::level::err:
+        return "error";
+    case spdlog::level::critical:
+        return "critical";
+    default:
+        return "off";
     }
 }
 
@@ -107,9 +114,8 @@ Result<LogSettings> parse_log_settings(const std::optional<std::string>& level,
         const std::string name = lower(*level);
         bool known = false;
         for (const auto candidate :
-             {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
-              spdlog::level::warn, spdlog::level::err, spdlog::level::critical,
-              spdlog::level::off}) {
+             {spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
+              spdlog::level::err, spdlog::level::critical, spdlog::level::off}) {
             if (name == level_name(candidate)) {
                 settings.level = candidate;
                 known = true;
@@ -117,7 +123,8 @@ Result<LogSettings> parse_log_settings(const std::optional<std::string>& level,
         }
         if (!known) {
             std::string message = "KEYGATE_LOG_LEVEL: unknown level '" + *level + "'";
-            if (name == "warning") message += " (the level is spelt 'warn')";
+            if (name == "warning")
+                message += " (the level is spelt 'warn')";
             return fail(message + " (expected trace, debug, info, warn, error, critical or off)");
         }
     }
@@ -137,7 +144,8 @@ Result<LogSettings> parse_log_settings(const std::optional<std::string>& level,
 void log_event(spdlog::level::level_enum level, std::string_view message,
                std::span<const LogField> fields) {
     spdlog::logger* logger = spdlog::default_logger_raw();
-    if (logger == nullptr || !logger->should_log(level)) return;
+    if (logger == nullptr || !logger->should_log(level))
+        return;
     const std::span<const LogField> outer = t_fields;
     t_fields = fields;
     logger->log(level, spdlog::string_view_t(message.data(), message.size()));

@@ -56,8 +56,7 @@ struct LogField {
     LogField(std::string_view field_key, double number) : key(field_key), value(number) {}
     /// An integer field.
     template <class Integer>
-        requires std::is_integral_v<Integer>
-    LogField(std::string_view field_key, Integer number)
+    requires std::is_integral_v<Integer> LogField(std::string_view field_key, Integer number)
         : key(field_key), value(static_cast<std::int64_t>(number)) {}
 
     std::string key; ///< never "timestamp", "level" or "message"

@@ -55,7 +55,7 @@ struct ConfigMetrics {
 
 /// The process's counters. Every method is thread-safe and lock-free.
 class Metrics {
-public:
+  public:
     /// Counts one decision and its latency (a RATE_LIMITED one in keygate_rate_limited_total
     /// too).
     void observe_decision(DecisionEndpoint endpoint, DecisionCode code,
@@ -73,12 +73,12 @@ public:
         TimePoint now{};
         ConfigMetrics config;
         std::uint64_t audit_write_failures = 0;
-        std::uint64_t audit_queue_depth = 0;  ///< lines queued, not yet written
-        double audit_blocked_seconds = 0.0;   ///< time the audit writer spent blocked
-        std::uint64_t connections = 0;        ///< client connections open now
-        std::uint64_t accept_errors = 0;      ///< accept() failures (EMFILE, ENFILE, ...)
+        std::uint64_t audit_queue_depth = 0;   ///< lines queued, not yet written
+        double audit_blocked_seconds = 0.0;    ///< time the audit writer spent blocked
+        std::uint64_t connections = 0;         ///< client connections open now
+        std::uint64_t accept_errors = 0;       ///< accept() failures (EMFILE, ENFILE, ...)
         std::uint64_t connection_timeouts = 0; ///< connections closed for a read/write timeout
-        std::uint64_t refused_requests = 0;   ///< requests refused before any handler (400/431...)
+        std::uint64_t refused_requests = 0;    ///< requests refused before any handler (400/431...)
         /// process_* (read_process_stats()); unset: those metrics are left out.
         std::optional<ProcessStats> process;
     };
@@ -88,12 +88,11 @@ public:
     std::string render(const Scrape& scrape) const;
 
     /// Histogram bucket upper bounds, in seconds (microsecond-scale decisions).
-    static constexpr std::array<double, 14> k_buckets{0.00001, 0.000025, 0.00005, 0.0001,
-                                                      0.00025, 0.0005,   0.001,   0.0025,
-                                                      0.005,   0.01,     0.025,   0.05,
-                                                      0.1,     1.0};
+    static constexpr std::array<double, 14> k_buckets{0.00001, 0.000025, 0.00005, 0.0001, 0.00025,
+                                                      0.0005,  0.001,    0.0025,  0.005,  0.01,
+                                                      0.025,   0.05,     0.1,     1.0};
 
-private:
+  private:
     std::array<std::array<std::atomic<std::uint64_t>, k_decision_codes>, k_decision_endpoints>
         requests_{};
     std::array<std::atomic<std::uint64_t>, k_buckets.size()> bucket_counts_{};

@@ -8,11 +8,11 @@ namespace keygate {
 
 /// This process's resource use at one moment.
 struct ProcessStats {
-    double cpu_seconds = 0;            ///< user + system CPU time
-    std::uint64_t resident_bytes = 0;  ///< resident set size
-    std::uint64_t open_fds = 0;        ///< open file descriptors
-    std::uint64_t max_fds = 0;         ///< the soft RLIMIT_NOFILE (0: unknown)
-    double start_time_seconds = 0;     ///< Unix time the process started
+    double cpu_seconds = 0;           ///< user + system CPU time
+    std::uint64_t resident_bytes = 0; ///< resident set size
+    std::uint64_t open_fds = 0;       ///< open file descriptors
+    std::uint64_t max_fds = 0;        ///< the soft RLIMIT_NOFILE (0: unknown)
+    double start_time_seconds = 0;    ///< Unix time the process started
 };
 
 /// What the fields of /proc/self/stat are counted in.

@@ -10,7 +10,9 @@ namespace {
 
 using namespace std::chrono;
 
-std::int64_t day_number(TimePoint t) { return floor<days>(t).time_since_epoch().count(); }
+std::int64_t day_number(TimePoint t) {
+    return floor<days>(t).time_since_epoch().count();
+}
 
 std::uint64_t seconds_to_next_day(TimePoint now) {
     const auto next = floor<days>(now) + days{1};
@@ -25,7 +27,8 @@ std::uint64_t ceil_seconds(double s) {
 } // namespace
 
 void RateLimitState::refill(const KeyLimits& limits, TimePoint now) {
-    if (!limits.per_minute) return;
+    if (!limits.per_minute)
+        return;
     const auto capacity = static_cast<double>(*limits.per_minute);
     if (!started_) {
         started_ = true;
@@ -42,7 +45,8 @@ void RateLimitState::refill(const KeyLimits& limits, TimePoint now) {
 }
 
 double RateLimitState::tokens_at(const KeyLimits& limits, TimePoint now) const {
-    if (!limits.per_minute) return 0;
+    if (!limits.per_minute)
+        return 0;
     RateLimitState copy = *this;
     copy.refill(limits, now);
     return copy.tokens_;
@@ -101,13 +105,15 @@ RateLimitView RateLimitState::view_of(const KeyLimits& limits, TimePoint now, do
         view = {q, remaining, reset, {}, ratelimit_text("\"minute\"", remaining, reset), 0};
         best_remaining = remaining;
         have = true;
-        if (tokens < 1.0) retry = std::max<std::uint64_t>(1, ceil_seconds((1.0 - tokens) / per_second));
+        if (tokens < 1.0)
+            retry = std::max<std::uint64_t>(1, ceil_seconds((1.0 - tokens) / per_second));
     }
     if (limits.per_day) {
         const auto q = *limits.per_day;
         const std::uint64_t remaining = q > day_count ? q - day_count : 0;
         const auto reset = seconds_to_next_day(now);
-        if (!policy.empty()) policy += ", ";
+        if (!policy.empty())
+            policy += ", ";
         append_policy(policy, "\"day\"", q, "86400");
         if (!have || remaining < best_remaining) {
             view.limit = q;
@@ -115,7 +121,8 @@ RateLimitView RateLimitState::view_of(const KeyLimits& limits, TimePoint now, do
             view.reset_seconds = reset;
             view.ratelimit = ratelimit_text("\"day\"", remaining, reset);
         }
-        if (remaining == 0) retry = std::max(retry, reset);
+        if (remaining == 0)
+            retry = std::max(retry, reset);
     }
     view.policy = std::move(policy);
     view.retry_after = limited ? std::max<std::uint64_t>(1, retry) : retry;
@@ -132,7 +139,8 @@ bool RateLimitState::admit(const KeyLimits& limits, TimePoint now, RateLimitView
     const bool day_ok = !limits.per_day || day_count_ < *limits.per_day;
     const bool allowed = minute_ok && day_ok;
     if (allowed) {
-        if (limits.per_minute) tokens_ -= 1.0;
+        if (limits.per_minute)
+            tokens_ -= 1.0;
         ++day_count_;
     }
     view = view_of(limits, now, limits.per_minute ? tokens_ : 0, day_count_, !allowed);

@@ -14,10 +14,10 @@ namespace keygate {
 struct RateLimitView {
     std::uint64_t limit = 0;
     std::uint64_t remaining = 0;
-    std::uint64_t reset_seconds = 0;   ///< until that limit is whole again
-    std::string policy;                ///< RateLimit-Policy: `"minute";q=100;w=60, "day";q=...`
-    std::string ratelimit;             ///< RateLimit: `"minute";r=99;t=1`
-    std::uint64_t retry_after = 0;     ///< seconds until the next request may pass (>= 1 when limited)
+    std::uint64_t reset_seconds = 0; ///< until that limit is whole again
+    std::string policy;              ///< RateLimit-Policy: `"minute";q=100;w=60, "day";q=...`
+    std::string ratelimit;           ///< RateLimit: `"minute";r=99;t=1`
+    std::uint64_t retry_after = 0; ///< seconds until the next request may pass (>= 1 when limited)
 };
 
 /// The limits a key has.
@@ -30,7 +30,7 @@ struct KeyLimits {
 
 /// A token bucket plus a UTC-day counter for one key. Not thread-safe: the owner locks.
 class RateLimitState {
-public:
+  public:
     /// Tries to take one request at `now`. Returns true when it may pass; `view` is filled for
     /// a key with limits either way.
     bool admit(const KeyLimits& limits, TimePoint now, RateLimitView& view);
@@ -44,7 +44,7 @@ public:
     /// Requests allowed in the current UTC day at `now`.
     std::uint64_t daily_count(TimePoint now) const;
 
-private:
+  private:
     void refill(const KeyLimits& limits, TimePoint now);
     RateLimitView view_of(const KeyLimits& limits, TimePoint now, double tokens,
                           std::uint64_t day_count, bool limited) const;

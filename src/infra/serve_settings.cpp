@@ -171,8 +171,8 @@ Result<ServeSettings> resolve_serve_settings(const ServeFlags& flags, const EnvL
     if (auto text = env_value(env, "KEYGATE_READ_TIMEOUT")) {
         auto timeout = parse_duration(*text);
         if (!timeout || *timeout < std::chrono::milliseconds(100)) {
-            return fail("KEYGATE_READ_TIMEOUT: " +
-                        (timeout ? std::string("must be at least 100ms") : timeout.error().message));
+            return fail("KEYGATE_READ_TIMEOUT: " + (timeout ? std::string("must be at least 100ms")
+                                                            : timeout.error().message));
         }
         settings.read_timeout = *timeout;
     }

@@ -41,7 +41,7 @@ struct ServeFlags {
     std::optional<std::string> config;
     std::optional<std::string> listen;
     std::optional<std::string> env_file;
-    std::optional<std::string> grpc_listen; ///< --grpc-listen
+    std::optional<std::string> grpc_listen;  ///< --grpc-listen
     std::optional<std::string> admin_listen; ///< --admin-listen
 };
 

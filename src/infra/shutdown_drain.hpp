@@ -54,7 +54,7 @@ class ShutdownDrain {
     std::once_flag stopped_;
     std::mutex mutex_;
     std::condition_variable cut_short_;
-    bool cut_ = false;  ///< guarded by mutex_
+    bool cut_ = false;   ///< guarded by mutex_
     bool ended_ = false; ///< guarded by mutex_: `stop` has been called
     std::thread timer_;
 };

@@ -8,9 +8,9 @@
 
 namespace keygate {
 
-/// Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 in the constructing thread — construct it before starting any
-/// other thread, so that every thread inherits the mask — and calls `on_signal(signo)` from
-/// its own thread for each one that arrives. The destructor stops and joins that thread; the
+/// Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 in the constructing thread — construct it before
+/// starting any other thread, so that every thread inherits the mask — and calls `on_signal(signo)`
+/// from its own thread for each one that arrives. The destructor stops and joins that thread; the
 /// signals stay blocked (the process is about to exit). One instance per process.
 class ShutdownSignals {
   public:

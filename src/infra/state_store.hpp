@@ -12,14 +12,14 @@ namespace keygate {
 
 /// Everything keygate persists.
 struct PersistentState {
-    std::vector<GraceSecret> grace;           ///< automatic grace windows still open
-    std::vector<UsageTracker::Totals> usage;  ///< per-key totals and last_used
+    std::vector<GraceSecret> grace;          ///< automatic grace windows still open
+    std::vector<UsageTracker::Totals> usage; ///< per-key totals and last_used
 };
 
 /// Reads and writes the state file `state.json` in one directory. Thread-safe for distinct
 /// instances; one instance is used by one thread at a time.
 class StateStore {
-public:
+  public:
     /// Uses `directory` (created if missing).
     explicit StateStore(std::string directory);
 
@@ -34,7 +34,7 @@ public:
     /// The state file's path.
     std::string file_path() const;
 
-private:
+  private:
     std::string directory_;
 };
 

@@ -13,9 +13,11 @@ namespace fs = std::filesystem;
 /// The first component of `path` below `directory`, or "" when `path` is not below it.
 std::string first_component_below(const fs::path& path, const fs::path& directory) {
     const fs::path relative = path.lexically_relative(directory);
-    if (relative.empty()) return {};
+    if (relative.empty())
+        return {};
     const std::string first = relative.begin()->string();
-    if (first == "." || first == "..") return {};
+    if (first == "." || first == "..")
+        return {};
     return first;
 }
 
@@ -30,13 +32,16 @@ std::vector<std::string> names_resolving(const std::string& path, const std::str
     std::vector<std::string> names;
     const fs::path dir = fs::path(directory).lexically_normal();
     fs::path current = fs::path(path).lexically_normal();
-    if (current.is_relative()) current = (fs::path(".") / current).lexically_normal();
+    if (current.is_relative())
+        current = (fs::path(".") / current).lexically_normal();
     add_name(names, current.filename().string());
     for (int hop = 0; hop < 40; ++hop) {
         std::error_code ec;
         const fs::path target = fs::read_symlink(current, ec);
-        if (ec) break; // not a symlink (or gone): the chain ends here
-        current = (target.is_absolute() ? target : current.parent_path() / target).lexically_normal();
+        if (ec)
+            break; // not a symlink (or gone): the chain ends here
+        current =
+            (target.is_absolute() ? target : current.parent_path() / target).lexically_normal();
         add_name(names, first_component_below(current, dir));
     }
     return names;

@@ -12,7 +12,9 @@ json time_or_null(const std::optional<TimePoint>& t) {
     return t ? json(format_timestamp(*t, /*with_millis=*/true)) : json(nullptr);
 }
 
-json count_or_null(const std::optional<std::uint64_t>& n) { return n ? json(*n) : json(nullptr); }
+json count_or_null(const std::optional<std::uint64_t>& n) {
+    return n ? json(*n) : json(nullptr);
+}
 
 } // namespace
 

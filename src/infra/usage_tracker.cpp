@@ -13,17 +13,21 @@ std::int64_t second_of(TimePoint t) {
 
 } // namespace
 
-KeyLimits limits_of(const KeyEntry& entry) { return {entry.rate_limit, entry.daily_limit}; }
+KeyLimits limits_of(const KeyEntry& entry) {
+    return {entry.rate_limit, entry.daily_limit};
+}
 
 UsageTracker::State& UsageTracker::state_for(const std::string& id) {
     {
         std::shared_lock lock(map_mutex_);
         const auto it = states_.find(id);
-        if (it != states_.end()) return *it->second;
+        if (it != states_.end())
+            return *it->second;
     }
     std::unique_lock lock(map_mutex_);
     auto& slot = states_[id];
-    if (!slot) slot = std::make_unique<State>();
+    if (!slot)
+        slot = std::make_unique<State>();
     return *slot;
 }
 
@@ -36,14 +40,16 @@ void UsageTracker::count_consumed(State& state, TimePoint now) {
         }
         state.ring_second = second;
     }
-    if (second > state.ring_second - 60) ++state.per_second[static_cast<std::size_t>(second % 60)];
+    if (second > state.ring_second - 60)
+        ++state.per_second[static_cast<std::size_t>(second % 60)];
 }
 
 std::uint64_t UsageTracker::recent_count(const State& state, TimePoint now) {
     const auto second = second_of(now);
     std::uint64_t sum = 0;
     for (std::int64_t s = second - 59; s <= second; ++s) {
-        if (s > state.ring_second || s <= state.ring_second - 60) continue;
+        if (s > state.ring_second || s <= state.ring_second - 60)
+            continue;
         sum += state.per_second[static_cast<std::size_t>(((s % 60) + 60) % 60)];
     }
     return sum;
@@ -52,7 +58,8 @@ std::uint64_t UsageTracker::recent_count(const State& state, TimePoint now) {
 void UsageTracker::record_decision(const ResolvedKey& key, TimePoint now, SecretSource source) {
     State& state = state_for(key.entry.id);
     std::lock_guard lock(state.mutex);
-    if (state.total_requests == 0 && state.first_seen == TimePoint{}) state.first_seen = now;
+    if (state.total_requests == 0 && state.first_seen == TimePoint{})
+        state.first_seen = now;
     ++state.total_requests;
     state.last_used = now;
     if (source != SecretSource::current) {
@@ -67,7 +74,8 @@ Admission UsageTracker::admit(const ResolvedKey& key, TimePoint now, bool consum
     std::lock_guard lock(state.mutex);
     Admission admission;
     if (!consume) {
-        if (limits.any()) admission.view = state.limits.peek(limits, now);
+        if (limits.any())
+            admission.view = state.limits.peek(limits, now);
         return admission;
     }
     count_consumed(state, now);
@@ -109,9 +117,9 @@ KeyUsage UsageTracker::usage(const ResolvedKey& key, TimePoint now) const {
     if (limits.per_minute) {
         const double tokens = state.limits.tokens_at(limits, now);
         usage.remaining = static_cast<std::uint64_t>(std::max(0.0, tokens));
-        const auto to_full_ms = static_cast<std::int64_t>(
-            (static_cast<double>(*limits.per_minute) - tokens) * 60'000.0 /
-            static_cast<double>(*limits.per_minute));
+        const auto to_full_ms =
+            static_cast<std::int64_t>((static_cast<double>(*limits.per_minute) - tokens) *
+                                      60'000.0 / static_cast<double>(*limits.per_minute));
         usage.reset_at = now + std::chrono::milliseconds(std::max<std::int64_t>(0, to_full_ms));
         usage.window_start = *usage.reset_at - std::chrono::seconds(60);
     }
@@ -120,8 +128,10 @@ KeyUsage UsageTracker::usage(const ResolvedKey& key, TimePoint now) const {
 
 void UsageTracker::retain(const KeyStore& store) {
     std::unordered_set<std::string> ids;
-    for (const auto& key : store.keys()) ids.insert(key.entry.id);
-    for (const auto& grace : store.grace_secrets()) ids.insert(grace.entry.id);
+    for (const auto& key : store.keys())
+        ids.insert(key.entry.id);
+    for (const auto& grace : store.grace_secrets())
+        ids.insert(grace.entry.id);
     std::unique_lock lock(map_mutex_);
     for (auto it = states_.begin(); it != states_.end();) {
         it = ids.count(it->first) != 0 ? std::next(it) : states_.erase(it);

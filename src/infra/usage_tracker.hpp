@@ -40,39 +40,39 @@ struct Admission {
 /// Thread-safe store of per-key state. Memory is bounded by the number of key ids in the
 /// current snapshot: `retain` drops the others after a reload.
 class UsageTracker {
-public:
-  /// Counts a decision for `key` (allowed or denied), at `now`. `source` says which of the
-  /// key's secrets matched: a `previous_keys` or automatic grace secret is also counted as
-  /// a use of a rotated-out secret (`keygate report`, GET /v1/report).
-  void record_decision(const ResolvedKey& key, TimePoint now,
-                       SecretSource source = SecretSource::current);
+  public:
+    /// Counts a decision for `key` (allowed or denied), at `now`. `source` says which of the
+    /// key's secrets matched: a `previous_keys` or automatic grace secret is also counted as
+    /// a use of a rotated-out secret (`keygate report`, GET /v1/report).
+    void record_decision(const ResolvedKey& key, TimePoint now,
+                         SecretSource source = SecretSource::current);
 
-  /// Applies row 8 to a request that passed rows 1–7: consumes a token and counts it.
-  /// With `consume` false (/v1/authorize `consume: false`), nothing is counted.
-  Admission admit(const ResolvedKey& key, TimePoint now, bool consume = true);
+    /// Applies row 8 to a request that passed rows 1–7: consumes a token and counts it.
+    /// With `consume` false (/v1/authorize `consume: false`), nothing is counted.
+    Admission admit(const ResolvedKey& key, TimePoint now, bool consume = true);
 
-  /// The usage of a key at `now`.
-  KeyUsage usage(const ResolvedKey& key, TimePoint now) const;
+    /// The usage of a key at `now`.
+    KeyUsage usage(const ResolvedKey& key, TimePoint now) const;
 
-  /// Keeps the state of the ids in `store` and drops the rest.
-  void retain(const KeyStore& store);
+    /// Keeps the state of the ids in `store` and drops the rest.
+    void retain(const KeyStore& store);
 
-  /// Totals that survive a restart: (id, total_requests, first_seen, last_used) and the
-  /// uses of the key's rotated-out secrets (previous_keys, automatic grace).
-  struct Totals {
-      std::string key_id;
-      std::uint64_t total_requests = 0;
-      TimePoint first_seen{};
-      std::optional<TimePoint> last_used;
-      std::uint64_t old_secret_requests = 0;         ///< decisions made on an old secret
-      std::optional<TimePoint> old_secret_last_used; ///< the last of them
+    /// Totals that survive a restart: (id, total_requests, first_seen, last_used) and the
+    /// uses of the key's rotated-out secrets (previous_keys, automatic grace).
+    struct Totals {
+        std::string key_id;
+        std::uint64_t total_requests = 0;
+        TimePoint first_seen{};
+        std::optional<TimePoint> last_used;
+        std::uint64_t old_secret_requests = 0;         ///< decisions made on an old secret
+        std::optional<TimePoint> old_secret_last_used; ///< the last of them
     };
     /// Every key's totals, for a state snapshot.
     std::vector<Totals> totals() const;
     /// Restores totals read from a state snapshot.
     void restore(const std::vector<Totals>& totals);
 
-private:
+  private:
     struct State {
         mutable std::mutex mutex;
         RateLimitState limits;

@@ -5,7 +5,6 @@
 #include "core/result.hpp"
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,14 +17,14 @@ inline constexpr std::size_t k_max_access_batch = 1000;
 
 /// Why a batch was refused.
 struct AccessBatchError {
-    int status = 400;    ///< 400 malformed, 413 too many events
-    std::string detail;  ///< names the event index and field, never echoes values
+    int status = 400;   ///< 400 malformed, 413 too many events
+    std::string detail; ///< names the event index and field, never echoes values
 };
 
 /// The caller's key as the query service presented it (header), if any.
 struct AccessKeyContext {
-    const ResolvedKey* key = nullptr;       ///< found by the presented key or by key_id
-    std::optional<std::string> masked_key;  ///< mask_key of the presented key
+    const ResolvedKey* key = nullptr;      ///< found by the presented key or by key_id
+    std::optional<std::string> masked_key; ///< mask_key of the presented key
 };
 
 /// Parses and validates a batch. Each returned event is an `event: access` object with the

@@ -121,8 +121,8 @@ class HttpApi {
     /// The one decision flow of every auth endpoint: map, decide, answer, audit.
     AuthSummary decide_auth(const std::shared_ptr<const KeyStore>& snapshot,
                             const RequestHeaders& headers, const OriginalTarget& target,
-                            const IpAddress& peer, std::string_view body,
-                            DecisionEndpoint endpoint, StatusStyle style, http::Response& res);
+                            const IpAddress& peer, std::string_view body, DecisionEndpoint endpoint,
+                            StatusStyle style, http::Response& res);
     /// Checks that the request's key holds `admin` (401/403 written and audited otherwise).
     bool admin_allowed(const Incoming& in, http::Response& res);
     /// POST /v1/audit: access events from trusted peers.

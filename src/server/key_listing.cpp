@@ -26,8 +26,8 @@ nlohmann::ordered_json key_json(const ResolvedKey& key, const KeyStore& store, T
     const KeyEntry& e = key.entry;
     json previous = json::array();
     for (const PreviousSecret& p : e.previous_keys) {
-        previous.push_back(
-            {{"expires_at", format_timestamp(p.expires_at)}, {"active", e.enabled && now < p.expires_at}});
+        previous.push_back({{"expires_at", format_timestamp(p.expires_at)},
+                            {"active", e.enabled && now < p.expires_at}});
     }
     std::optional<TimePoint> grace_until;
     for (const GraceSecret& window : store.grace_secrets()) {

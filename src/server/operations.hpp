@@ -15,11 +15,11 @@ namespace keygate {
 /// Callbacks of the operational endpoints. Each must be thread-safe; an unset one makes its
 /// endpoint answer 404.
 struct OperationsHooks {
-    Metrics* metrics = nullptr;                                  ///< counts every decision
-    std::function<std::string()> metrics_text;                   ///< GET /metrics
-    std::function<nlohmann::ordered_json()> status;              ///< GET /v1/status
-    std::function<nlohmann::ordered_json()> reload;              ///< POST /v1/reload
-    std::function<void(nlohmann::ordered_json)> access_event;    ///< POST /v1/audit, per event
+    Metrics* metrics = nullptr;                               ///< counts every decision
+    std::function<std::string()> metrics_text;                ///< GET /metrics
+    std::function<nlohmann::ordered_json()> status;           ///< GET /v1/status
+    std::function<nlohmann::ordered_json()> reload;           ///< POST /v1/reload
+    std::function<void(nlohmann::ordered_json)> access_event; ///< POST /v1/audit, per event
     /// GET /v1/keys/{id}/usage: the usage JSON of a key of the current snapshot.
     std::function<nlohmann::ordered_json(const ResolvedKey&)> key_usage;
     /// GET /v1/report: key_report_json() of the current snapshot and usage, for the windows.

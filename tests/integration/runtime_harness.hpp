@@ -5,7 +5,6 @@
 #include "server_harness.hpp"
 
 #include <httplib.h>
-
 #include <memory>
 #include <optional>
 #include <string>

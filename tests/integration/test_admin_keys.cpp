@@ -3,10 +3,9 @@
 #include "runtime_harness.hpp"
 #include "server_harness.hpp"
 
+#include <filesystem>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-
-#include <filesystem>
 
 using namespace keygate;
 using namespace keygate::testing;
@@ -18,8 +17,12 @@ const std::string k_viewer_key = "admin-keys-it-viewer";
 
 std::string admin_keys_file() {
     return "api_keys:\n"
-           "  - id: ops\n    key_hash: \"" + sha256_secret(k_ops_key) + "\"\n    role: admin\n"
-           "  - id: acme-viewer\n    key: \"" + k_viewer_key + "\"\n    role: viewer\n"
+           "  - id: ops\n    key_hash: \"" +
+           sha256_secret(k_ops_key) +
+           "\"\n    role: admin\n"
+           "  - id: acme-viewer\n    key: \"" +
+           k_viewer_key +
+           "\"\n    role: viewer\n"
            "    tenant: acme\n    rate_limit: 100\n    daily_limit: 1000\n"
            "    description: \"Acme dashboards\"\n";
 }
@@ -114,17 +117,17 @@ TEST_CASE("admin keys: usage counts the decisions the server made", "[admin][it]
     for (int i = 0; i < 3; ++i)
         CHECK(server.status_for(k_viewer_key) == 200);
     // A denied decision counts in total_requests but consumes nothing.
-    res = client.Post("/v1/authorize", {{"X-API-Key", k_viewer_key}},
-                      R"({"permission":"write"})", "application/json");
+    res = client.Post("/v1/authorize", {{"X-API-Key", k_viewer_key}}, R"({"permission":"write"})",
+                      "application/json");
     REQUIRE(res);
     CHECK(res->status == 403);
 
     res = client.Get("/v1/keys/acme-viewer/usage", admin);
     REQUIRE(res);
     body = nlohmann::ordered_json::parse(res->body);
-    const std::vector<std::string> fields{"key_id",    "window_start", "request_count",
-                                          "rate_limit", "remaining",   "reset_at",
-                                          "daily_count", "daily_limit", "last_used",
+    const std::vector<std::string> fields{"key_id",         "window_start",        "request_count",
+                                          "rate_limit",     "remaining",           "reset_at",
+                                          "daily_count",    "daily_limit",         "last_used",
                                           "total_requests", "avg_requests_per_day"};
     std::vector<std::string> keys;
     for (const auto& [name, value] : body.items())

@@ -297,12 +297,15 @@ TEST_CASE("framing a proxy could read differently is refused, and the connection
     const std::vector<Case> cases = {
         {"Transfer-Encoding twice",
          "POST /healthz HTTP/1.1\r\nHost: k\r\nTransfer-Encoding: chunked\r\n"
-         "Transfer-Encoding: gzip\r\n\r\n0\r\n\r\n" + next,
+         "Transfer-Encoding: gzip\r\n\r\n0\r\n\r\n" +
+             next,
          400},
         {"bare LF in a chunk extension", chunked_head + "1;a\nb\r\nA\r\n0\r\n\r\n" + next, 400},
         {"bare CR in a chunk extension", chunked_head + "1;a\rb\r\nA\r\n0\r\n\r\n" + next, 400},
         {"NUL in a chunk extension",
-         chunked_head + std::string("1;a\0b\r\nA\r\n0\r\n\r\n", sizeof "1;a\0b\r\nA\r\n0\r\n\r\n" - 1) + next, 400},
+         chunked_head +
+             std::string("1;a\0b\r\nA\r\n0\r\n\r\n", sizeof "1;a\0b\r\nA\r\n0\r\n\r\n" - 1) + next,
+         400},
         {"whitespace after a chunk size without ';'", chunked_head + "1 \r\nA\r\n0\r\n\r\n" + next,
          400},
         {"bare LF in a trailer", chunked_head + "0\r\nX\nGET /smuggled HTTP/1.1\r\n\r\n", 400},
@@ -316,8 +319,8 @@ TEST_CASE("framing a proxy could read differently is refused, and the connection
          }(),
          413},
         {"HTTP/2.0 in a request line", "GET /healthz HTTP/2.0\r\nHost: k\r\n\r\n", 505},
-        {"/auth/nginx with a 9 KB target", "GET /auth/nginx?" + std::string(9000, 'a') +
-                                               " HTTP/1.1\r\nHost: k\r\n\r\n", 403},
+        {"/auth/nginx with a 9 KB target",
+         "GET /auth/nginx?" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: k\r\n\r\n", 403},
         {"/auth/nginx with bare LF lines", "GET /auth/nginx HTTP/1.1\nHost: k\n\n", 403},
     };
     for (const Case& c : cases) {

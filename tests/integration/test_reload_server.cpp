@@ -3,10 +3,9 @@
 #include "runtime_harness.hpp"
 #include "server_harness.hpp"
 
+#include <atomic>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-
-#include <atomic>
 #include <thread>
 
 using namespace keygate;
@@ -18,11 +17,15 @@ namespace {
 /// stays in every generation.
 std::string generation_file(int n, const std::string& extra_settings = "") {
     const std::string g = std::to_string(n);
-    return extra_settings + "api_keys:\n"
-           "  - id: gen-" + g + "\n    key_hash: \"" + sha256_secret("reload-it-gen-" + g) +
-           "\"\n    role: viewer\n    tenant: t" + g + "\n    allowed_datasets: [d" + g + "]\n"
-           "  - id: stable\n    key_hash: \"" + sha256_secret("reload-it-stable-key") +
-           "\"\n    role: viewer\n    tenant: t" + g + "\n    allowed_datasets: [d" + g + "]\n";
+    return extra_settings +
+           "api_keys:\n"
+           "  - id: gen-" +
+           g + "\n    key_hash: \"" + sha256_secret("reload-it-gen-" + g) +
+           "\"\n    role: viewer\n    tenant: t" + g + "\n    allowed_datasets: [d" + g +
+           "]\n"
+           "  - id: stable\n    key_hash: \"" +
+           sha256_secret("reload-it-stable-key") + "\"\n    role: viewer\n    tenant: t" + g +
+           "\n    allowed_datasets: [d" + g + "]\n";
 }
 
 /// kubelet's AtomicWriter: a new timestamped dir, `..data_tmp` renamed over `..data`, the
@@ -37,7 +40,8 @@ void kubelet_write(const fs::path& dir, const std::string& content, int n) {
     fs::rename(dir / "..data_tmp", dir / "..data");
     for (const auto& entry : fs::directory_iterator(dir)) {
         const auto name = entry.path().filename().string();
-        if (name.rfind("..2025", 0) == 0 && name != ts) fs::remove_all(entry.path());
+        if (name.rfind("..2025", 0) == 0 && name != ts)
+            fs::remove_all(entry.path());
     }
     if (!fs::exists(dir / "keys.yaml", ec) && !fs::is_symlink(dir / "keys.yaml")) {
         fs::create_symlink("..data/keys.yaml", dir / "keys.yaml");
@@ -61,7 +65,8 @@ TEST_CASE("reload: kubelet ..data swaps, 100 in a row, the last one in force", "
     CHECK(server.accepted_within_2s("reload-it-gen-1"));
     CHECK(server.status_for("reload-it-gen-0") == 401); // grace 0s: revoked at once
 
-    for (int n = 2; n <= 101; ++n) kubelet_write(dir.path, generation_file(n), n);
+    for (int n = 2; n <= 101; ++n)
+        kubelet_write(dir.path, generation_file(n), n);
     CHECK(server.accepted_within_2s("reload-it-gen-101"));
     CHECK(server.status_for("reload-it-gen-100") == 401);
     const auto status = server.runtime->reloader().status();
@@ -95,20 +100,23 @@ TEST_CASE("reload: broken files keep the last good keys serving", "[reload][it]"
     const std::string good = generation_file(1);
     // a writer that stopped in the middle of the first secret
     const std::string half_written = good.substr(0, good.find("sha256:") + 17);
-    for (const std::string& broken : {std::string("api_keys: [ {id: x"), std::string(""),
-                                      std::string("api_keys:\n  - id: x\n    role: nope\n"),
-                                      half_written}) {
+    for (const std::string& broken :
+         {std::string("api_keys: [ {id: x"), std::string(""),
+          std::string("api_keys:\n  - id: x\n    role: nope\n"), half_written}) {
         INFO(broken);
         const auto generation = server.runtime->keys().generation();
         dir.write("keys.yaml.new", broken);
         fs::rename(dir.path / "keys.yaml.new", path);
-        CHECK(eventually([&] { return server.runtime->reloader().status().last_result == "failure"; }, 2s));
+        CHECK(eventually(
+            [&] { return server.runtime->reloader().status().last_result == "failure"; }, 2s));
         CHECK(server.status_for("reload-it-gen-0") == 200);
         CHECK(server.runtime->keys().generation() == generation);
         // and back to the good file, so that the next broken one is a change again
-        dir.write("keys.yaml.new", generation_file(0) + "# " + std::to_string(broken.size()) + "\n");
+        dir.write("keys.yaml.new",
+                  generation_file(0) + "# " + std::to_string(broken.size()) + "\n");
         fs::rename(dir.path / "keys.yaml.new", path);
-        CHECK(eventually([&] { return server.runtime->reloader().status().last_result == "success"; }, 2s));
+        CHECK(eventually(
+            [&] { return server.runtime->reloader().status().last_result == "success"; }, 2s));
     }
     const auto before = server.runtime->keys().generation();
     dir.write("keys.yaml.new", good);
@@ -152,7 +160,8 @@ TEST_CASE("reload: clients during 100 reloads see no error and no mixed snapshot
                 // tenant tN and datasets dN come from the same generation N
                 const std::string tenant = res->get_header_value("X-Auth-Tenant");
                 const std::string datasets = res->get_header_value("X-Auth-Datasets");
-                if (tenant.size() < 2 || datasets != "d" + tenant.substr(1)) ++mixed;
+                if (tenant.size() < 2 || datasets != "d" + tenant.substr(1))
+                    ++mixed;
             }
         });
     }
@@ -162,7 +171,8 @@ TEST_CASE("reload: clients during 100 reloads see no error and no mixed snapshot
         CHECK(server.runtime->reload("test") != ReloadOutcome::failure);
     }
     done = true;
-    for (auto& t : clients) t.join();
+    for (auto& t : clients)
+        t.join();
     CHECK(requests.load() > 100);
     CHECK(failures.load() == 0);
     CHECK(mixed.load() == 0);
@@ -186,10 +196,11 @@ TEST_CASE("reload: grace period in real time", "[reload][it]") {
     CHECK(eventually([&] { return server.status_for("reload-it-gen-0") == 401; }, 3s));
 }
 
-TEST_CASE("reload: POST /v1/reload and GET /v1/status need an admin key; /metrics", "[reload][it]") {
+TEST_CASE("reload: POST /v1/reload and GET /v1/status need an admin key; /metrics",
+          "[reload][it]") {
     TempDir dir;
-    const std::string admin_entry = "  - id: ops\n    key_hash: \"" + sha256_secret("reload-it-admin-key") +
-                                    "\"\n    role: admin\n";
+    const std::string admin_entry = "  - id: ops\n    key_hash: \"" +
+                                    sha256_secret("reload-it-admin-key") + "\"\n    role: admin\n";
     const std::string path = dir.write("keys.yaml", generation_file(0) + admin_entry);
     Running server(path);
     httplib::Client client("127.0.0.1", server.runtime->port());
@@ -201,7 +212,8 @@ TEST_CASE("reload: POST /v1/reload and GET /v1/status need an admin key; /metric
     res = client.Post("/v1/reload", {{"X-API-Key", "reload-it-gen-0"}}, "", "application/json");
     REQUIRE(res);
     CHECK(res->status == 403);
-    CHECK(res->body == R"({"detail":"Insufficient permission: admin","code":"INSUFFICIENT_PERMISSION"})");
+    CHECK(res->body ==
+          R"({"detail":"Insufficient permission: admin","code":"INSUFFICIENT_PERMISSION"})");
     res = client.Get("/v1/status", {{"X-API-Key", "reload-it-gen-0"}});
     REQUIRE(res);
     CHECK(res->status == 403);
@@ -238,7 +250,8 @@ TEST_CASE("reload: POST /v1/reload and GET /v1/status need an admin key; /metric
     CHECK(res->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
     CHECK(res->body.find("keygate_config_last_reload_successful 0\n") != std::string::npos);
     CHECK(res->body.find("keygate_config_reloads_total{result=\"failure\"}") != std::string::npos);
-    CHECK(res->body.find("keygate_requests_total{endpoint=\"/auth\",decision=\"allow\",code=\"OK\"}") !=
+    CHECK(res->body.find(
+              "keygate_requests_total{endpoint=\"/auth\",decision=\"allow\",code=\"OK\"}") !=
           std::string::npos);
     CHECK(res->body.find("keygate_keys{state=\"active\"} 3\n") != std::string::npos);
     CHECK(server.status_for("reload-it-gen-1") == 200);
@@ -256,13 +269,15 @@ TEST_CASE("POST /v1/audit takes batches from trusted peers whole and enriched", 
         std::vector<nlohmann::json> lines;
         for (std::string line; std::getline(in, line);) {
             auto j = nlohmann::json::parse(line);
-            if (j["event"] == "access") lines.push_back(j);
+            if (j["event"] == "access")
+                lines.push_back(j);
         }
         return lines;
     };
-    auto res = client.Post("/v1/audit", {{"X-API-Key", "reload-it-stable-key"}},
-                           R"([{"endpoint":"/v1/query","dataset":"d0","rows":7},{"endpoint":"/v1/x"}])",
-                           "application/json");
+    auto res =
+        client.Post("/v1/audit", {{"X-API-Key", "reload-it-stable-key"}},
+                    R"([{"endpoint":"/v1/query","dataset":"d0","rows":7},{"endpoint":"/v1/x"}])",
+                    "application/json");
     REQUIRE(res);
     CHECK(res->status == 202);
     CHECK(res->body == R"({"accepted":2})");
@@ -279,7 +294,8 @@ TEST_CASE("POST /v1/audit takes batches from trusted peers whole and enriched", 
     CHECK(res->status == 400);
     CHECK(res->get_header_value("X-Auth-Error-Code") == "BAD_REQUEST");
     std::string big = "[";
-    for (int i = 0; i < 1001; ++i) big += std::string(i ? "," : "") + R"({"endpoint":"/a"})";
+    for (int i = 0; i < 1001; ++i)
+        big += std::string(i ? "," : "") + R"({"endpoint":"/a"})";
     res = client.Post("/v1/audit", big + "]", "application/json");
     REQUIRE(res);
     CHECK(res->status == 413);
@@ -289,7 +305,8 @@ TEST_CASE("POST /v1/audit takes batches from trusted peers whole and enriched", 
 
 TEST_CASE("POST /v1/audit from an untrusted peer is 403", "[audit][it]") {
     TempDir dir;
-    const std::string path = dir.write("keys.yaml", "settings:\n  trusted_proxies: []\n" + generation_file(0));
+    const std::string path =
+        dir.write("keys.yaml", "settings:\n  trusted_proxies: []\n" + generation_file(0));
     Running server(path);
     httplib::Client client("127.0.0.1", server.runtime->port());
     const auto res = client.Post("/v1/audit", R"({"endpoint":"/a"})", "application/json");
@@ -297,7 +314,8 @@ TEST_CASE("POST /v1/audit from an untrusted peer is 403", "[audit][it]") {
     CHECK(res->status == 403);
 }
 
-TEST_CASE("reload: a change during the initial load is seen once the watcher runs", "[reload][it]") {
+TEST_CASE("reload: a change during the initial load is seen once the watcher runs",
+          "[reload][it]") {
     // The initial load of a large file takes a while, and the watcher is armed only after
     // it. A file replaced in between must still be picked up (there is no periodic check in
     // this harness, so without the check at watcher start it would never be).

@@ -393,9 +393,9 @@ TEST_CASE("keygate serve drains on SIGTERM: not ready at once, serving for "
     // A request in flight when the delay ends: its body is still on its way.
     RawClient in_flight(port);
     const std::string body = R"({"dataset": "orders", "permission": "read"})";
-    std::string request = http_request("POST", "/v1/authorize",
-                                       {{"X-API-Key", k_bi_key}, {"User-Agent", "drain-in-flight"}},
-                                       body);
+    std::string request =
+        http_request("POST", "/v1/authorize",
+                     {{"X-API-Key", k_bi_key}, {"User-Agent", "drain-in-flight"}}, body);
     const std::size_t split = request.size() - 10;
     REQUIRE(in_flight.send(std::string_view(request).substr(0, split)));
     CHECK(process.wait_exit(200ms) == std::nullopt); // still serving
@@ -471,9 +471,9 @@ TEST_CASE("keygate serve: SIGTERM during a large reload is not held back by it",
     const int port = process.wait_listening();
     REQUIRE(round_trip(port, http_request("GET", "/readyz")).status == 200);
 
-    std::ofstream(keys, std::ios::app) << "  - id: one-more\n    key_hash: \""
-                                       << sha256_secret("sigterm-reload-one-more")
-                                       << "\"\n    role: viewer\n    tenant: t1\n";
+    std::ofstream(keys, std::ios::app)
+        << "  - id: one-more\n    key_hash: \"" << sha256_secret("sigterm-reload-one-more")
+        << "\"\n    role: viewer\n    tenant: t1\n";
     process.signal(SIGHUP);
     INFO(process.stderr_text());
     REQUIRE(process.wait_for_line("SIGHUP received"));

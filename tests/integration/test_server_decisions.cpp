@@ -147,19 +147,20 @@ TEST_CASE("every row of the decision table through every endpoint", "[server][de
             check_allowed_bi(via, ask(server, via, {k_bi_key}));
 
             // Row 0: a URI two readers could read differently, whatever the key.
-            for (const char* uri : {"/v1/datasets/orders%3F/../customers/rows",
-                                    "/v1/datasets/orders%23/../customers/rows",
-                                    "/v1/datasets/a%2Fb/rows", "/v1/datasets/%2561/rows",
-                                    "/v1/datasets/..;/customers/rows", "/../v1/x",
-                                    "/V1/DATASETS/customers/rows"}) {
+            for (const char* uri :
+                 {"/v1/datasets/orders%3F/../customers/rows",
+                  "/v1/datasets/orders%23/../customers/rows", "/v1/datasets/a%2Fb/rows",
+                  "/v1/datasets/%2561/rows", "/v1/datasets/..;/customers/rows", "/../v1/x",
+                  "/V1/DATASETS/customers/rows"}) {
                 INFO(uri);
-                check_denied(via, ask(server, via, {k_bi_key, "GET", uri}), 400,
-                             "INVALID_REQUEST", "Invalid request");
+                check_denied(via, ask(server, via, {k_bi_key, "GET", uri}), 400, "INVALID_REQUEST",
+                             "Invalid request");
                 check_denied(via, ask(server, via, {std::nullopt, "GET", uri}), 400,
                              "INVALID_REQUEST", "Invalid request");
             }
             // Encoded but unambiguous: decoded once per segment.
-            check_allowed_bi(via, ask(server, via, {k_bi_key, "GET", "/v1/datasets/%6Frders/rows"}));
+            check_allowed_bi(via,
+                             ask(server, via, {k_bi_key, "GET", "/v1/datasets/%6Frders/rows"}));
             check_denied(via, ask(server, via, {k_bi_key, "GET", "/v1/datasets/%63ustomers/rows"}),
                          403, "DATASET_FORBIDDEN", "Not authorized for dataset 'customers'");
 

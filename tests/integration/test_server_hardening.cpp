@@ -151,9 +151,9 @@ TEST_CASE("binary bytes and encoded CR LF in header values", "[server][hardening
     check_clean_head(method);
     CHECK(method.status == 400);
     const auto odd_method =
-        round_trip(server.port(), http_request("GET", "/auth",
-                                               {{"X-API-Key", k_bi_key},
-                                                {"X-Original-Method", "GET%0d%0aX: y"}}));
+        round_trip(server.port(),
+                   http_request("GET", "/auth",
+                                {{"X-API-Key", k_bi_key}, {"X-Original-Method", "GET%0d%0aX: y"}}));
     check_clear_4xx(odd_method, 400, "INVALID_REQUEST");
     check_still_serving(server);
 }

@@ -48,7 +48,8 @@ TEST_CASE("trust boundary: each endpoint reads one source", "[server][trust]") {
             const auto forward = ask(server, path, "/auth/forward", forged);
             CHECK(forward.status == 403);
             CHECK(code_of(forward) == "DATASET_FORBIDDEN");
-            CHECK(forward.header("X-Auth-Error-Detail") == "Not authorized for dataset 'customers'");
+            CHECK(forward.header("X-Auth-Error-Detail") ==
+                  "Not authorized for dataset 'customers'");
             // /auth sees both kinds disagree: row 0.
             const auto generic = ask(server, path, "/auth", forged);
             CHECK(generic.status == 400);
@@ -89,8 +90,7 @@ TEST_CASE("trust boundary: each endpoint reads one source", "[server][trust]") {
     }
 }
 
-TEST_CASE("trust boundary: header values are raw, the URI reader decodes once",
-          "[server][trust]") {
+TEST_CASE("trust boundary: header values are raw, the URI reader decodes once", "[server][trust]") {
     const TestServer server;
     for (const Path path : {Path::plain, Path::with_range}) {
         DYNAMIC_SECTION((path == Path::plain ? "plain" : "with Range")) {
@@ -115,8 +115,7 @@ TEST_CASE("trust boundary: header values are raw, the URI reader decodes once",
             encoded_key.replace(encoded_key.find('B'), 1, "%42");
             CHECK(code_of(ask(server, path, "/auth/nginx",
                               {{"X-API-Key", encoded_key},
-                               {"X-Original-URI", "/v1/datasets/orders/rows"}})) ==
-                  "INVALID_KEY");
+                               {"X-Original-URI", "/v1/datasets/orders/rows"}})) == "INVALID_KEY");
             // X-Dataset too: "orders%2Fx" is no dataset name.
             CHECK(code_of(ask(server, path, "/auth/nginx",
                               {{"X-API-Key", k_bi_key},
@@ -129,29 +128,35 @@ TEST_CASE("trust boundary: header values are raw, the URI reader decodes once",
 TEST_CASE("trust boundary: the endpoint is the raw target's path", "[server][trust]") {
     const TestServer server;
     // "/auth%2Fnginx" is no endpoint (cpp-httplib's decoded path would say it is).
-    const auto res = round_trip(server.port(), http_request("GET", "/auth%2Fnginx",
-                                                            {{"X-API-Key", k_bi_key}}));
+    const auto res =
+        round_trip(server.port(), http_request("GET", "/auth%2Fnginx", {{"X-API-Key", k_bi_key}}));
     CHECK(res.status == 404);
 }
 
-TEST_CASE("trust boundary: a head the strict reader refuses is never decided",
-          "[server][trust]") {
+TEST_CASE("trust boundary: a head the strict reader refuses is never decided", "[server][trust]") {
     const TestServer server;
     const std::string good = "X-API-Key: " + k_bi_key + "\r\n";
     const std::vector<std::pair<const char*, std::string>> heads = {
-        {"obs-fold", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Original-URI: /v1/x\r\n /y\r\n\r\n"},
-        {"space before colon", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Original-URI : /v1/x\r\n\r\n"},
-        {"NUL in a value", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good +
-                               std::string("X-Original-URI: /v1/datasets/orders\0/x\r\n\r\n",
-                                           sizeof "X-Original-URI: /v1/datasets/orders\0/x\r\n\r\n" - 1)},
-        {"control byte", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Original-URI: /v1/\x01x\r\n\r\n"},
-        {"bare LF", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-A: 1\nX-Original-URI: /v1/x\r\n\r\n"},
+        {"obs-fold",
+         "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Original-URI: /v1/x\r\n /y\r\n\r\n"},
+        {"space before colon",
+         "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Original-URI : /v1/x\r\n\r\n"},
+        {"NUL in a value",
+         "GET /auth HTTP/1.1\r\nHost: k\r\n" + good +
+             std::string("X-Original-URI: /v1/datasets/orders\0/x\r\n\r\n",
+                         sizeof "X-Original-URI: /v1/datasets/orders\0/x\r\n\r\n" - 1)},
+        {"control byte",
+         "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Original-URI: /v1/\x01x\r\n\r\n"},
+        {"bare LF",
+         "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-A: 1\nX-Original-URI: /v1/x\r\n\r\n"},
         {"two Content-Length", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good +
                                    "Content-Length: 0\r\nContent-Length: 0\r\n\r\n"},
-        {"HTTP/1.0 obs-fold", "GET /auth HTTP/1.0\r\nHost: k\r\n" + good + "X-A: 1\r\n\tmore\r\n\r\n"},
+        {"HTTP/1.0 obs-fold",
+         "GET /auth HTTP/1.0\r\nHost: k\r\n" + good + "X-A: 1\r\n\tmore\r\n\r\n"},
         {"no Host (HTTP/1.1)", "GET /auth HTTP/1.1\r\n" + good + "X-Original-URI: /v1/x\r\n\r\n"},
         {"two Host fields", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "Host: other\r\n\r\n"},
-        {"two Host fields (HTTP/1.0)", "GET /auth HTTP/1.0\r\nHost: k\r\nhost: k\r\n" + good + "\r\n"},
+        {"two Host fields (HTTP/1.0)",
+         "GET /auth HTTP/1.0\r\nHost: k\r\nhost: k\r\n" + good + "\r\n"},
         {"a Host with a space", "GET /auth HTTP/1.1\r\nHost: k k\r\n" + good + "\r\n"},
         {"a Host with a path", "GET /auth HTTP/1.1\r\nHost: k/v1\r\n" + good + "\r\n"},
         {"a Host with userinfo", "GET /auth HTTP/1.1\r\nHost: u@k\r\n" + good + "\r\n"},
@@ -190,9 +195,14 @@ TEST_CASE("strict RFC 9112: framing conflicts are 400, oversized heads 431 (403 
          "POST /v1/authorize HTTP/1.1\r\nHost: k\r\n" + good +
              "Content-Length: 2\r\nContent-Length: 0\r\n\r\n{}GET /healthz HTTP/1.1\r\n\r\n",
          400},
-        {"NUL in a name", "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + std::string("X-\0A: 1\r\n\r\n", sizeof "X-\0A: 1\r\n\r\n" - 1), 400},
+        {"NUL in a name",
+         "GET /auth HTTP/1.1\r\nHost: k\r\n" + good +
+             std::string("X-\0A: 1\r\n\r\n", sizeof "X-\0A: 1\r\n\r\n" - 1),
+         400},
         {"a field line over 8 KiB",
-         "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Long: " + std::string(8200, 'a') + "\r\n\r\n", 431},
+         "GET /auth HTTP/1.1\r\nHost: k\r\n" + good + "X-Long: " + std::string(8200, 'a') +
+             "\r\n\r\n",
+         431},
         {"a head over 64 KiB",
          [&] {
              std::string head = "GET /auth HTTP/1.1\r\nHost: k\r\n" + good;
@@ -202,13 +212,16 @@ TEST_CASE("strict RFC 9112: framing conflicts are 400, oversized heads 431 (403 
          }(),
          431},
         {"a field line over 8 KiB on /auth/nginx",
-         "GET /auth/nginx HTTP/1.1\r\nHost: k\r\n" + good + "X-Long: " + std::string(8200, 'a') + "\r\n\r\n", 403},
-        {"obs-fold on /auth/nginx", "GET /auth/nginx HTTP/1.1\r\nHost: k\r\n" + good + "X-A: 1\r\n more\r\n\r\n", 403},
+         "GET /auth/nginx HTTP/1.1\r\nHost: k\r\n" + good + "X-Long: " + std::string(8200, 'a') +
+             "\r\n\r\n",
+         403},
+        {"obs-fold on /auth/nginx",
+         "GET /auth/nginx HTTP/1.1\r\nHost: k\r\n" + good + "X-A: 1\r\n more\r\n\r\n", 403},
         {"no Host on /auth/nginx", "GET /auth/nginx HTTP/1.1\r\n" + good + "\r\n", 403},
         {"two Host fields on /auth/nginx",
          "GET /auth/nginx HTTP/1.1\r\nHost: k\r\n" + good + "Host: k\r\n\r\n", 403},
-        {"an invalid Host on /auth/nginx", "GET /auth/nginx HTTP/1.1\r\nHost: k k\r\n" + good + "\r\n",
-         403},
+        {"an invalid Host on /auth/nginx",
+         "GET /auth/nginx HTTP/1.1\r\nHost: k k\r\n" + good + "\r\n", 403},
         {"no Host on /auth/forward", "GET /auth/forward HTTP/1.1\r\n" + good + "\r\n", 400},
         {"two Host fields on /healthz", "GET /healthz HTTP/1.1\r\nHost: k\r\nHost: k\r\n\r\n", 400},
     };

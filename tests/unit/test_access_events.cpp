@@ -1,7 +1,6 @@
 #include "server/access_events.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 using namespace keygate;
@@ -13,10 +12,11 @@ TEST_CASE("access events: one object or an array, validated all or nothing", "[a
         R"("request_id":"r1","timestamp":"2025-01-01T00:00:00Z","extra":{"query":"q1"}})");
     REQUIRE(one);
     REQUIRE(one->size() == 1);
-    CHECK(one->at(0).dump() ==
-          R"({"event":"access","endpoint":"/v1/query","dataset":"orders","method":"POST","status":200,)"
-          R"("rows":42,"duration_ms":12.5,"ip_address":"10.0.0.1","user_agent":"PowerBI/2.0",)"
-          R"("request_id":"r1","timestamp":"2025-01-01T00:00:00Z","extra":{"query":"q1"}})");
+    CHECK(
+        one->at(0).dump() ==
+        R"({"event":"access","endpoint":"/v1/query","dataset":"orders","method":"POST","status":200,)"
+        R"("rows":42,"duration_ms":12.5,"ip_address":"10.0.0.1","user_agent":"PowerBI/2.0",)"
+        R"("request_id":"r1","timestamp":"2025-01-01T00:00:00Z","extra":{"query":"q1"}})");
     const auto batch = parse_access_batch(R"([{"endpoint":"/a"},{"endpoint":"/b","rows":0}])");
     REQUIRE(batch);
     CHECK(batch->size() == 2);
@@ -31,15 +31,20 @@ TEST_CASE("access events: bad batches name the event and field", "[audit]") {
     CHECK(error("not json") == "400 body is not valid JSON");
     CHECK(error("42") == "400 body must be an event object or an array");
     CHECK(error(R"({"dataset":"x"})") == "400 event: missing 'endpoint'");
-    CHECK(error(R"([{"endpoint":"/a"},{"endpoint":1}])") == "400 event 1: 'endpoint' must be a string");
-    CHECK(error(R"([{"endpoint":"/a","rows":-1}])") == "400 event 0: 'rows' must be a non-negative integer");
-    CHECK(error(R"({"endpoint":"/a","ip_address":"nope"})") == "400 event: 'ip_address' is not an IP address");
+    CHECK(error(R"([{"endpoint":"/a"},{"endpoint":1}])") ==
+          "400 event 1: 'endpoint' must be a string");
+    CHECK(error(R"([{"endpoint":"/a","rows":-1}])") ==
+          "400 event 0: 'rows' must be a non-negative integer");
+    CHECK(error(R"({"endpoint":"/a","ip_address":"nope"})") ==
+          "400 event: 'ip_address' is not an IP address");
     CHECK(error(R"({"endpoint":"/a","timestamp":"yesterday"})") ==
           "400 event: 'timestamp' is not an RFC 3339 timestamp");
-    CHECK(error(R"({"endpoint":"/a","api_key":"pk_x_secret"})") == "400 event: unknown field 'api_key'");
+    CHECK(error(R"({"endpoint":"/a","api_key":"pk_x_secret"})") ==
+          "400 event: unknown field 'api_key'");
     CHECK(error(R"({"endpoint":"/a","extra":[1]})") == "400 event: 'extra' must be an object");
     std::string big = "[";
-    for (int i = 0; i < 1001; ++i) big += std::string(i ? "," : "") + R"({"endpoint":"/a"})";
+    for (int i = 0; i < 1001; ++i)
+        big += std::string(i ? "," : "") + R"({"endpoint":"/a"})";
     big += "]";
     CHECK(error(big) == "413 at most 1000 events per batch");
 }

@@ -35,7 +35,8 @@ TEST_CASE("alerts: failed_auth_burst once per address per window", "[alerts]") {
     s.failed_auth_burst = {5, 60s};
     AlertDetector detector(s);
     std::size_t alerts = 0;
-    for (int i = 0; i < 4; ++i) alerts += detector.observe(failure("203.0.113.7", k_t0 + std::chrono::seconds(i))).size();
+    for (int i = 0; i < 4; ++i)
+        alerts += detector.observe(failure("203.0.113.7", k_t0 + std::chrono::seconds(i))).size();
     CHECK(alerts == 0);
     auto fifth = detector.observe(failure("203.0.113.7", k_t0 + 4s));
     REQUIRE(fifth.size() == 1);
@@ -45,13 +46,16 @@ TEST_CASE("alerts: failed_auth_burst once per address per window", "[alerts]") {
     CHECK(fifth[0].window == 60s);
     CHECK(fifth[0].detail == "5 failed authentications from 203.0.113.7 within 1m");
     // no storm: more failures in the same window raise nothing
-    for (int i = 5; i < 50; ++i) CHECK(detector.observe(failure("203.0.113.7", k_t0 + std::chrono::seconds(5))).empty());
+    for (int i = 5; i < 50; ++i)
+        CHECK(detector.observe(failure("203.0.113.7", k_t0 + std::chrono::seconds(5))).empty());
     // a different address is its own subject
-    for (int i = 0; i < 4; ++i) detector.observe(failure("203.0.113.8", k_t0 + 10s));
+    for (int i = 0; i < 4; ++i)
+        detector.observe(failure("203.0.113.8", k_t0 + 10s));
     CHECK(detector.observe(failure("203.0.113.8", k_t0 + 10s)).size() == 1);
     // slow failures (spread beyond the window) never trip it
     AlertDetector slow(s);
-    for (int i = 0; i < 50; ++i) CHECK(slow.observe(failure("198.51.100.1", k_t0 + std::chrono::seconds(i * 20))).empty());
+    for (int i = 0; i < 50; ++i)
+        CHECK(slow.observe(failure("198.51.100.1", k_t0 + std::chrono::seconds(i * 20))).empty());
 }
 
 TEST_CASE("alerts: memory stays bounded under a spray of addresses", "[alerts]") {
@@ -66,15 +70,16 @@ TEST_CASE("alerts: memory stays bounded under a spray of addresses", "[alerts]")
         detector.observe(failure(ip.c_str(), k_t0));
     }
     // still works for a real burst afterwards
-    for (int i = 0; i < 2; ++i) detector.observe(failure("192.0.2.1", k_t0 + 1s));
+    for (int i = 0; i < 2; ++i)
+        detector.observe(failure("192.0.2.1", k_t0 + 1s));
     CHECK(detector.observe(failure("192.0.2.1", k_t0 + 1s)).size() == 1);
 }
 
 TEST_CASE("alerts: new_ip after a baseline network, per /24", "[alerts]") {
     AlertDetector detector{AlertSettings{}};
     const std::string id = "acme-analysts";
-    CHECK(detector.observe(use(id, "192.168.1.10", k_t0)).empty());  // baseline
-    CHECK(detector.observe(use(id, "192.168.1.99", k_t0)).empty());  // same /24
+    CHECK(detector.observe(use(id, "192.168.1.10", k_t0)).empty()); // baseline
+    CHECK(detector.observe(use(id, "192.168.1.99", k_t0)).empty()); // same /24
     const auto a = detector.observe(use(id, "198.51.100.5", k_t0 + 1s));
     REQUIRE(a.size() == 1);
     CHECK(a[0].type == AlertType::new_ip);
@@ -100,7 +105,8 @@ TEST_CASE("alerts: unusual_dataset on a denial or a first touch", "[alerts]") {
     const auto first_touch = detector.observe(use(id, "10.0.0.1", k_t0 + 1s, &customers));
     REQUIRE(first_touch.size() == 1);
     CHECK(first_touch[0].detail == "key k touched dataset 'customers' for the first time");
-    const auto denied = detector.observe(use(id, "10.0.0.1", k_t0 + 2min, &payroll, DecisionCode::dataset_forbidden));
+    const auto denied = detector.observe(
+        use(id, "10.0.0.1", k_t0 + 2min, &payroll, DecisionCode::dataset_forbidden));
     REQUIRE(denied.size() == 1);
     CHECK(denied[0].type == AlertType::unusual_dataset);
     CHECK(denied[0].detail == "key k was denied dataset 'payroll'");
@@ -114,11 +120,16 @@ TEST_CASE("alerts: volume_spike far above the usual rate", "[alerts]") {
     const std::string id = "k";
     // five quiet minutes of 5 requests each
     for (int m = 0; m < 5; ++m) {
-        for (int i = 0; i < 5; ++i) CHECK(detector.observe(use(id, "10.0.0.1", k_t0 + std::chrono::minutes(m) + std::chrono::seconds(i))).empty());
+        for (int i = 0; i < 5; ++i)
+            CHECK(detector
+                      .observe(use(id, "10.0.0.1",
+                                   k_t0 + std::chrono::minutes(m) + std::chrono::seconds(i)))
+                      .empty());
     }
     std::vector<Alert> raised;
     for (int i = 0; i < 300; ++i) {
-        auto a = detector.observe(use(id, "10.0.0.1", k_t0 + 5min + std::chrono::milliseconds(i * 100)));
+        auto a =
+            detector.observe(use(id, "10.0.0.1", k_t0 + 5min + std::chrono::milliseconds(i * 100)));
         raised.insert(raised.end(), a.begin(), a.end());
     }
     REQUIRE(raised.size() == 1);

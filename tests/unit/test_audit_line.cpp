@@ -16,8 +16,9 @@ TEST_CASE("audit lines: control bytes and invalid UTF-8 stay valid JSON", "[audi
 }
 
 TEST_CASE("audit lines: long fields are cut and marked, under 8 KiB", "[audit]") {
-    const auto line = to_audit_line(
-        json{{"event", "auth"}, {"endpoint", std::string(20'000, 'e')}, {"user_agent", std::string(9000, '\x01')}});
+    const auto line = to_audit_line(json{{"event", "auth"},
+                                         {"endpoint", std::string(20'000, 'e')},
+                                         {"user_agent", std::string(9000, '\x01')}});
     CHECK(line.size() <= k_max_audit_line);
     const auto parsed = json::parse(line);
     CHECK(parsed["truncated"] == true);
@@ -28,8 +29,10 @@ TEST_CASE("audit lines: long fields are cut and marked, under 8 KiB", "[audit]")
 
 TEST_CASE("audit lines: huge nested extra collapses to the envelope", "[audit]") {
     json extra = json::object();
-    for (int i = 0; i < 5000; ++i) extra["k" + std::to_string(i)] = i;
-    const auto line = to_audit_line(json{{"event", "access"}, {"timestamp", "t"}, {"extra", extra}});
+    for (int i = 0; i < 5000; ++i)
+        extra["k" + std::to_string(i)] = i;
+    const auto line =
+        to_audit_line(json{{"event", "access"}, {"timestamp", "t"}, {"extra", extra}});
     CHECK(line.size() <= k_max_audit_line);
     const auto parsed = json::parse(line);
     CHECK(parsed["event"] == "access");

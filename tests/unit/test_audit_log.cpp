@@ -1,11 +1,9 @@
-#include "infra/audit_log.hpp"
 #include "infra/audit_line.hpp"
+#include "infra/audit_log.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
-
 #include <unistd.h>
 
 using namespace keygate;
@@ -34,14 +32,22 @@ TEST_CASE("audit log: the auth event has the contract's fields, key masked", "[a
     r.key = "pk_acme_abc123";
     r.method = "POST";
     r.client_ip = *parse_ip("192.168.1.100");
-    const AuthDecisionEvent event{*parse_timestamp("2024-01-15T10:30:00.123Z"), d, r, "/v1/query",
-                                  "PowerBI/2.0", "req-1", 200, 41us, {}};
+    const AuthDecisionEvent event{*parse_timestamp("2024-01-15T10:30:00.123Z"),
+                                  d,
+                                  r,
+                                  "/v1/query",
+                                  "PowerBI/2.0",
+                                  "req-1",
+                                  200,
+                                  41us,
+                                  {}};
     const json j = auth_event_json(event);
-    CHECK(j.dump() ==
-          R"({"timestamp":"2024-01-15T10:30:00.123Z","event":"auth","decision":"allow","code":"OK",)"
-          R"("api_key":"pk_acme_***","key_id":"acme-analysts","tenant":"acme_corp","role":"analyst",)"
-          R"("endpoint":"/v1/query","method":"POST","dataset":"orders","ip_address":"192.168.1.100",)"
-          R"("user_agent":"PowerBI/2.0","status":200,"latency_us":41,"request_id":"req-1"})");
+    CHECK(
+        j.dump() ==
+        R"({"timestamp":"2024-01-15T10:30:00.123Z","event":"auth","decision":"allow","code":"OK",)"
+        R"("api_key":"pk_acme_***","key_id":"acme-analysts","tenant":"acme_corp","role":"analyst",)"
+        R"("endpoint":"/v1/query","method":"POST","dataset":"orders","ip_address":"192.168.1.100",)"
+        R"("user_agent":"PowerBI/2.0","status":200,"latency_us":41,"request_id":"req-1"})");
 }
 
 TEST_CASE("audit log: a denial without a key has nulls and the detail", "[audit]") {
@@ -78,14 +84,23 @@ TEST_CASE("audit log: decisions and alerts go through the writer and the metrics
         r.key = std::string("pk_evil_") + std::string(40, 'x');
         r.client_ip = *parse_ip("203.0.113.9");
         for (int i = 0; i < 3; ++i) {
-            log.record_decision({*parse_timestamp("2025-01-01T00:00:00Z"), d, r, "/auth", "curl", "", 401, 1us, {}});
+            log.record_decision({*parse_timestamp("2025-01-01T00:00:00Z"),
+                                 d,
+                                 r,
+                                 "/auth",
+                                 "curl",
+                                 "",
+                                 401,
+                                 1us,
+                                 {}});
         }
         log.write_event(AuditEventKind::config, json{{"event", "config"}, {"type", "reload"}});
         writer.stop();
     }
     std::ifstream in(path);
     std::vector<json> lines;
-    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(json::parse(line));
     REQUIRE(lines.size() == 5);
     CHECK(lines[0]["api_key"] == "pk_evil_***");
     CHECK(lines[3]["event"] == "alert");
@@ -114,10 +129,12 @@ TEST_CASE("audit log: the direct auth line is the tree's line, byte for byte", "
     const ResolvedKey key = analyst_key();
     ResolvedKey no_tenant = analyst_key();
     no_tenant.entry.tenant.reset();
-    const std::vector<DecisionCode> codes = {
-        DecisionCode::ok, DecisionCode::missing_key, DecisionCode::invalid_key,
-        DecisionCode::insufficient_permission, DecisionCode::dataset_forbidden,
-        DecisionCode::rate_limited};
+    const std::vector<DecisionCode> codes = {DecisionCode::ok,
+                                             DecisionCode::missing_key,
+                                             DecisionCode::invalid_key,
+                                             DecisionCode::insufficient_permission,
+                                             DecisionCode::dataset_forbidden,
+                                             DecisionCode::rate_limited};
     int compared = 0;
     for (const DecisionCode code : codes) {
         const std::vector<const ResolvedKey*> keys = {&key, &no_tenant, nullptr};
@@ -128,16 +145,22 @@ TEST_CASE("audit log: the direct auth line is the tree's line, byte for byte", "
                 d.key = k;
                 d.permission = "write";
                 d.dataset = code == DecisionCode::ok ? "" : "orders";
-                if (grace) d.grace_until = *parse_timestamp("2025-02-01T00:00:00Z");
+                if (grace)
+                    d.grace_until = *parse_timestamp("2025-02-01T00:00:00Z");
                 AuthRequest r;
-                if (k != nullptr) r.key = "pk_acme_corp_0123456789abcdef";
+                if (k != nullptr)
+                    r.key = "pk_acme_corp_0123456789abcdef";
                 r.method = "DELETE";
                 r.client_ip = *parse_ip("2001:db8::1");
                 const AuthDecisionEvent event{*parse_timestamp("2025-01-15T10:30:00.007Z"),
-                                              d, r, "/v1/datasets/orders/rows?x=\"1\"",
+                                              d,
+                                              r,
+                                              "/v1/datasets/orders/rows?x=\"1\"",
                                               "Tableau/2024.1 (\\path\\) \xc3\xa9t\xc3\xa9",
                                               compared % 2 == 0 ? "" : "req-42",
-                                              http_status(code), 123456us, {}};
+                                              http_status(code),
+                                              123456us,
+                                              {}};
                 CHECK(auth_event_line(event) == tree_line(event));
                 ++compared;
             }
@@ -165,7 +188,8 @@ TEST_CASE("audit log: hostile bytes give a valid line with the same values", "[a
     REQUIRE(direct.size() == tree.size());
     for (auto it = direct.begin(), other = tree.begin(); it != direct.end(); ++it, ++other) {
         CHECK(it.key() == other.key()); // same fields in the same order
-        if (it.key() != "user_agent") CHECK(it.value() == other.value());
+        if (it.key() != "user_agent")
+            CHECK(it.value() == other.value());
     }
     // Valid bytes survive; each invalid one is a replacement character.
     const std::string ua = direct["user_agent"].get<std::string>();
@@ -198,15 +222,8 @@ TEST_CASE("audit log: INVALID_KEY says why, and a trace id is carried", "[audit]
     AuthRequest r;
     r.key = "pk_acme_typo1";
     r.client_ip = *parse_ip("10.0.0.1");
-    const AuthDecisionEvent event{TimePoint{},
-                                  d,
-                                  r,
-                                  "/v1/query",
-                                  "curl",
-                                  "",
-                                  401,
-                                  5us,
-                                  "4bf92f3577b34da6a3ce929d0e0e4736"};
+    const AuthDecisionEvent event{
+        TimePoint{}, d, r, "/v1/query", "curl", "", 401, 5us, "4bf92f3577b34da6a3ce929d0e0e4736"};
     const json j = auth_event_json(event);
     CHECK(j["reason"] == "checksum");
     CHECK(j["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736");

@@ -1,20 +1,18 @@
 #include "infra/audit_writer.hpp"
 
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cerrno>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-#include <vector>
-
-#include <fcntl.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace keygate;
 namespace fs = std::filesystem;
@@ -29,7 +27,8 @@ fs::path temp_file(const char* name) {
 std::vector<std::string> read_lines(const fs::path& p) {
     std::ifstream in(p);
     std::vector<std::string> lines;
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
     return lines;
 }
 
@@ -51,7 +50,8 @@ TEST_CASE("audit sink: 8 threads lose no line and interleave none", "[audit]") {
                 }
             });
         }
-        for (auto& th : threads) th.join();
+        for (auto& th : threads)
+            th.join();
         sink.stop();
         CHECK(sink.stats().written.load() == 16000);
         CHECK(sink.stats().write_failures.load() == 0);
@@ -70,10 +70,11 @@ TEST_CASE("audit sink: 8 threads lose no line and interleave none", "[audit]") {
 TEST_CASE("audit sink: a full disk is counted, writes go on", "[audit]") {
     std::vector<std::string> reports;
     AuditWriter sink({"/dev/full", 1024, AuditOverflow::block},
-                   [&](AuditReportLevel, const std::string& m) { reports.push_back(m); });
+                     [&](AuditReportLevel, const std::string& m) { reports.push_back(m); });
     std::string error;
     REQUIRE(sink.start(error));
-    for (int i = 0; i < 10; ++i) sink.write("{\"n\":" + std::to_string(i) + "}");
+    for (int i = 0; i < 10; ++i)
+        sink.write("{\"n\":" + std::to_string(i) + "}");
     sink.flush();
     sink.stop();
     CHECK(sink.stats().write_failures.load() == 10);
@@ -87,7 +88,8 @@ TEST_CASE("audit sink: drop policy counts what it drops", "[audit]") {
     AuditWriter sink({path.string(), 1, AuditOverflow::drop});
     std::string error;
     REQUIRE(sink.start(error));
-    for (int i = 0; i < 1000; ++i) sink.write("{}");
+    for (int i = 0; i < 1000; ++i)
+        sink.write("{}");
     sink.stop();
     CHECK(sink.stats().written.load() + sink.stats().write_failures.load() == 1000);
     CHECK(read_lines(path).size() == sink.stats().written.load());
@@ -176,7 +178,8 @@ struct Reports {
     std::size_t count(AuditReportLevel level, const std::string& part) {
         const std::lock_guard lock(mutex);
         std::size_t n = 0;
-        for (const auto& [l, m] : list) n += l == level && m.find(part) != std::string::npos;
+        for (const auto& [l, m] : list)
+            n += l == level && m.find(part) != std::string::npos;
         return n;
     }
 };
@@ -185,7 +188,8 @@ struct Reports {
 template <typename Condition> bool within(std::chrono::milliseconds timeout, Condition condition) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return true;
@@ -227,7 +231,8 @@ TEST_CASE("audit sink: a pipe nobody reads is reported blocked within 1 s, then 
         char buffer[4096];
         for (;;) {
             const auto n = ::read(fds[0], buffer, sizeof buffer);
-            if (n <= 0) break;
+            if (n <= 0)
+                break;
             received.append(buffer, static_cast<std::size_t>(n));
         }
     });
@@ -245,7 +250,8 @@ TEST_CASE("audit sink: a pipe nobody reads is reported blocked within 1 s, then 
     CHECK(sink.stats().written.load() == 100);
     CHECK(sink.stats().write_failures.load() == 0);
     std::size_t lines = 0;
-    for (std::size_t at = 0, end; (end = received.find('\n', at)) != std::string::npos; at = end + 1) {
+    for (std::size_t at = 0, end; (end = received.find('\n', at)) != std::string::npos;
+         at = end + 1) {
         CHECK(nlohmann::json::parse(received.substr(at, end - at))["n"] == lines);
         ++lines;
     }
@@ -265,9 +271,11 @@ struct FillingDisk {
                 errno = ENOSPC;
                 return -1;
             }
-            const std::size_t take = left < 0 ? size : std::min(size, static_cast<std::size_t>(left));
+            const std::size_t take =
+                left < 0 ? size : std::min(size, static_cast<std::size_t>(left));
             const auto n = ::write(fd, data, take);
-            if (n > 0 && left > 0) budget -= n;
+            if (n > 0 && left > 0)
+                budget -= n;
             return static_cast<long>(n);
         };
     }
@@ -353,7 +361,8 @@ TEST_CASE("audit sink: a destination still blocked at the shutdown deadline is g
     std::vector<std::thread> producers;
     for (int p = 0; p < 4; ++p) {
         producers.emplace_back([&, p] {
-            for (int i = 0; i < 20; ++i) sink.write(nlohmann::json{{"p", p}, {"n", i}, {"pad", pad}}.dump());
+            for (int i = 0; i < 20; ++i)
+                sink.write(nlohmann::json{{"p", p}, {"n", i}, {"pad", pad}}.dump());
             ++returned;
         });
     }
@@ -363,7 +372,8 @@ TEST_CASE("audit sink: a destination still blocked at the shutdown deadline is g
     const auto deadline = Clock::now() + std::chrono::milliseconds(300);
     sink.abandon_after(Clock::now() + std::chrono::seconds(60));
     sink.abandon_after(deadline); // the earlier deadline wins
-    for (auto& t : producers) t.join(); // released at the deadline, not by a reader
+    for (auto& t : producers)
+        t.join(); // released at the deadline, not by a reader
     const auto released = Clock::now();
     CHECK(released >= deadline);
     CHECK(released - deadline < std::chrono::milliseconds(500));
@@ -378,11 +388,13 @@ TEST_CASE("audit sink: a destination still blocked at the shutdown deadline is g
     ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
     for (;;) {
         const auto n = ::read(fds[0], buffer, sizeof buffer);
-        if (n <= 0) break;
+        if (n <= 0)
+            break;
         received.append(buffer, static_cast<std::size_t>(n));
     }
     ::close(fds[0]);
-    const auto whole = static_cast<std::uint64_t>(std::count(received.begin(), received.end(), '\n'));
+    const auto whole =
+        static_cast<std::uint64_t>(std::count(received.begin(), received.end(), '\n'));
     CHECK(sink.stats().written >= whole);
     CHECK(sink.stats().written + sink.stats().write_failures == 80);
     // After giving up, a line is refused and counted, never waited for.
@@ -400,7 +412,8 @@ TEST_CASE("audit sink: abandon_after does nothing to a destination that keeps up
     sink.abandon_after(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     CHECK_FALSE(sink.abandoned());
-    for (int i = 0; i < 10; ++i) sink.write("{\"n\":" + std::to_string(i) + "}");
+    for (int i = 0; i < 10; ++i)
+        sink.write("{\"n\":" + std::to_string(i) + "}");
     sink.stop();
     CHECK(sink.stats().written == 10);
     CHECK(sink.stats().write_failures == 0);

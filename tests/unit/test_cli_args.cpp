@@ -2,7 +2,6 @@
 #include "cli/cli_args.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <sstream>
 
 using namespace keygate::cli;
@@ -22,8 +21,8 @@ TEST_CASE("options take their value from the next argument or after '='", "[cli_
 }
 
 TEST_CASE("a value may start with a dash, '-' and '--' are positionals", "[cli_args]") {
-    const auto parsed = parse_args({"--key", "-", "-", "--", "--not-an-option", "--key=x"},
-                                   {{"--key", true}});
+    const auto parsed =
+        parse_args({"--key", "-", "-", "--", "--not-an-option", "--key=x"}, {{"--key", true}});
     REQUIRE(parsed);
     CHECK(parsed->value("--key") == "-");
     CHECK(parsed->positionals == Args{"-", "--not-an-option", "--key=x"});

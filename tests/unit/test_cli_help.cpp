@@ -6,7 +6,6 @@
 #include "cli/cli_suggest.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -46,7 +45,8 @@ TEST_CASE("each command's help page matches its golden file", "[cli_help]") {
         const CommandSpec& spec = entry.spec();
         INFO(spec.name);
         const std::string text = help_text(spec);
-        if (update) std::ofstream(golden_path(spec.name), std::ios::binary) << text;
+        if (update)
+            std::ofstream(golden_path(spec.name), std::ios::binary) << text;
         CHECK(text == read_text(golden_path(spec.name)));
     }
 }
@@ -60,9 +60,11 @@ TEST_CASE("every option of a table shows in its synopsis, with a default or requ
             INFO(std::string(spec.name) + " " + std::string(option.name));
             CHECK(spec.synopsis.find(option.name) != std::string_view::npos);
             CHECK_FALSE(option.help.empty());
-            if (option.takes_value) CHECK((option.required || !option.default_value.empty()));
+            if (option.takes_value)
+                CHECK((option.required || !option.default_value.empty()));
             // A required option has no default; help would contradict itself.
-            if (option.required) CHECK(option.default_value.empty());
+            if (option.required)
+                CHECK(option.default_value.empty());
         }
     }
 }
@@ -83,7 +85,8 @@ TEST_CASE("help pages list options with default and variable, and exit codes", "
 TEST_CASE("keygate CMD --help and keygate help CMD print the same page", "[cli_help]") {
     for (const CommandEntry& entry : command_entries()) {
         const std::string name(entry.spec().name);
-        if (name == "serve") continue; // serve prints on the process's own stdout
+        if (name == "serve")
+            continue; // serve prints on the process's own stdout
         INFO(name);
         const Run help = run({"help", name});
         CHECK(help.code == k_exit_ok);

@@ -32,11 +32,14 @@ TEST_CASE("an entry is found from its lone dash line too", "[cli_key_file_edit]"
     CHECK(edited->first_line == 2);
     CHECK(edited->text == "api_keys:\n"
                           "  -\n"
-                          "    key_hash: \"" + k_new + "\"\n"
-                          "    id: \"pinned\"\n"
-                          "    role: admin\n"
-                          "    previous_keys:\n"
-                          "      - {key_hash: \"" + k_old + "\", expires_at: " + k_expires + "}\n");
+                          "    key_hash: \"" +
+                              k_new +
+                              "\"\n"
+                              "    id: \"pinned\"\n"
+                              "    role: admin\n"
+                              "    previous_keys:\n"
+                              "      - {key_hash: \"" +
+                              k_old + "\", expires_at: " + k_expires + "}\n");
     CHECK(edited->entry_text == edited->text.substr(std::string("api_keys:\n").size()));
 }
 
@@ -48,7 +51,9 @@ TEST_CASE("a multi-line key value is replaced whole", "[cli_key_file_edit]") {
                              "  # kept comment\n"
                              "  role: admin\n"
                              "  previous_keys:\n"
-                             "  - key_hash: \"" + k_old + "\"\n"
+                             "  - key_hash: \"" +
+                             k_old +
+                             "\"\n"
                              "    expires_at: 2020-01-01\n"
                              "other: 1\n";
     SecretRotation r = rotation_at(2);
@@ -57,38 +62,50 @@ TEST_CASE("a multi-line key value is replaced whole", "[cli_key_file_edit]") {
     REQUIRE(edited);
     CHECK(edited->text == "api_keys:\n"
                           "- id: folded\n"
-                          "  key_hash: \"" + k_new + "\"\n"
-                          "  # kept comment\n"
-                          "  role: admin\n"
-                          "  previous_keys:\n"
-                          "  - key_hash: \"" + k_old + "\"\n"
-                          "    expires_at: 2020-01-01\n"
-                          "  - {key_hash: \"sha256:" + std::string(64, 'c') +
+                          "  key_hash: \"" +
+                              k_new +
+                              "\"\n"
+                              "  # kept comment\n"
+                              "  role: admin\n"
+                              "  previous_keys:\n"
+                              "  - key_hash: \"" +
+                              k_old +
+                              "\"\n"
+                              "    expires_at: 2020-01-01\n"
+                              "  - {key_hash: \"sha256:" +
+                              std::string(64, 'c') +
                               "\", expires_at: 2030-01-08T00:00:00Z}\n"
-                          "other: 1\n");
+                              "other: 1\n");
 }
 
-TEST_CASE("an empty previous_keys value is rewritten from the loaded list",
-          "[cli_key_file_edit]") {
+TEST_CASE("an empty previous_keys value is rewritten from the loaded list", "[cli_key_file_edit]") {
     const std::string text = "api_keys:\n"
-                             "  - key_hash: \"" + k_old + "\"\n"
+                             "  - key_hash: \"" +
+                             k_old +
+                             "\"\n"
                              "    previous_keys: []   # none yet\n"
                              "    role: admin\n";
     const auto edited = apply_secret_rotation(text, rotation_at(2));
     REQUIRE(edited);
     CHECK(edited->text == "api_keys:\n"
-                          "  - key_hash: \"" + k_new + "\"\n"
-                          "    id: \"pinned\"\n"
-                          "    previous_keys:\n"
-                          "      - {key_hash: \"" + k_old + "\", expires_at: " + k_expires + "}\n"
-                          "    role: admin\n");
+                          "  - key_hash: \"" +
+                              k_new +
+                              "\"\n"
+                              "    id: \"pinned\"\n"
+                              "    previous_keys:\n"
+                              "      - {key_hash: \"" +
+                              k_old + "\", expires_at: " + k_expires +
+                              "}\n"
+                              "    role: admin\n");
 }
 
 TEST_CASE("what cannot be edited is refused", "[cli_key_file_edit]") {
     const std::string text = "api_keys:\n"
                              "  - {key: x, role: admin}\n"
                              "  - key: a\n"
-                             "    key_hash: \"" + k_old + "\"\n"
+                             "    key_hash: \"" +
+                             k_old +
+                             "\"\n"
                              "  - role: admin\n";
     const auto message = [&](int line) {
         const auto edited = apply_secret_rotation(text, rotation_at(line));

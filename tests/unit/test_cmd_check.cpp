@@ -4,7 +4,6 @@
 #include "core/key_format.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string pattern = (fs::temp_directory_path() / "keygate-check-XXXXXX").string();
         REQUIRE(::mkdtemp(pattern.data()) != nullptr);
@@ -39,13 +38,13 @@ public:
         return path.string();
     }
 
-private:
+  private:
     fs::path path_;
 };
 
 /// Sets or unsets environment variables for one test, restoring them afterwards.
 class ScopedEnv {
-public:
+  public:
     ScopedEnv(std::initializer_list<std::pair<const char*, const char*>> changes) {
         for (const auto& [name, value] : changes) {
             const char* old = std::getenv(name);
@@ -69,19 +68,19 @@ public:
         }
     }
 
-private:
+  private:
     std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
 /// The environment variables that would change what check loads: unset for every test.
 ScopedEnv clean_environment() {
-    return ScopedEnv{{"API_KEY_ADMIN", nullptr},         {"API_KEY_ADMIN_FILE", nullptr},
-                     {"API_KEY_DEFAULT", nullptr},       {"API_KEY_DEFAULT_FILE", nullptr},
-                     {"KEYGATE_DEFAULT_ROLE", nullptr},  {"KEYGATE_DEFAULT_TENANT", nullptr},
-                     {"KEYGATE_ENV_FILE", nullptr},      {"KEYGATE_HASH_PEPPER", nullptr},
-                     {"KEYGATE_GRACE_PERIOD", nullptr},  {"KEYGATE_TRUSTED_PROXIES", nullptr},
-                     {"KEYGATE_CONFIG", nullptr},        {"KEYGATE_LISTEN", nullptr},
-                     {"KEYGATE_LOG_LEVEL", nullptr},     {"KEYGATE_LOG_FORMAT", nullptr}};
+    return ScopedEnv{{"API_KEY_ADMIN", nullptr},        {"API_KEY_ADMIN_FILE", nullptr},
+                     {"API_KEY_DEFAULT", nullptr},      {"API_KEY_DEFAULT_FILE", nullptr},
+                     {"KEYGATE_DEFAULT_ROLE", nullptr}, {"KEYGATE_DEFAULT_TENANT", nullptr},
+                     {"KEYGATE_ENV_FILE", nullptr},     {"KEYGATE_HASH_PEPPER", nullptr},
+                     {"KEYGATE_GRACE_PERIOD", nullptr}, {"KEYGATE_TRUSTED_PROXIES", nullptr},
+                     {"KEYGATE_CONFIG", nullptr},       {"KEYGATE_LISTEN", nullptr},
+                     {"KEYGATE_LOG_LEVEL", nullptr},    {"KEYGATE_LOG_FORMAT", nullptr}};
 }
 
 struct Run {
@@ -111,48 +110,59 @@ const std::string k_office = "pk_acme_test0006-office-only-not-a-real-key";
 const std::string k_rotated_old = "pk_globex_test0007-old-secret-not-a-real-key";
 const std::string k_env_admin = "pk_admin_test0008-from-env-not-a-real-key";
 
-const std::string k_config =
-    "settings:\n"
-    "  allow_query_key: true\n"
-    "tenants:\n"
-    "  acme_corp: {allowed_datasets: [orders, customers]}\n"
-    "api_keys:\n"
-    "  - id: acme-analysts\n"
-    "    key: \"" + k_analyst + "\"\n"
-    "    tenant: acme_corp\n"
-    "    role: analyst\n"
-    "    denied_datasets: [orders_raw]\n"
-    "  - id: globex-viewer\n"
-    "    key_hash: \"sha256:" + to_hex(sha256(k_viewer)) + "\"\n"
-    "    tenant: globex\n"
-    "    role: viewer\n"
-    "    allowed_datasets: [\"sales_*\"]\n"
-    "    previous_keys:\n"
-    "      - {key_hash: \"sha256:" + to_hex(sha256(k_rotated_old)) +
-    "\", expires_at: 2099-01-01T00:00:00Z}\n"
-    "  - id: ops\n"
-    "    key: \"" + k_admin + "\"\n"
-    "    role: admin\n"
-    "  - id: acme-disabled\n"
-    "    key: \"" + k_disabled + "\"\n"
-    "    tenant: acme_corp\n"
-    "    role: viewer\n"
-    "    enabled: false\n"
-    "  - id: acme-expiring\n"
-    "    key: \"" + k_expiring + "\"\n"
-    "    tenant: acme_corp\n"
-    "    role: viewer\n"
-    "    expires_at: 2090-01-01T00:00:00Z\n"
-    "  - id: acme-office\n"
-    "    key: \"" + k_office + "\"\n"
-    "    tenant: acme_corp\n"
-    "    role: viewer\n"
-    "    ip_allowlist: [10.0.0.0/8]\n";
+const std::string k_config = "settings:\n"
+                             "  allow_query_key: true\n"
+                             "tenants:\n"
+                             "  acme_corp: {allowed_datasets: [orders, customers]}\n"
+                             "api_keys:\n"
+                             "  - id: acme-analysts\n"
+                             "    key: \"" +
+                             k_analyst +
+                             "\"\n"
+                             "    tenant: acme_corp\n"
+                             "    role: analyst\n"
+                             "    denied_datasets: [orders_raw]\n"
+                             "  - id: globex-viewer\n"
+                             "    key_hash: \"sha256:" +
+                             to_hex(sha256(k_viewer)) +
+                             "\"\n"
+                             "    tenant: globex\n"
+                             "    role: viewer\n"
+                             "    allowed_datasets: [\"sales_*\"]\n"
+                             "    previous_keys:\n"
+                             "      - {key_hash: \"sha256:" +
+                             to_hex(sha256(k_rotated_old)) +
+                             "\", expires_at: 2099-01-01T00:00:00Z}\n"
+                             "  - id: ops\n"
+                             "    key: \"" +
+                             k_admin +
+                             "\"\n"
+                             "    role: admin\n"
+                             "  - id: acme-disabled\n"
+                             "    key: \"" +
+                             k_disabled +
+                             "\"\n"
+                             "    tenant: acme_corp\n"
+                             "    role: viewer\n"
+                             "    enabled: false\n"
+                             "  - id: acme-expiring\n"
+                             "    key: \"" +
+                             k_expiring +
+                             "\"\n"
+                             "    tenant: acme_corp\n"
+                             "    role: viewer\n"
+                             "    expires_at: 2090-01-01T00:00:00Z\n"
+                             "  - id: acme-office\n"
+                             "    key: \"" +
+                             k_office +
+                             "\"\n"
+                             "    tenant: acme_corp\n"
+                             "    role: viewer\n"
+                             "    ip_allowlist: [10.0.0.0/8]\n";
 
-std::string denied_json(const std::string& id, const std::string& tenant,
-                        const std::string& role, const std::string& permissions,
-                        const std::string& datasets, const std::string& code,
-                        const std::string& detail) {
+std::string denied_json(const std::string& id, const std::string& tenant, const std::string& role,
+                        const std::string& permissions, const std::string& datasets,
+                        const std::string& code, const std::string& detail) {
     return "{\"allowed\":false,\"key_id\":\"" + id + "\",\"tenant\":\"" + tenant +
            "\",\"role\":\"" + role + "\",\"rls\":\"apply\",\"permissions\":" + permissions +
            ",\"datasets\":" + datasets + ",\"datasets_denied\":[],\"grace_until\":null," +
@@ -175,8 +185,8 @@ TEST_CASE("check prints the allowed decision and exits 0", "[cmd_check]") {
     const ScopedEnv env = clean_environment();
     TempDir dir;
     const std::string config = dir.write("keys.yaml", k_config);
-    const Run run = check({"--config", config, "--key", k_analyst, "--path",
-                           "/v1/datasets/orders/rows"});
+    const Run run =
+        check({"--config", config, "--key", k_analyst, "--path", "/v1/datasets/orders/rows"});
     CHECK(run.err.empty());
     CHECK(run.code == k_exit_ok);
     CHECK(run.out == "{\"allowed\":true,\"key_id\":\"acme-analysts\",\"tenant\":\"acme_corp\","
@@ -193,19 +203,17 @@ TEST_CASE("check defaults to GET / from 127.0.0.1", "[cmd_check]") {
     const Run run = check({"--config", config, "--key", k_office});
     CHECK(run.code == k_exit_failed);
     CHECK(run.out == denied_json("acme-office", "acme_corp", "viewer", "[\"read\"]",
-                                 "[\"orders\",\"customers\"]", "IP_NOT_ALLOWED",
-                                 "IP not allowed"));
+                                 "[\"orders\",\"customers\"]", "IP_NOT_ALLOWED", "IP not allowed"));
     const Run inside = check({"--config", config, "--key", k_office, "--ip", "10.1.2.3"});
     CHECK(inside.code == k_exit_ok);
 }
 
-TEST_CASE("an unrestricted admin key shows the datasets wildcard and bypasses RLS",
-          "[cmd_check]") {
+TEST_CASE("an unrestricted admin key shows the datasets wildcard and bypasses RLS", "[cmd_check]") {
     const ScopedEnv env = clean_environment();
     TempDir dir;
     const std::string config = dir.write("keys.yaml", k_config);
-    const Run run = check({"--config", config, "--key", k_admin, "--method", "delete", "--path",
-                           "/admin/keys"});
+    const Run run = check(
+        {"--config", config, "--key", k_admin, "--method", "delete", "--path", "/admin/keys"});
     CHECK(run.code == k_exit_ok);
     CHECK(run.out == "{\"allowed\":true,\"key_id\":\"ops\",\"tenant\":null,\"role\":\"admin\","
                      "\"rls\":\"bypass\",\"permissions\":[\"read\",\"write\",\"admin\"],"
@@ -248,8 +256,8 @@ TEST_CASE("check reports each denial with its code and exits 1", "[cmd_check]") 
                                      "KEY_EXPIRED", "API key expired"));
     }
     SECTION("missing permission") {
-        const Run run = check({"--config", config, "--key", k_viewer, "--method", "POST",
-                               "--path", "/v1/datasets/sales_eu/rows"});
+        const Run run = check({"--config", config, "--key", k_viewer, "--method", "POST", "--path",
+                               "/v1/datasets/sales_eu/rows"});
         CHECK(run.code == k_exit_failed);
         CHECK(run.out == denied_json("globex-viewer", "globex", "viewer", "[\"read\"]",
                                      "[\"sales_*\"]", "INSUFFICIENT_PERMISSION",
@@ -264,8 +272,8 @@ TEST_CASE("check reports each denial with its code and exits 1", "[cmd_check]") 
               std::string::npos);
     }
     SECTION("forbidden dataset from the query string") {
-        const Run run = check({"--config", config, "--key", k_analyst, "--method", "POST",
-                               "--path", "/v1/query?dataset=orders&dataset=orders_raw"});
+        const Run run = check({"--config", config, "--key", k_analyst, "--method", "POST", "--path",
+                               "/v1/query?dataset=orders&dataset=orders_raw"});
         CHECK(run.code == k_exit_failed);
         CHECK(run.out.find("\"detail\":\"Not authorized for dataset 'orders_raw'\"") !=
               std::string::npos);
@@ -275,8 +283,7 @@ TEST_CASE("check reports each denial with its code and exits 1", "[cmd_check]") 
         CHECK(allowed.code == k_exit_ok);
         const Run run = check({"--config", config, "--key", k_analyst, "--dataset", "hr"});
         CHECK(run.code == k_exit_failed);
-        CHECK(run.out.find("\"detail\":\"Not authorized for dataset 'hr'\"") !=
-              std::string::npos);
+        CHECK(run.out.find("\"detail\":\"Not authorized for dataset 'hr'\"") != std::string::npos);
     }
     SECTION("a query key that differs from --key") {
         const Run run =
@@ -303,7 +310,8 @@ TEST_CASE("check --key - reads the key on stdin", "[cmd_check]") {
     CHECK(check({"--config", config, "--key=-"}, k_analyst + "\r\n").code == k_exit_ok);
     CHECK(check({"--config", config, "--key", "-"}, k_analyst).code == k_exit_ok);
     // Only one line end is removed: what is left is not the key.
-    CHECK(check({"--config", config, "--key", "-"}, k_analyst + "\n\n").out == invalid_json("malformed"));
+    CHECK(check({"--config", config, "--key", "-"}, k_analyst + "\n\n").out ==
+          invalid_json("malformed"));
     const Run empty = check({"--config", config, "--key", "-"}, "");
     CHECK(empty.code == k_exit_failed);
     CHECK(empty.out.find("\"code\":\"MISSING_KEY\"") != std::string::npos);
@@ -324,8 +332,8 @@ TEST_CASE("check loads the environment's keys, from an env file too", "[cmd_chec
     TempDir dir;
     const std::string config = dir.write("keys.yaml", k_config);
     const std::string env_file = dir.write("keygate.env", "# example\n"
-                                                          "API_KEY_ADMIN=\"" + k_env_admin +
-                                                          "\"\n");
+                                                          "API_KEY_ADMIN=\"" +
+                                                              k_env_admin + "\"\n");
     const std::string expected = "{\"allowed\":true,\"key_id\":\"env-admin\",\"tenant\":null,"
                                  "\"role\":\"admin\",\"rls\":\"bypass\","
                                  "\"permissions\":[\"read\",\"write\",\"admin\"],"
@@ -400,8 +408,7 @@ TEST_CASE("check usage errors exit 2", "[cmd_check]") {
     CHECK(at.err.starts_with("keygate check: --at: "));
 }
 
-TEST_CASE("check reads --path with the one URI reader: an ambiguous path is row 0",
-          "[cmd_check]") {
+TEST_CASE("check reads --path with the one URI reader: an ambiguous path is row 0", "[cmd_check]") {
     const ScopedEnv env = clean_environment();
     TempDir dir;
     const std::string config = dir.write("keys.yaml", k_config);

@@ -1,12 +1,10 @@
 // `keygate generate`: the key format, the printed hash and the ready-to-paste entry.
+#include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
 #include "core/digest.hpp"
 #include "core/key_format.hpp"
 
-#include "cli/cli_help.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <set>
 #include <sstream>
 #include <vector>
@@ -35,7 +33,8 @@ Run generate(const Args& args) {
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> lines;
     std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
     return lines;
 }
 
@@ -84,7 +83,8 @@ TEST_CASE("generate --prefix and --count", "[cmd_generate]") {
         CHECK(key.starts_with("sk_globex_"));
         CHECK(classify_key(key) == KeyShape::checksum_ok);
         CHECK(lines[first + 2] == "sha256:" + to_hex(sha256(key)));
-        if (i < 2) CHECK(lines[first + 9].empty());
+        if (i < 2)
+            CHECK(lines[first + 9].empty());
         keys.insert(key);
     }
     CHECK(keys.size() == 3);

@@ -1,11 +1,9 @@
 // `keygate hash`: exact outputs, newline handling, exit codes.
+#include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
 #include "core/digest.hpp"
 
-#include "cli/cli_help.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <optional>
 #include <sstream>
@@ -34,9 +32,10 @@ Run hash(const Args& args, const std::string& input) {
 
 /// Sets (or unsets) an environment variable for one test and restores it afterwards.
 class ScopedEnv {
-public:
+  public:
     ScopedEnv(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
+        if (const char* old = std::getenv(name))
+            old_ = old;
         if (value) {
             ::setenv(name, value, 1);
         } else {
@@ -53,7 +52,7 @@ public:
         }
     }
 
-private:
+  private:
     const char* name_;
     std::optional<std::string> old_;
 };

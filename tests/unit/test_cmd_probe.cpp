@@ -1,7 +1,6 @@
 // `keygate probe`: exit codes and the one line on stderr.
-#include "cli/commands.hpp"
-
 #include "cli/cli_help.hpp"
+#include "cli/commands.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -71,12 +70,15 @@ namespace {
 struct ListenVariable {
     std::optional<std::string> saved;
     explicit ListenVariable(const char* value) {
-        if (const char* old = std::getenv("KEYGATE_LISTEN")) saved = old;
+        if (const char* old = std::getenv("KEYGATE_LISTEN"))
+            saved = old;
         ::setenv("KEYGATE_LISTEN", value, 1);
     }
     ~ListenVariable() {
-        if (saved) ::setenv("KEYGATE_LISTEN", saved->c_str(), 1);
-        else ::unsetenv("KEYGATE_LISTEN");
+        if (saved)
+            ::setenv("KEYGATE_LISTEN", saved->c_str(), 1);
+        else
+            ::unsetenv("KEYGATE_LISTEN");
     }
 };
 

@@ -5,16 +5,14 @@
 #include "core/key_format.hpp"
 #include "core/time.hpp"
 
-#include <catch2/catch.hpp>
-
-#include <sys/stat.h>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <vector>
 
 using namespace keygate;
@@ -25,7 +23,7 @@ namespace {
 
 /// A fresh directory per test, removed with everything in it.
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string pattern = (fs::temp_directory_path() / "keygate-rotate-XXXXXX").string();
         REQUIRE(::mkdtemp(pattern.data()) != nullptr);
@@ -39,7 +37,7 @@ public:
     }
     fs::path file(const std::string& name) const { return path_ / name; }
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -80,11 +78,14 @@ Run rotate(const Args& args) {
     run.out = out.str();
     run.err = err.str();
     std::istringstream in(run.out);
-    for (std::string line; std::getline(in, line);) run.lines.push_back(line);
+    for (std::string line; std::getline(in, line);)
+        run.lines.push_back(line);
     return run;
 }
 
-std::string hash_of(const std::string& key) { return "sha256:" + to_hex(sha256(key)); }
+std::string hash_of(const std::string& key) {
+    return "sha256:" + to_hex(sha256(key));
+}
 
 // Obviously fake keys; their digests are computed, never pasted.
 const std::string k_acme_key = "pk_acme_test0001-not-a-real-key-000000000000";
@@ -100,26 +101,32 @@ const std::string k_head = "# keys for the rotate tests\n"
                            "api_keys:\n"
                            "  # the analysts\n";
 const std::string k_acme_entry = "  - id: acme-analysts\n"
-                                 "    key: \"" + k_acme_key + "\"   # plaintext, to be rotated\n"
+                                 "    key: \"" +
+                                 k_acme_key +
+                                 "\"   # plaintext, to be rotated\n"
                                  "    tenant: acme_corp\n"
                                  "    role: analyst\n"
                                  "    allowed_datasets: [orders]\n";
 const std::string k_middle = "\n"
                              "  # globex, already rotated once\n";
 const std::string k_globex_entry = "  - id: globex-viewer\n"
-                                   "    key_hash: \"" + hash_of(k_globex_key) + "\"\n"
+                                   "    key_hash: \"" +
+                                   hash_of(k_globex_key) +
+                                   "\"\n"
                                    "    tenant: globex\n"
                                    "    role: viewer\n"
                                    "    previous_keys:\n"
-                                   "      - {key_hash: \"" + hash_of(k_globex_old) +
+                                   "      - {key_hash: \"" +
+                                   hash_of(k_globex_old) +
                                    "\", expires_at: 2030-01-01T00:00:00Z}\n"
                                    "    # a comment inside the entry\n"
                                    "    description: \"Globex\"\n";
-const std::string k_admin_entry = "  - key_hash: \"" + hash_of(k_admin_key) + "\"\n"
+const std::string k_admin_entry = "  - key_hash: \"" + hash_of(k_admin_key) +
+                                  "\"\n"
                                   "    role: admin\n";
 const std::string k_tail = "# end of file\n";
-const std::string k_file = k_head + k_acme_entry + k_middle + k_globex_entry + k_admin_entry +
-                           k_tail;
+const std::string k_file =
+    k_head + k_acme_entry + k_middle + k_globex_entry + k_admin_entry + k_tail;
 
 /// What the first lines of rotate's output say.
 struct Printed {
@@ -130,8 +137,8 @@ struct Printed {
 
 Printed printed(const Run& run, const std::string& id) {
     REQUIRE(run.lines.size() >= 5);
-    CHECK(run.lines[0] == "# new key for '" + id +
-                              "': shown once, store it in your secret manager now");
+    CHECK(run.lines[0] ==
+          "# new key for '" + id + "': shown once, store it in your secret manager now");
     Printed p;
     p.key = run.lines[1];
     p.hash = run.lines[2];
@@ -157,7 +164,8 @@ Config load(const std::string& text) {
 
 const KeyEntry& entry_with_id(const Config& config, const std::string& id) {
     for (const KeyEntry& entry : config.api_keys) {
-        if (entry.id == id) return entry;
+        if (entry.id == id)
+            return entry;
     }
     FAIL("no entry " << id);
     throw std::logic_error("unreachable");
@@ -185,13 +193,15 @@ TEST_CASE("rotate prints the new key and the updated entry, file untouched", "[c
     CHECK(run.lines[4] == "# updated entry (" + path.string() + ", line 8):");
 
     const std::string entry = "  - id: acme-analysts\n"
-                              "    key_hash: \"" + p.hash + "\"\n"
+                              "    key_hash: \"" +
+                              p.hash +
+                              "\"\n"
                               "    tenant: acme_corp\n"
                               "    role: analyst\n"
                               "    allowed_datasets: [orders]\n"
                               "    previous_keys:\n"
-                              "      - {key_hash: \"" + hash_of(k_acme_key) +
-                              "\", expires_at: " + p.expires_at + "}\n";
+                              "      - {key_hash: \"" +
+                              hash_of(k_acme_key) + "\", expires_at: " + p.expires_at + "}\n";
     CHECK(run.out == run.lines[0] + "\n" + p.key + "\n" + p.hash + "\n" + run.lines[3] + "\n" +
                          run.lines[4] + "\n" + entry + "# " + path.string() +
                          " was not changed: replace the entry with the one above, or rotate "
@@ -201,8 +211,7 @@ TEST_CASE("rotate prints the new key and the updated entry, file untouched", "[c
     CHECK(run.out.find(k_acme_key) == std::string::npos);
 }
 
-TEST_CASE("rotate --write edits only the entry and keeps the rest byte for byte",
-          "[cmd_rotate]") {
+TEST_CASE("rotate --write edits only the entry and keeps the rest byte for byte", "[cmd_rotate]") {
     TempDir dir;
     const fs::path path = dir.file("keys.yaml");
     write_file(path, k_file);
@@ -212,13 +221,15 @@ TEST_CASE("rotate --write edits only the entry and keeps the rest byte for byte"
     CHECK(run.lines.back() == "# " + path.string() + " updated");
 
     const std::string entry = "  - id: acme-analysts\n"
-                              "    key_hash: \"" + p.hash + "\"\n"
+                              "    key_hash: \"" +
+                              p.hash +
+                              "\"\n"
                               "    tenant: acme_corp\n"
                               "    role: analyst\n"
                               "    allowed_datasets: [orders]\n"
                               "    previous_keys:\n"
-                              "      - {key_hash: \"" + hash_of(k_acme_key) +
-                              "\", expires_at: " + p.expires_at + "}\n";
+                              "      - {key_hash: \"" +
+                              hash_of(k_acme_key) + "\", expires_at: " + p.expires_at + "}\n";
     const std::string written = read_file(path);
     CHECK(written == k_head + entry + k_middle + k_globex_entry + k_admin_entry + k_tail);
     // No temporary file is left behind.
@@ -238,8 +249,8 @@ TEST_CASE("rotate appends to a block previous_keys list and keeps comments", "[c
     TempDir dir;
     const fs::path path = dir.file("keys.yaml");
     write_file(path, k_file);
-    const Run run = rotate(
-        {"--config", path.string(), "--id", "globex-viewer", "--grace", "1h", "--write"});
+    const Run run =
+        rotate({"--config", path.string(), "--id", "globex-viewer", "--grace", "1h", "--write"});
     REQUIRE(run.code == k_exit_ok);
     const Printed p = printed(run, "globex-viewer");
     CHECK(p.key.starts_with("pk_globex_"));
@@ -250,14 +261,18 @@ TEST_CASE("rotate appends to a block previous_keys list and keeps comments", "[c
     CHECK(*expires <= now_ms() + std::chrono::hours(1));
 
     const std::string entry = "  - id: globex-viewer\n"
-                              "    key_hash: \"" + p.hash + "\"\n"
+                              "    key_hash: \"" +
+                              p.hash +
+                              "\"\n"
                               "    tenant: globex\n"
                               "    role: viewer\n"
                               "    previous_keys:\n"
-                              "      - {key_hash: \"" + hash_of(k_globex_old) +
+                              "      - {key_hash: \"" +
+                              hash_of(k_globex_old) +
                               "\", expires_at: 2030-01-01T00:00:00Z}\n"
-                              "      - {key_hash: \"" + hash_of(k_globex_key) +
-                              "\", expires_at: " + p.expires_at + "}\n"
+                              "      - {key_hash: \"" +
+                              hash_of(k_globex_key) + "\", expires_at: " + p.expires_at +
+                              "}\n"
                               "    # a comment inside the entry\n"
                               "    description: \"Globex\"\n";
     CHECK(read_file(path) == k_head + k_acme_entry + k_middle + entry + k_admin_entry + k_tail);
@@ -275,12 +290,15 @@ TEST_CASE("rotate pins the default id of an entry without one", "[cmd_rotate]") 
     const Printed p = printed(run, id);
     // An entry without a tenant gets "admin" as the key's label.
     CHECK(p.key.starts_with("pk_admin_"));
-    const std::string entry = "  - key_hash: \"" + p.hash + "\"\n"
-                              "    id: \"" + id + "\"\n"
+    const std::string entry = "  - key_hash: \"" + p.hash +
+                              "\"\n"
+                              "    id: \"" +
+                              id +
+                              "\"\n"
                               "    role: admin\n"
                               "    previous_keys:\n"
-                              "      - {key_hash: \"" + hash_of(k_admin_key) +
-                              "\", expires_at: " + p.expires_at + "}\n";
+                              "      - {key_hash: \"" +
+                              hash_of(k_admin_key) + "\", expires_at: " + p.expires_at + "}\n";
     CHECK(read_file(path) == k_head + k_acme_entry + k_middle + k_globex_entry + entry + k_tail);
     CHECK(entry_with_id(load(read_file(path)), id).secret ==
           SecretDigest{HashKind::sha256, sha256(p.key)});
@@ -290,14 +308,15 @@ TEST_CASE("rotate rewrites a flow previous_keys list as a block list", "[cmd_rot
     TempDir dir;
     const fs::path path = dir.file("keys.yaml");
     const std::string head = "api_keys:\n";
-    const std::string tail = "  - {id: other, key_hash: \"" + hash_of(k_admin_key) +
-                             "\", role: admin}\n";
-    const std::string text = head +
-                             "  - previous_keys: [{key_hash: \"" + hash_of(k_globex_old) +
+    const std::string tail =
+        "  - {id: other, key_hash: \"" + hash_of(k_admin_key) + "\", role: admin}\n";
+    const std::string text = head + "  - previous_keys: [{key_hash: \"" + hash_of(k_globex_old) +
                              "\", expires_at: 2030-01-01}, {key_hash: \"" + hash_of(k_acme_key) +
                              "\", expires_at: \"2031-02-03T04:05:06.250Z\"}]   # flow\n"
                              "    id: flow-list\n"
-                             "    key_hash: \"" + hash_of(k_globex_key) + "\"\n"
+                             "    key_hash: \"" +
+                             hash_of(k_globex_key) +
+                             "\"\n"
                              "    tenant: \"globex.eu\"\n"
                              "    role: viewer\n" +
                              tail;
@@ -308,14 +327,19 @@ TEST_CASE("rotate rewrites a flow previous_keys list as a block list", "[cmd_rot
     // Characters the key format does not allow in a tenant become '-'.
     CHECK(p.key.starts_with("pk_globex-eu_"));
     const std::string entry = "  - previous_keys:\n"
-                              "      - {key_hash: \"" + hash_of(k_globex_old) +
+                              "      - {key_hash: \"" +
+                              hash_of(k_globex_old) +
                               "\", expires_at: 2030-01-01T00:00:00Z}\n"
-                              "      - {key_hash: \"" + hash_of(k_acme_key) +
+                              "      - {key_hash: \"" +
+                              hash_of(k_acme_key) +
                               "\", expires_at: 2031-02-03T04:05:06.250Z}\n"
-                              "      - {key_hash: \"" + hash_of(k_globex_key) +
-                              "\", expires_at: " + p.expires_at + "}\n"
+                              "      - {key_hash: \"" +
+                              hash_of(k_globex_key) + "\", expires_at: " + p.expires_at +
+                              "}\n"
                               "    id: flow-list\n"
-                              "    key_hash: \"" + p.hash + "\"\n"
+                              "    key_hash: \"" +
+                              p.hash +
+                              "\"\n"
                               "    tenant: \"globex.eu\"\n"
                               "    role: viewer\n";
     CHECK(read_file(path) == head + entry + tail);
@@ -343,7 +367,9 @@ TEST_CASE("rotate keeps CRLF line endings and a missing final newline", "[cmd_ro
     const fs::path path = dir.file("keys.yaml");
     const std::string text = "api_keys:\r\n"
                              "  - id: crlf\r\n"
-                             "    key_hash: \"" + hash_of(k_globex_key) + "\"  # old\r\n"
+                             "    key_hash: \"" +
+                             hash_of(k_globex_key) +
+                             "\"  # old\r\n"
                              "    role: admin";
     write_file(path, text);
     const Run run = rotate({"--config", path.string(), "--id", "crlf", "--write"});
@@ -351,14 +377,15 @@ TEST_CASE("rotate keeps CRLF line endings and a missing final newline", "[cmd_ro
     const Printed p = printed(run, "crlf");
     CHECK(read_file(path) == "api_keys:\r\n"
                              "  - id: crlf\r\n"
-                             "    key_hash: \"" + p.hash + "\"\r\n"
-                             "    role: admin\r\n"
-                             "    previous_keys:\r\n"
-                             "      - {key_hash: \"" + hash_of(k_globex_key) +
-                             "\", expires_at: " + p.expires_at + "}");
+                             "    key_hash: \"" +
+                                 p.hash +
+                                 "\"\r\n"
+                                 "    role: admin\r\n"
+                                 "    previous_keys:\r\n"
+                                 "      - {key_hash: \"" +
+                                 hash_of(k_globex_key) + "\", expires_at: " + p.expires_at + "}");
     // The printed entry still ends its last line.
-    CHECK(run.out.find(p.expires_at + "}\n# " + path.string() + " updated\n") !=
-          std::string::npos);
+    CHECK(run.out.find(p.expires_at + "}\n# " + path.string() + " updated\n") != std::string::npos);
 }
 
 TEST_CASE("rotate finds an entry whose dash stands alone on its line", "[cmd_rotate]") {
@@ -367,7 +394,9 @@ TEST_CASE("rotate finds an entry whose dash stands alone on its line", "[cmd_rot
     const std::string text = "api_keys:\n"
                              "  -   # the admin\n"
                              "    id: lone\n"
-                             "    key_hash: \"" + hash_of(k_admin_key) + "\"\n"
+                             "    key_hash: \"" +
+                             hash_of(k_admin_key) +
+                             "\"\n"
                              "    role: admin\n"
                              "\n"
                              "# trailing comment\n";
@@ -379,13 +408,16 @@ TEST_CASE("rotate finds an entry whose dash stands alone on its line", "[cmd_rot
     CHECK(read_file(path) == "api_keys:\n"
                              "  -   # the admin\n"
                              "    id: lone\n"
-                             "    key_hash: \"" + p.hash + "\"\n"
-                             "    role: admin\n"
-                             "    previous_keys:\n"
-                             "      - {key_hash: \"" + hash_of(k_admin_key) +
-                             "\", expires_at: " + p.expires_at + "}\n"
-                             "\n"
-                             "# trailing comment\n");
+                             "    key_hash: \"" +
+                                 p.hash +
+                                 "\"\n"
+                                 "    role: admin\n"
+                                 "    previous_keys:\n"
+                                 "      - {key_hash: \"" +
+                                 hash_of(k_admin_key) + "\", expires_at: " + p.expires_at +
+                                 "}\n"
+                                 "\n"
+                                 "# trailing comment\n");
 }
 
 TEST_CASE("rotate --write goes through a symlink and keeps the file's mode", "[cmd_rotate]") {
@@ -402,7 +434,7 @@ TEST_CASE("rotate --write goes through a symlink and keeps the file's mode", "[c
     CHECK(fs::is_symlink(link));
     CHECK(read_file(target) != k_file);
     CHECK(read_file(target).starts_with(k_head));
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::stat(target.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0640);
     CHECK(entries_in(dir.file("data")) == std::vector<std::string>{"keys.yaml"});
@@ -413,8 +445,8 @@ TEST_CASE("rotate refuses what it cannot edit and leaves the file untouched", "[
     const fs::path path = dir.file("keys.yaml");
 
     SECTION("a flow-style entry") {
-        const std::string text = "api_keys:\n  - {id: flow, key_hash: \"" + hash_of(k_admin_key) +
-                                 "\", role: admin}\n";
+        const std::string text =
+            "api_keys:\n  - {id: flow, key_hash: \"" + hash_of(k_admin_key) + "\", role: admin}\n";
         write_file(path, text);
         const Run run = rotate({"--config", path.string(), "--id", "flow", "--write"});
         CHECK(run.code == k_exit_failed);

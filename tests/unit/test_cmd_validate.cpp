@@ -1,7 +1,6 @@
 // `keygate validate`: output lines, summary, exit codes, --strict, --format json, usage errors.
-#include "cli/commands.hpp"
-
 #include "cli/cli_help.hpp"
+#include "cli/commands.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>

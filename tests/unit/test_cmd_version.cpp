@@ -3,7 +3,6 @@
 #include "cli/commands.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <regex>
 #include <sstream>
 

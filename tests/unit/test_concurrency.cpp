@@ -11,16 +11,14 @@
 #include "infra/metrics.hpp"
 #include "infra/usage_tracker.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
-#include <vector>
-
 #include <unistd.h>
+#include <vector>
 
 using namespace keygate;
 using namespace std::chrono_literals;
@@ -36,11 +34,13 @@ std::string generation(int n) {
         return format_secret({HashKind::sha256, sha256(key)});
     };
     return "api_keys:\n"
-           "  - id: gen-" + g + "\n    key_hash: \"" + hash("concurrency-gen-" + g) +
-           "\"\n    role: viewer\n    tenant: t" + g + "\n    allowed_datasets: [d" + g + "]\n"
-           "  - id: stable\n    key_hash: \"" + hash("concurrency-stable") +
+           "  - id: gen-" +
+           g + "\n    key_hash: \"" + hash("concurrency-gen-" + g) +
            "\"\n    role: viewer\n    tenant: t" + g + "\n    allowed_datasets: [d" + g +
-           "]\n    rate_limit: 600000\n";
+           "]\n"
+           "  - id: stable\n    key_hash: \"" +
+           hash("concurrency-stable") + "\"\n    role: viewer\n    tenant: t" + g +
+           "\n    allowed_datasets: [d" + g + "]\n    rate_limit: 600000\n";
 }
 
 /// Replaces the file the way an editor saves: write a temp file, rename it over.
@@ -61,8 +61,8 @@ std::size_t count_lines(const fs::path& file) {
 } // namespace
 
 TEST_CASE("concurrency: decisions, usage, audit and metrics during 100 reloads", "[concurrency]") {
-    const fs::path dir = fs::temp_directory_path() /
-                         ("keygate-concurrency-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("keygate-concurrency-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     const fs::path file = dir / "keys.yaml";
@@ -123,8 +123,8 @@ TEST_CASE("concurrency: decisions, usage, audit and metrics during 100 reloads",
                 usage.record_decision(*decision.key, now);
                 if (!usage.admit(*decision.key, now).allowed)
                     decision.code = DecisionCode::rate_limited;
-                const AuthDecisionEvent event{now, decision, request, request.path, "test", "", 200,
-                                              10us, {}};
+                const AuthDecisionEvent event{now, decision, request, request.path, "test", "",
+                                              200, 10us,     {}};
                 audit.record_decision(event);
                 metrics.observe_decision(DecisionEndpoint::auth, decision.code, 10us);
                 ++decisions;

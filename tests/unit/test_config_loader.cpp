@@ -10,13 +10,13 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <spanstream>
 #include <string>
+#include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 #include <yaml-cpp/eventhandler.h>
@@ -821,8 +821,7 @@ std::optional<std::vector<std::string>> yaml_cpp_events(const std::string& text)
 void describe(const yaml::Document& doc, yaml::NodeId id, std::string& out) {
     const yaml::Node& n = doc.node(id);
     out += std::to_string(static_cast<int>(n.kind)) + "@" + std::to_string(n.line) + ":" +
-           std::to_string(n.column) + (n.quoted ? "q" : "") + "[" + std::string(doc.text(id)) +
-           "]";
+           std::to_string(n.column) + (n.quoted ? "q" : "") + "[" + std::string(doc.text(id)) + "]";
     if (n.kind == yaml::NodeKind::sequence || n.kind == yaml::NodeKind::map) {
         out += "(";
         if (n.kind == yaml::NodeKind::sequence) {

@@ -31,7 +31,8 @@ struct Fixture {
         /// The field's value, or monostate-like empty optional.
         std::optional<LogField::Value> field(std::string_view key) const {
             for (const LogField& f : fields)
-                if (f.key == key) return f.value;
+                if (f.key == key)
+                    return f.value;
             return std::nullopt;
         }
     };
@@ -52,8 +53,8 @@ struct Fixture {
                            const std::vector<LogField>& fields) {
             logs.push_back({level, message, fields});
         };
-        reloader = std::make_unique<ConfigReloader>(sources, holder, [this] { return now; }, hooks,
-                                                    ReloadTiming{1ms, 8});
+        reloader = std::make_unique<ConfigReloader>(
+            sources, holder, [this] { return now; }, hooks, ReloadTiming{1ms, 8});
     }
     ~Fixture() {
         std::error_code ec;

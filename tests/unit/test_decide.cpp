@@ -8,7 +8,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-TimePoint at(const char* text) { return *parse_timestamp(text); }
+TimePoint at(const char* text) {
+    return *parse_timestamp(text);
+}
 
 KeyEntry key_entry(const char* id, const char* secret, const char* role,
                    std::optional<std::string> tenant) {
@@ -84,7 +86,8 @@ TEST_CASE("decide: every row of the contract's table", "[decide]") {
         DecisionCode code;
         const char* detail;
     };
-    auto with_dataset_header = request("test-viewer-key-0001", "GET", "/v1/datasets/customers/rows");
+    auto with_dataset_header =
+        request("test-viewer-key-0001", "GET", "/v1/datasets/customers/rows");
     with_dataset_header.header_dataset = "orders";
     auto conflicting = request(std::nullopt);
     conflicting.conflicting_keys = true;
@@ -187,8 +190,8 @@ TEST_CASE("decide: previous_keys honoured until expiry, with grace_until", "[dec
 TEST_CASE("decide: automatic grace windows end as unknown keys", "[decide]") {
     Config config = test_config();
     KeyEntry old = key_entry("analyst", "test-analyst-old-0001", "analyst", "acme");
-    const auto s = KeyStore::build(config, std::nullopt,
-                                   {{old.secret, old, at("2025-03-01T12:05:00Z")}});
+    const auto s =
+        KeyStore::build(config, std::nullopt, {{old.secret, old, at("2025-03-01T12:05:00Z")}});
     const auto in_grace = decide(*s, request("test-analyst-old-0001"), k_now);
     CHECK(in_grace.code == DecisionCode::ok);
     CHECK(in_grace.source == SecretSource::grace);

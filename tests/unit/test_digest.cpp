@@ -13,8 +13,7 @@ const std::string k_abc_hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb
 
 TEST_CASE("sha256 matches the FIPS 180-2 test vectors", "[digest]") {
     CHECK(to_hex(sha256("abc")) == k_abc_hex);
-    CHECK(to_hex(sha256("")) ==
-          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(to_hex(sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST_CASE("sha256 hashes embedded NUL bytes", "[digest]") {
@@ -51,8 +50,7 @@ TEST_CASE("parse_secret refuses malformed hashes without echoing them", "[digest
         CHECK(parsed.error().message.find(text) == std::string::npos);
         return parsed.error().message;
     };
-    CHECK(error_of("md5:" + k_abc_hex) ==
-          "hash must start with \"sha256:\" or \"hmac-sha256:\"");
+    CHECK(error_of("md5:" + k_abc_hex) == "hash must start with \"sha256:\" or \"hmac-sha256:\"");
     CHECK(error_of("pk_live_secretsecret") ==
           "hash must start with \"sha256:\" or \"hmac-sha256:\"");
     CHECK(error_of("SHA256:" + k_abc_hex) ==
@@ -80,8 +78,7 @@ TEST_CASE("DigestHash spreads digests and is stable", "[digest]") {
     CHECK(hash(sha256("a")) != hash(sha256("b")));
 }
 
-TEST_CASE("the digest index uses all 32 bytes: 200 000 placeholder hashes spread out",
-          "[digest]") {
+TEST_CASE("the digest index uses all 32 bytes: 200 000 placeholder hashes spread out", "[digest]") {
     // sha256:000...N — digests that differ only in their last bytes (the shape that made
     // an index over the first 8 bytes degrade to one bucket).
     std::unordered_set<std::size_t> hashes;

@@ -1,16 +1,14 @@
 // Replays on real files every way a key file gets replaced, and checks the watcher sees it.
 #include "infra/file_watcher.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
-#include <mutex>
-#include <vector>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
-
 #include <unistd.h>
+#include <vector>
 
 using namespace keygate;
 namespace fs = std::filesystem;
@@ -43,7 +41,8 @@ struct Counter {
     bool wait_beyond(int mark, std::chrono::milliseconds deadline = 2000ms) {
         const auto end = std::chrono::steady_clock::now() + deadline;
         while (std::chrono::steady_clock::now() < end) {
-            if (calls.load() > mark) return true;
+            if (calls.load() > mark)
+                return true;
             std::this_thread::sleep_for(5ms);
         }
         return false;
@@ -68,7 +67,8 @@ void kubelet_swap(const fs::path& dir, const std::string& text, int generation) 
     fs::rename(dir / "..data_tmp", dir / "..data"); // the atomic step
     for (const auto& entry : fs::directory_iterator(dir)) {
         const auto name = entry.path().filename().string();
-        if (name.rfind("..2024", 0) == 0 && entry.path() != ts) fs::remove_all(entry.path());
+        if (name.rfind("..2024", 0) == 0 && entry.path() != ts)
+            fs::remove_all(entry.path());
     }
 }
 
@@ -121,7 +121,8 @@ TEST_CASE("watcher: directory deleted and recreated is re-armed", "[watcher]") {
     Counter counter;
     std::atomic<int> rearms{0};
     FileWatcher watcher((dir / "keys.yaml").string(), fast(), [&](WatchTrigger t) {
-        if (t == WatchTrigger::rearmed) ++rearms;
+        if (t == WatchTrigger::rearmed)
+            ++rearms;
         ++counter.calls;
     });
     REQUIRE(watcher.start());
@@ -147,8 +148,10 @@ TEST_CASE("watcher: periodic check and poke", "[watcher]") {
     auto options = fast();
     options.period = 30ms;
     FileWatcher watcher((tmp.path / "keys.yaml").string(), options, [&](WatchTrigger t) {
-        if (t == WatchTrigger::periodic) ++periodic;
-        if (t == WatchTrigger::file_event) ++events;
+        if (t == WatchTrigger::periodic)
+            ++periodic;
+        if (t == WatchTrigger::file_event)
+            ++events;
     });
     REQUIRE(watcher.start());
     const auto deadline = std::chrono::steady_clock::now() + 2s;
@@ -192,8 +195,7 @@ TEST_CASE("watcher: events for other names in the directory trigger nothing", "[
     noise.join();
 }
 
-TEST_CASE("watcher: a key file written without pause is checked within 4 debounces",
-          "[watcher]") {
+TEST_CASE("watcher: a key file written without pause is checked within 4 debounces", "[watcher]") {
     TempDir tmp;
     write_file(tmp.path / "keys.yaml", "a");
     FileWatcher::Options options = fast();

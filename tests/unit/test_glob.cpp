@@ -1,7 +1,6 @@
 #include "core/glob.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 using namespace keygate;

@@ -10,7 +10,6 @@
 #include "server/http_api.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <random>
 
@@ -42,16 +41,23 @@ struct Keys {
 
 std::string key_file(const Keys& k, std::string_view settings) {
     return R"(version: 1
-settings: {trusted_proxies: ["127.0.0.1/32"])" + std::string(settings) + R"(}
+settings: {trusted_proxies: ["127.0.0.1/32"])" +
+           std::string(settings) + R"(}
 tenants:
   acme_corp: {allowed_datasets: [orders, customers]}
 api_keys:
-  - {id: acme-bi, key: ")" + k.viewer + R"(", tenant: acme_corp, role: viewer, allowed_datasets: [orders]}
-  - {id: acme-disabled, key: ")" + k.disabled + R"(", tenant: acme_corp, role: viewer, enabled: false}
-  - {id: acme-expired, key: ")" + k.expired + R"(", tenant: acme_corp, role: viewer, expires_at: 2020-01-01T00:00:00Z}
-  - {id: acme-office, key: ")" + k.office + R"(", tenant: acme_corp, role: viewer, ip_allowlist: [10.1.0.0/16]}
-  - {id: acme-limited, key: ")" + k.limited + R"(", tenant: acme_corp, role: viewer, rate_limit: 1}
-  - {id: ops-admin, key: ")" + k.admin + R"(", role: admin}
+  - {id: acme-bi, key: ")" +
+           k.viewer + R"(", tenant: acme_corp, role: viewer, allowed_datasets: [orders]}
+  - {id: acme-disabled, key: ")" +
+           k.disabled + R"(", tenant: acme_corp, role: viewer, enabled: false}
+  - {id: acme-expired, key: ")" +
+           k.expired + R"(", tenant: acme_corp, role: viewer, expires_at: 2020-01-01T00:00:00Z}
+  - {id: acme-office, key: ")" +
+           k.office + R"(", tenant: acme_corp, role: viewer, ip_allowlist: [10.1.0.0/16]}
+  - {id: acme-limited, key: ")" +
+           k.limited + R"(", tenant: acme_corp, role: viewer, rate_limit: 1}
+  - {id: ops-admin, key: ")" +
+           k.admin + R"(", role: admin}
 )";
 }
 
@@ -130,8 +136,8 @@ http::Response http_check(Fixture& f, std::string_view method, std::string_view 
 
 /// Header name (lower case) -> value of a list of HeaderValueOption; each must say
 /// append=false.
-std::map<std::string, std::string>
-header_map(const google::protobuf::RepeatedPtrField<envoy::config::core::v3::HeaderValueOption>& list) {
+std::map<std::string, std::string> header_map(
+    const google::protobuf::RepeatedPtrField<envoy::config::core::v3::HeaderValueOption>& list) {
     std::map<std::string, std::string> out;
     for (const auto& option : list) {
         CHECK(option.has_append());
@@ -219,7 +225,8 @@ TEST_CASE("grpc check: allowed, with X-Auth-* set, the key removed, metadata", "
     const std::map<std::string, std::string> headers{{"x-api-key", f.keys.viewer},
                                                      {"x-auth-tenant", "forged"},
                                                      {"x-auth-key-grace-until", "forged"}};
-    const GrpcAnswer grpc = grpc_check(f, check_request("GET", "/v1/datasets/orders/rows", headers));
+    const GrpcAnswer grpc =
+        grpc_check(f, check_request("GET", "/v1/datasets/orders/rows", headers));
     const CheckResponse& r = grpc.response;
     CHECK(r.status().code() == 0);
     REQUIRE(r.has_ok_response());
@@ -259,14 +266,15 @@ TEST_CASE("grpc check: allowed, with X-Auth-* set, the key removed, metadata", "
     CHECK(records[0].client_ip == "192.0.2.10");
     CHECK(records[0].status == 200);
     const std::string text = f.metrics.render(Metrics::Scrape{});
-    CHECK(text.find("keygate_requests_total{endpoint=\"grpc\",decision=\"allow\",code=\"OK\"} 1\n") !=
-          std::string::npos);
+    CHECK(
+        text.find("keygate_requests_total{endpoint=\"grpc\",decision=\"allow\",code=\"OK\"} 1\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("grpc check: a Bearer key is removed as authorization", "[grpc]") {
     Fixture f;
-    const GrpcAnswer grpc = grpc_check(
-        f, check_request("GET", "/v1/x", {{"authorization", "Bearer " + f.keys.admin}}));
+    const GrpcAnswer grpc =
+        grpc_check(f, check_request("GET", "/v1/x", {{"authorization", "Bearer " + f.keys.admin}}));
     REQUIRE(grpc.response.has_ok_response());
     const auto& removed = grpc.response.ok_response().headers_to_remove();
     CHECK(std::vector<std::string>(removed.begin(), removed.end()) ==
@@ -292,22 +300,78 @@ TEST_CASE("grpc check: every denial row as /auth/envoy answers it", "[grpc]") {
         const char* key_id; ///< the metadata's key_id
     };
     const std::vector<Row> rows{
-        {"0 ambiguous", "GET", "/v1/datasets/orders%2F..%2Fcustomers/rows",
-         {{"x-api-key", f.keys.viewer}}, "192.0.2.10", 400, "INVALID_REQUEST", 7, "(absent)"},
-        {"1 no key", "GET", "/v1/datasets/orders/rows", {}, "192.0.2.10", 401, "MISSING_KEY", 16,
+        {"0 ambiguous",
+         "GET",
+         "/v1/datasets/orders%2F..%2Fcustomers/rows",
+         {{"x-api-key", f.keys.viewer}},
+         "192.0.2.10",
+         400,
+         "INVALID_REQUEST",
+         7,
          "(absent)"},
-        {"2 unknown key", "GET", "/v1/x", {{"x-api-key", fresh_key()}}, "192.0.2.10", 401,
-         "INVALID_KEY", 16, "(absent)"},
-        {"3 disabled", "GET", "/v1/x", {{"x-api-key", f.keys.disabled}}, "192.0.2.10", 403,
-         "KEY_DISABLED", 7, "acme-disabled"},
-        {"4 expired", "GET", "/v1/x", {{"x-api-key", f.keys.expired}}, "192.0.2.10", 403,
-         "KEY_EXPIRED", 7, "acme-expired"},
-        {"5 address", "GET", "/v1/x", {{"x-api-key", f.keys.office}}, "192.0.2.10", 403,
-         "IP_NOT_ALLOWED", 7, "acme-office"},
-        {"6 permission", "POST", "/v1/datasets/orders/rows", {{"x-api-key", f.keys.viewer}},
-         "192.0.2.10", 403, "INSUFFICIENT_PERMISSION", 7, "acme-bi"},
-        {"7 dataset", "GET", "/v1/datasets/customers/rows", {{"x-api-key", f.keys.viewer}},
-         "192.0.2.10", 403, "DATASET_FORBIDDEN", 7, "acme-bi"},
+        {"1 no key",
+         "GET",
+         "/v1/datasets/orders/rows",
+         {},
+         "192.0.2.10",
+         401,
+         "MISSING_KEY",
+         16,
+         "(absent)"},
+        {"2 unknown key",
+         "GET",
+         "/v1/x",
+         {{"x-api-key", fresh_key()}},
+         "192.0.2.10",
+         401,
+         "INVALID_KEY",
+         16,
+         "(absent)"},
+        {"3 disabled",
+         "GET",
+         "/v1/x",
+         {{"x-api-key", f.keys.disabled}},
+         "192.0.2.10",
+         403,
+         "KEY_DISABLED",
+         7,
+         "acme-disabled"},
+        {"4 expired",
+         "GET",
+         "/v1/x",
+         {{"x-api-key", f.keys.expired}},
+         "192.0.2.10",
+         403,
+         "KEY_EXPIRED",
+         7,
+         "acme-expired"},
+        {"5 address",
+         "GET",
+         "/v1/x",
+         {{"x-api-key", f.keys.office}},
+         "192.0.2.10",
+         403,
+         "IP_NOT_ALLOWED",
+         7,
+         "acme-office"},
+        {"6 permission",
+         "POST",
+         "/v1/datasets/orders/rows",
+         {{"x-api-key", f.keys.viewer}},
+         "192.0.2.10",
+         403,
+         "INSUFFICIENT_PERMISSION",
+         7,
+         "acme-bi"},
+        {"7 dataset",
+         "GET",
+         "/v1/datasets/customers/rows",
+         {{"x-api-key", f.keys.viewer}},
+         "192.0.2.10",
+         403,
+         "DATASET_FORBIDDEN",
+         7,
+         "acme-bi"},
     };
     for (const Row& row : rows) {
         INFO(row.name);

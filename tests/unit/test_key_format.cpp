@@ -2,7 +2,6 @@
 #include "core/key_format.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <set>
 #include <vector>
@@ -67,7 +66,8 @@ TEST_CASE("1000 generated keys are distinct and well-formed", "[key_format]") {
         const auto key = generate_key("pk", "acme");
         REQUIRE(key);
         REQUIRE(classify_key(*key) == KeyShape::checksum_ok);
-        for (char c : key->substr(8, 30)) ++counts[c];
+        for (char c : key->substr(8, 30))
+            ++counts[c];
         keys.insert(*key);
     }
     CHECK(keys.size() == 1000);
@@ -123,7 +123,7 @@ TEST_CASE("classify_key tells typos from foreign keys", "[key_format]") {
     CHECK(classify_key("") == KeyShape::other);
     CHECK(classify_key("pk_acme_abc123") == KeyShape::other);
     CHECK(classify_key(good.substr(1)) == KeyShape::checksum_bad); // "k_acme_..." still parses
-    CHECK(classify_key(good.substr(0, good.size() - 1)) == KeyShape::other);  // too short a tail
+    CHECK(classify_key(good.substr(0, good.size() - 1)) == KeyShape::other); // too short a tail
     CHECK(classify_key(good + "A") == KeyShape::other);                      // no '_' before body
     CHECK(classify_key("_" + good.substr(2)) == KeyShape::other);            // empty prefix
     CHECK(classify_key("pk__" + good.substr(13)) == KeyShape::other);        // empty tenant

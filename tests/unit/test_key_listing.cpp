@@ -2,9 +2,8 @@
 #include "infra/usage_json.hpp"
 #include "server/key_listing.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cctype>
 
 using namespace keygate;
@@ -67,7 +66,8 @@ TEST_CASE("key listing: every reviewable field and never a secret or hash", "[ke
     a.daily_limit = 10000;
     a.expires_at = *parse_timestamp("2030-01-01");
     a.ip_allowlist.push_back(*parse_cidr("10.0.0.0/8"));
-    a.previous_keys.push_back({{HashKind::sha256, sha256("test-old-secret")}, *parse_timestamp("2025-07-01")});
+    a.previous_keys.push_back(
+        {{HashKind::sha256, sha256("test-old-secret")}, *parse_timestamp("2025-07-01")});
     c.api_keys.push_back(a);
     KeyEntry ops = entry("ops", "admin");
     ops.tenant.reset();
@@ -78,13 +78,14 @@ TEST_CASE("key listing: every reviewable field and never a secret or hash", "[ke
     const TimePoint now = *parse_timestamp("2025-06-01");
 
     const json one = key_json(*store->find_by_id("acme-analysts"), *store, now);
-    CHECK(one.dump() ==
-          R"({"id":"acme-analysts","description":"Acme analysts","tenant":"acme","role":"analyst",)"
-          R"("permissions":["read","write"],"rls":"apply","allowed_datasets":["orders","cust*"],)"
-          R"("denied_datasets":["orders_raw"],"state":"active","enabled":true,"not_before":null,)"
-          R"("expires_at":"2030-01-01T00:00:00Z","rate_limit":100,"daily_limit":10000,)"
-          R"("ip_allowlist":["10.0.0.0/8"],"secret_format":"plaintext","source":"file",)"
-          R"("previous_keys":[{"expires_at":"2025-07-01T00:00:00Z","active":true}],"grace_until":null})");
+    CHECK(
+        one.dump() ==
+        R"({"id":"acme-analysts","description":"Acme analysts","tenant":"acme","role":"analyst",)"
+        R"("permissions":["read","write"],"rls":"apply","allowed_datasets":["orders","cust*"],)"
+        R"("denied_datasets":["orders_raw"],"state":"active","enabled":true,"not_before":null,)"
+        R"("expires_at":"2030-01-01T00:00:00Z","rate_limit":100,"daily_limit":10000,)"
+        R"("ip_allowlist":["10.0.0.0/8"],"secret_format":"plaintext","source":"file",)"
+        R"("previous_keys":[{"expires_at":"2025-07-01T00:00:00Z","active":true}],"grace_until":null})");
 
     const json all = key_list_json(*store, now);
     CHECK(all["count"] == 2);
@@ -109,8 +110,9 @@ TEST_CASE("key listing: an open automatic grace window shows its end", "[keys]")
     c.roles = builtin_roles();
     c.api_keys.push_back(entry("rotated"));
     const TimePoint now = *parse_timestamp("2025-06-01");
-    std::vector<GraceSecret> grace{{{HashKind::sha256, sha256("test-old")}, entry("rotated"), now + 1h},
-                                   {{HashKind::sha256, sha256("test-older")}, entry("rotated"), now - 1h}};
+    std::vector<GraceSecret> grace{
+        {{HashKind::sha256, sha256("test-old")}, entry("rotated"), now + 1h},
+        {{HashKind::sha256, sha256("test-older")}, entry("rotated"), now - 1h}};
     const auto store = KeyStore::build(c, {}, grace);
     CHECK(key_json(store->keys()[0], *store, now)["grace_until"] == "2025-06-01T01:00:00Z");
     CHECK(key_json(store->keys()[0], *store, now + 2h)["grace_until"].is_null());

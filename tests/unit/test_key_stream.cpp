@@ -25,8 +25,8 @@ class RecordingSink final : public yaml::SequenceSink {
         return true;
     }
     void item(const yaml::Document& doc, yaml::NodeId item) override {
-        std::string text = std::to_string(doc.place(item).line) + ":" +
-                           std::to_string(doc.place(item).column);
+        std::string text =
+            std::to_string(doc.place(item).line) + ":" + std::to_string(doc.place(item).column);
         if (doc.kind(item) == yaml::NodeKind::map) {
             doc.for_each_entry(item, [&](yaml::NodeId k, yaml::NodeId v) {
                 text += " " + std::string(doc.text(k)) + "=" + std::string(doc.text(v));
@@ -89,8 +89,8 @@ TEST_CASE("the fast path streams the items of api_keys and keeps none in the tre
     REQUIRE(doc);
     CHECK(sink.begins == 1);
     CHECK(sink.resets == 0);
-    CHECK(sink.items == std::vector<std::string>{"3:5 id=a role=viewer", "5:5 id=b role=admin",
-                                                 "6:5 plain"});
+    CHECK(sink.items ==
+          std::vector<std::string>{"3:5 id=a role=viewer", "5:5 id=b role=admin", "6:5 plain"});
     const yaml::NodeId keys = top_value(*doc, "api_keys");
     REQUIRE(keys != yaml::k_no_node);
     CHECK(doc->kind(keys) == yaml::NodeKind::sequence);
@@ -119,8 +119,7 @@ TEST_CASE("a text the fast path gives up on resets the stream and keeps a whole 
     CHECK(doc->size(top_value(*doc, "api_keys")) == 3);
 }
 
-TEST_CASE("only the first api_keys of the top map is streamed, not a nested one",
-          "[key_stream]") {
+TEST_CASE("only the first api_keys of the top map is streamed, not a nested one", "[key_stream]") {
     const std::string text = "settings:\n"
                              "  api_keys:\n"
                              "    - nested\n"

@@ -6,7 +6,6 @@
 #include <spdlog/details/log_msg.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
-
 #include <sstream>
 
 using namespace keygate;

@@ -1,10 +1,8 @@
-#include "infra/metrics.hpp"
-
 #include "infra/build_info.hpp"
+#include "infra/metrics.hpp"
 #include "infra/process_stats.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <ctime>
 #include <regex>
 
@@ -32,7 +30,8 @@ TEST_CASE("metrics: decisions, histogram and counters render as Prometheus text"
         CHECK(text.find(line + "\n") != std::string::npos);
     };
     has("keygate_requests_total{endpoint=\"/auth/nginx\",decision=\"allow\",code=\"OK\"} 1");
-    has("keygate_requests_total{endpoint=\"/auth/nginx\",decision=\"deny\",code=\"INVALID_KEY\"} 1");
+    has("keygate_requests_total{endpoint=\"/auth/nginx\",decision=\"deny\",code=\"INVALID_KEY\"} "
+        "1");
     has("keygate_requests_total{endpoint=\"/auth\",decision=\"deny\",code=\"RATE_LIMITED\"} 1");
     has("# TYPE keygate_request_duration_seconds histogram");
     has("keygate_request_duration_seconds_bucket{le=\"5e-05\"} 2");
@@ -72,7 +71,8 @@ TEST_CASE("metrics: key states", "[metrics]") {
     add("disabled").enabled = false;
     add("expired").expires_at = *parse_timestamp("2025-01-01");
     add("pending").not_before = *parse_timestamp("2026-01-01");
-    add("rotated").previous_keys.push_back({{HashKind::sha256, sha256("old")}, *parse_timestamp("2025-07-01")});
+    add("rotated").previous_keys.push_back(
+        {{HashKind::sha256, sha256("old")}, *parse_timestamp("2025-07-01")});
     const auto counts = count_key_states(*KeyStore::build(c), now);
     CHECK(counts.active == 2);
     CHECK(counts.disabled == 1);
@@ -161,8 +161,8 @@ TEST_CASE("process stats: /proc/self/stat and /proc/stat parsed", "[metrics]") {
     const ProcUnits units{100, 4096, 1700000000};
     const auto parsed = parse_proc_stat(stat, units);
     REQUIRE(parsed);
-    CHECK(parsed->cpu_seconds == Approx(3.0));        // (250 + 50) / 100
-    CHECK(parsed->resident_bytes == 2048u * 4096u);    // rss pages
+    CHECK(parsed->cpu_seconds == Approx(3.0));                 // (250 + 50) / 100
+    CHECK(parsed->resident_bytes == 2048u * 4096u);            // rss pages
     CHECK(parsed->start_time_seconds == Approx(1700001234.0)); // btime + 123400 / 100
     CHECK_FALSE(parse_proc_stat("4242 (short) S 1 2 3", units));
     CHECK_FALSE(parse_proc_stat("no parenthesis at all", units));

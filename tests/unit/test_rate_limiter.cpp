@@ -13,7 +13,8 @@ TEST_CASE("rate limit: burst of the capacity, then refill at rate/60 per second"
     RateLimitState state;
     const KeyLimits limits{60, std::nullopt}; // one token per second
     RateLimitView view;
-    for (int i = 0; i < 60; ++i) REQUIRE(state.admit(limits, k_t0, view));
+    for (int i = 0; i < 60; ++i)
+        REQUIRE(state.admit(limits, k_t0, view));
     CHECK(view.remaining == 0);
     CHECK(view.limit == 60);
     CHECK(view.reset_seconds == 60);
@@ -35,15 +36,19 @@ TEST_CASE("rate limit: no window edge doubles the limit", "[rate]") {
     int passed = 0;
     // hammer every 10 ms for two minutes: at most capacity + refill of the elapsed time
     for (int ms = 0; ms <= 120'000; ms += 10) {
-        if (state.admit(limits, k_t0 + std::chrono::milliseconds(ms), view)) ++passed;
-        if (ms == 59'990) CHECK(passed <= 100 + 100); // never 2x within the first minute edge
+        if (state.admit(limits, k_t0 + std::chrono::milliseconds(ms), view))
+            ++passed;
+        if (ms == 59'990)
+            CHECK(passed <= 100 + 100); // never 2x within the first minute edge
     }
     CHECK(passed <= 100 + 200 + 1);
     // and within any 1-second slice right after a minute boundary, no more than ~rate/60 + 1
     RateLimitState edge;
     int at_edge = 0;
-    for (int i = 0; i < 100; ++i) edge.admit(limits, k_t0 + 59'999ms, view);
-    for (int i = 0; i < 100; ++i) at_edge += edge.admit(limits, k_t0 + 60'000ms, view) ? 1 : 0;
+    for (int i = 0; i < 100; ++i)
+        edge.admit(limits, k_t0 + 59'999ms, view);
+    for (int i = 0; i < 100; ++i)
+        at_edge += edge.admit(limits, k_t0 + 60'000ms, view) ? 1 : 0;
     CHECK(at_edge <= 1);
 }
 
@@ -63,7 +68,8 @@ TEST_CASE("daily limit: counts allowed requests per UTC day", "[rate]") {
     const KeyLimits limits{std::nullopt, 3};
     RateLimitView view;
     const TimePoint late = *parse_timestamp("2025-03-01T23:59:50Z");
-    for (int i = 0; i < 3; ++i) REQUIRE(state.admit(limits, late, view));
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(state.admit(limits, late, view));
     CHECK(view.remaining == 0);
     CHECK(view.reset_seconds == 10);
     CHECK(view.policy == "\"day\";q=3;w=86400");

@@ -87,7 +87,8 @@ TEST_CASE("framing: chunked framing a proxy could read differently is invalid", 
         return decode_chunked(wire, 1000, body, pos);
     };
     CHECK(decode("1;a\nb\r\nA\r\n0\r\n\r\n") == ChunkedEnd::invalid);
-    CHECK(decode(std::string("1;a\0b\r\nA\r\n0\r\n\r\n", sizeof "1;a\0b\r\nA\r\n0\r\n\r\n" - 1)) == ChunkedEnd::invalid);
+    CHECK(decode(std::string("1;a\0b\r\nA\r\n0\r\n\r\n", sizeof "1;a\0b\r\nA\r\n0\r\n\r\n" - 1)) ==
+          ChunkedEnd::invalid);
     CHECK(decode("1 \r\nA\r\n0\r\n\r\n") == ChunkedEnd::invalid);
     CHECK(decode("1 ;x\r\nA\r\n0\r\n\r\n") == ChunkedEnd::complete);
     CHECK(decode("0\r\nX\nGET / HTTP/1.1\r\n\r\n") == ChunkedEnd::invalid);

@@ -1,9 +1,8 @@
 // ShutdownDrain: not ready at once, stop after the delay, a second request cuts it short.
 #include "infra/shutdown_drain.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 
 using namespace keygate;

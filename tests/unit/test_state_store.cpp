@@ -1,17 +1,16 @@
 #include "infra/state_store.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
-
 #include <unistd.h>
 
 using namespace keygate;
 namespace fs = std::filesystem;
 
 TEST_CASE("state store: grace windows and usage round-trip atomically", "[state]") {
-    const fs::path dir = fs::temp_directory_path() / ("keygate-state-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("keygate-state-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     StateStore store(dir.string());
     PersistentState empty;

@@ -2,10 +2,8 @@
 #include "infra/symlink_chain.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
-
 #include <unistd.h>
 
 using namespace keygate;
@@ -17,8 +15,8 @@ struct TempDir {
     fs::path path;
     TempDir() {
         static int counter = 0;
-        path = fs::temp_directory_path() / ("keygate-chain-" + std::to_string(::getpid()) + "-" +
-                                            std::to_string(++counter));
+        path = fs::temp_directory_path() /
+               ("keygate-chain-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
         fs::create_directories(path);
     }
     ~TempDir() {
@@ -54,7 +52,7 @@ TEST_CASE("symlink chain: hops in the directory count, hops elsewhere do not", "
     TempDir elsewhere;
     std::ofstream(elsewhere.path / "real.yaml") << "x";
     fs::create_symlink(elsewhere.path / "real.yaml", d.path / "v2.yaml"); // absolute, outside
-    fs::create_symlink(d.path / "v2.yaml", d.path / "current.yaml");     // absolute, inside
+    fs::create_symlink(d.path / "v2.yaml", d.path / "current.yaml");      // absolute, inside
     fs::create_symlink("current.yaml", d.path / "keys.yaml");             // relative, inside
     CHECK(names_resolving((d.path / "keys.yaml").string(), d.path.string()) ==
           Names{"keys.yaml", "current.yaml", "v2.yaml"});

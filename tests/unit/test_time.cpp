@@ -1,7 +1,6 @@
 #include "core/time.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <ctime>
 #include <random>

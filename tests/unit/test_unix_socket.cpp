@@ -2,7 +2,6 @@
 #include "http/unix_socket.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
@@ -134,8 +133,8 @@ TEST_CASE("unix socket: a live socket, a file or a directory is an error and lef
     fs::create_directory(directory);
     const auto on_dir = listen_unix_socket(directory, 4);
     REQUIRE_FALSE(on_dir);
-    CHECK(on_dir.error().message.ends_with(
-        "the path exists and is not a socket; not replacing it"));
+    CHECK(
+        on_dir.error().message.ends_with("the path exists and is not a socket; not replacing it"));
     CHECK(fs::is_directory(directory));
 }
 

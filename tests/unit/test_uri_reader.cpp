@@ -32,8 +32,7 @@ TEST_CASE("uri reader: path, dataset and api_key parameters", "[uri_reader]") {
     CHECK_FALSE(uri.api_key);
     CHECK(read_original_uri("/x?api_key=k%2B1&api_key=k2").api_key == "k+1");
     CHECK(read_original_uri("https://example.test/v1/query?dataset=o").path == "/v1/query");
-    CHECK(read_original_uri("https://example.test/v1/query?dataset=o").datasets ==
-          Segments{"o"});
+    CHECK(read_original_uri("https://example.test/v1/query?dataset=o").datasets == Segments{"o"});
     CHECK(read_original_uri("").path == "/");
     CHECK(read_original_uri("").segments.empty());
     // A raw '#' (nginx passes it on; backends cut it differently) is ambiguous.

@@ -9,7 +9,8 @@ namespace {
 
 const TimePoint k_t0 = *parse_timestamp("2025-03-01T12:00:00Z");
 
-ResolvedKey key(const char* id, std::optional<std::uint64_t> rate, std::optional<std::uint64_t> daily) {
+ResolvedKey key(const char* id, std::optional<std::uint64_t> rate,
+                std::optional<std::uint64_t> daily) {
     ResolvedKey k;
     k.entry.id = id;
     k.entry.rate_limit = rate;
@@ -77,7 +78,7 @@ TEST_CASE("usage: state survives for ids that stay, dropped for the rest", "[usa
     tracker.admit(a, k_t0);
     tracker.admit(b, k_t0);
     tracker.retain(*store_with({"a"}));
-    CHECK_FALSE(tracker.admit(a, k_t0).allowed); // bucket kept: still empty
+    CHECK_FALSE(tracker.admit(a, k_t0).allowed);      // bucket kept: still empty
     CHECK(tracker.usage(b, k_t0).request_count == 0); // b was dropped
     CHECK(tracker.totals().size() == 1);
 }
