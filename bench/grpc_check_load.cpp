@@ -1,6 +1,6 @@
 // grpc_check_load: a closed-loop load client for keygate's gRPC ext_authz (bench/README.md,
 // `grpc` mode). One channel (one HTTP/2 connection, kept alive), `--concurrency` Check calls
-// always in flight for `--seconds`, each the CheckRequest Envoy's HTTP ext_authz filter sends
+// always in flight for `--seconds` (or until `--requests` calls are answered), each the CheckRequest Envoy's HTTP ext_authz filter sends
 // for one request of an allowed key. Prints one JSON object: requests, errors, latency
 // percentiles in microseconds and the count per gRPC status.
 //
@@ -10,7 +10,7 @@
 // beyond the time to take a completion off the queue (the client runs on its own core).
 //
 // Usage: grpc_check_load --target HOST:PORT|unix:PATH --key-file FILE [--concurrency 16]
-//        [--seconds 10] [--path /v1/datasets/orders/rows?limit=10] [--method GET]
+//        [--seconds 10] [--requests N] [--path /v1/datasets/orders/rows?limit=10] [--method GET]
 //        [--host api.example.com] [--source 127.0.0.1] [--expect-code 0]
 // The key is read from FILE (first line), never from the command line, and never printed.
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
@@ -42,6 +42,7 @@ struct Options {
     std::string key_file;
     int concurrency = 16;
     double seconds = 10;
+    std::uint64_t requests = 0; ///< when > 0: stop after this many calls, whatever the time
     std::string method = "GET";
     std::string path = "/v1/datasets/orders/rows?limit=10";
     std::string host = "api.example.com";
@@ -66,6 +67,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
             out.concurrency = std::atoi(value.c_str());
         else if (flag == "--seconds")
             out.seconds = std::atof(value.c_str());
+        else if (flag == "--requests")
+            out.requests = std::strtoull(value.c_str(), nullptr, 10);
         else if (flag == "--method")
             out.method = value;
         else if (flag == "--path")
@@ -83,7 +86,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
     }
     if (out.target.empty() || out.key_file.empty() || out.concurrency < 1 || out.seconds <= 0) {
         std::fprintf(stderr, "usage: grpc_check_load --target HOST:PORT|unix:PATH --key-file FILE "
-                             "[--concurrency N] [--seconds S] [--path P] [--method M] [--host H] "
+                             "[--concurrency N] [--seconds S] [--requests N] [--path P] [--method M] [--host H] "
                              "[--source IP] [--expect-code C]\n");
         return std::nullopt;
     }
@@ -268,9 +271,18 @@ int main(int argc, char** argv) {
     const Clock::time_point begin = Clock::now();
     const Clock::time_point end = begin + std::chrono::duration_cast<Clock::duration>(
                                               std::chrono::duration<double>(options->seconds));
-    for (std::size_t slot = 0; slot < calls.size(); ++slot)
+    // With --requests, exactly that many calls are started (a fixed amount of work for an
+    // instruction count under callgrind); the time limit still applies.
+    std::uint64_t started = 0;
+    const auto more_calls = [&](Clock::time_point now) {
+        return now < end && (options->requests == 0 || started < options->requests);
+    };
+    std::size_t in_flight = 0;
+    for (std::size_t slot = 0; slot < calls.size() && more_calls(Clock::now()); ++slot) {
         start_call(slot);
-    std::size_t in_flight = calls.size();
+        ++started;
+        ++in_flight;
+    }
     void* tag = nullptr;
     bool ok = false;
     while (in_flight > 0 && queue.Next(&tag, &ok)) {
@@ -290,9 +302,10 @@ int main(int argc, char** argv) {
             if (code != options->expect_code)
                 ++errors;
         }
-        if (now < end)
+        if (more_calls(now)) {
             start_call(slot);
-        else
+            ++started;
+        } else
             --in_flight; // the calls in flight when the time is up still count, like the rest
     }
     const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
