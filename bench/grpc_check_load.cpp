@@ -1,8 +1,8 @@
 // grpc_check_load: a closed-loop load client for keygate's gRPC ext_authz (bench/README.md,
 // `grpc` mode). One channel (one HTTP/2 connection, kept alive), `--concurrency` Check calls
-// always in flight for `--seconds` (or until `--requests` calls are answered), each the CheckRequest Envoy's HTTP ext_authz filter sends
-// for one request of an allowed key. Prints one JSON object: requests, errors, latency
-// percentiles in microseconds and the count per gRPC status.
+// always in flight for `--seconds` (or until `--requests` calls are answered), each the
+// CheckRequest Envoy's HTTP ext_authz filter sends for one request of an allowed key. Prints one
+// JSON object: requests, errors, latency percentiles in microseconds and the count per gRPC status.
 //
 // One thread drives every call through the asynchronous CompletionQueue API: a call that
 // completes is recorded and replaced at once, like wrk's event loop with its connections, so
@@ -85,9 +85,11 @@ std::optional<Options> parse_options(int argc, char** argv) {
         }
     }
     if (out.target.empty() || out.key_file.empty() || out.concurrency < 1 || out.seconds <= 0) {
-        std::fprintf(stderr, "usage: grpc_check_load --target HOST:PORT|unix:PATH --key-file FILE "
-                             "[--concurrency N] [--seconds S] [--requests N] [--path P] [--method M] [--host H] "
-                             "[--source IP] [--expect-code C]\n");
+        std::fprintf(
+            stderr,
+            "usage: grpc_check_load --target HOST:PORT|unix:PATH --key-file FILE "
+            "[--concurrency N] [--seconds S] [--requests N] [--path P] [--method M] [--host H] "
+            "[--source IP] [--expect-code C]\n");
         return std::nullopt;
     }
     return out;

@@ -64,7 +64,8 @@ CheckQuestion read_check_request(const envoy::service::auth::v3::CheckRequest& r
     if (http.has_header_map() && http.header_map().headers_size() > 0) {
         out.fields.reserve(static_cast<std::size_t>(http.header_map().headers_size()));
         for (const auto& header : http.header_map().headers()) {
-            const std::string& value = header.raw_value().empty() ? header.value() : header.raw_value();
+            const std::string& value =
+                header.raw_value().empty() ? header.value() : header.raw_value();
             out.fields.push_back({header.key(), value});
         }
     } else {
@@ -81,7 +82,8 @@ CheckQuestion read_check_request(const envoy::service::auth::v3::CheckRequest& r
     if (source.has_socket_address()) {
         out.peer = parse_ip(source.socket_address().address()).value_or(IpAddress{});
     }
-    out.body = http.body().empty() ? std::string_view(http.raw_body()) : std::string_view(http.body());
+    out.body =
+        http.body().empty() ? std::string_view(http.raw_body()) : std::string_view(http.body());
     return out;
 }
 

@@ -1,10 +1,9 @@
 // The gRPC services and their server.
 #include "grpc/grpc_server.hpp"
 
-#include "http/unix_socket.hpp"
-
 #include "grpc/check_workers.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "http/unix_socket.hpp"
 
 #include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
