@@ -361,7 +361,9 @@ TEST_CASE("audit sink: a destination still blocked at the shutdown deadline is g
     std::vector<std::thread> producers;
     for (int p = 0; p < 4; ++p) {
         producers.emplace_back([&, p] {
-            for (int i = 0; i < 20; ++i)
+            // Far more than the pipe, the batch in flight and the queue hold (~24 lines), so
+            // that no producer can finish before the destination is given up.
+            for (int i = 0; i < 200; ++i)
                 sink.write(nlohmann::json{{"p", p}, {"n", i}, {"pad", pad}}.dump());
             ++returned;
         });
@@ -396,7 +398,7 @@ TEST_CASE("audit sink: a destination still blocked at the shutdown deadline is g
     const auto whole =
         static_cast<std::uint64_t>(std::count(received.begin(), received.end(), '\n'));
     CHECK(sink.stats().written >= whole);
-    CHECK(sink.stats().written + sink.stats().write_failures == 80);
+    CHECK(sink.stats().written + sink.stats().write_failures == 800);
     // After giving up, a line is refused and counted, never waited for.
     const auto before = sink.stats().write_failures.load();
     sink.write("{}");
