@@ -54,4 +54,7 @@ target_link_libraries(keygate_grpc_proto PUBLIC PkgConfig::GRPCPP PkgConfig::PRO
 # The sanitizer builds instrument the generated code too (but hold it to no warnings).
 if(KEYGATE_SANITIZERS)
   target_compile_options(keygate_grpc_proto PRIVATE -fsanitize=${_keygate_san} -fno-omit-frame-pointer)
+  if("undefined" IN_LIST KEYGATE_SANITIZERS)
+    target_compile_options(keygate_grpc_proto PRIVATE -fno-sanitize=vptr) # see StandardSettings
+  endif()
 endif()

@@ -20,4 +20,10 @@ if(KEYGATE_SANITIZERS)
   target_compile_options(keygate_settings INTERFACE -fsanitize=${_keygate_san} -fno-omit-frame-pointer
                          -fno-sanitize-recover=all)
   target_link_options(keygate_settings INTERFACE -fsanitize=${_keygate_san})
+  # UBSan's vptr check tests memory with a pipe: with every descriptor in use (the EMFILE
+  # tests exhaust them on purpose) it cannot, and reports a valid object as "invalid vptr"
+  # (seen in fmt's buffer). ASan still checks every access; only that one check is off.
+  if("undefined" IN_LIST KEYGATE_SANITIZERS)
+    target_compile_options(keygate_settings INTERFACE -fno-sanitize=vptr)
+  endif()
 endif()
