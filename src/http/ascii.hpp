@@ -1,12 +1,28 @@
 #pragma once
 // Case-insensitive ASCII comparison of header names and tokens, without locale calls, and
 // word-at-a-time byte tests for the scans that run over every request and answer.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
 namespace keygate {
+
+/// A byte-class table: true for ASCII letters, digits and each byte of `extra` (the
+/// character classes of the RFCs, looked up once per byte on every request).
+constexpr std::array<bool, 256> alnum_and(std::string_view extra) {
+    std::array<bool, 256> table{};
+    for (int c = 'a'; c <= 'z'; ++c)
+        table[static_cast<std::size_t>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c)
+        table[static_cast<std::size_t>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c)
+        table[static_cast<std::size_t>(c)] = true;
+    for (const char c : extra)
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}
 
 /// `c` in lower case when it is an ASCII upper-case letter.
 constexpr char ascii_lower(char c) {

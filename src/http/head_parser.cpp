@@ -13,18 +13,7 @@ namespace keygate {
 namespace {
 
 /// RFC 9110 tchar, as a table (names and methods are read byte by byte on every request).
-constexpr std::array<bool, 256> k_token_chars = [] {
-    std::array<bool, 256> table{};
-    for (int c = 'a'; c <= 'z'; ++c)
-        table[static_cast<std::size_t>(c)] = true;
-    for (int c = 'A'; c <= 'Z'; ++c)
-        table[static_cast<std::size_t>(c)] = true;
-    for (int c = '0'; c <= '9'; ++c)
-        table[static_cast<std::size_t>(c)] = true;
-    for (const char c : std::string_view("!#$%&'*+-.^_`|~"))
-        table[static_cast<unsigned char>(c)] = true;
-    return table;
-}();
+constexpr std::array<bool, 256> k_token_chars = alnum_and("!#$%&'*+-.^_`|~");
 
 bool token_char(char c) {
     return k_token_chars[static_cast<unsigned char>(c)];

@@ -1,6 +1,8 @@
 // Checking a Host field value.
 #include "http/host_field.hpp"
 
+#include "http/ascii.hpp"
+
 #include <algorithm>
 #include <array>
 
@@ -12,18 +14,7 @@ bool hex_digit(char c) {
 }
 
 /// unreserved / sub-delims (RFC 3986), as a table: every request's Host is read.
-constexpr std::array<bool, 256> k_host_chars = [] {
-    std::array<bool, 256> table{};
-    for (int c = 'a'; c <= 'z'; ++c)
-        table[static_cast<std::size_t>(c)] = true;
-    for (int c = 'A'; c <= 'Z'; ++c)
-        table[static_cast<std::size_t>(c)] = true;
-    for (int c = '0'; c <= '9'; ++c)
-        table[static_cast<std::size_t>(c)] = true;
-    for (const char c : std::string_view("-._~!$&'()*+,;="))
-        table[static_cast<unsigned char>(c)] = true;
-    return table;
-}();
+constexpr std::array<bool, 256> k_host_chars = alnum_and("-._~!$&'()*+,;=");
 
 bool unreserved_or_sub_delim(char c) {
     return k_host_chars[static_cast<unsigned char>(c)];
