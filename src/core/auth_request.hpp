@@ -14,6 +14,7 @@ namespace keygate {
 struct AuthRequest {
     std::optional<std::string> key; ///< the presented key, when exactly one was presented
     bool conflicting_keys = false;  ///< two different keys were presented
+    bool key_in_query = false;      ///< `key` came (also) as ?api_key= (allow_query_key)
     std::string method = "GET";     ///< the original method, upper case
     std::string path = "/";         ///< the original path as received, without the query (for logs)
     std::vector<std::string>

@@ -34,6 +34,9 @@ struct AuthSummary {
     /// True when the Authorization header holds the decided key as a Bearer token (so that
     /// a proxy can strip it before the upstream sees it).
     bool bearer_holds_key = false;
+    /// True when the query's `api_key` parameter holds the decided key (allow_query_key),
+    /// so that a proxy can strip it from the upstream's URI.
+    bool query_holds_key = false;
 };
 
 } // namespace keygate

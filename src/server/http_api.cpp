@@ -589,6 +589,7 @@ AuthSummary HttpApi::decide_auth(const std::shared_ptr<const KeyStore>& snapshot
         const KeySelection bearer = select_key({std::nullopt, headers.authorization.value, {}});
         summary.bearer_holds_key = bearer.key == request.key;
     }
+    summary.query_holds_key = request.key_in_query;
     return summary;
 }
 

@@ -394,6 +394,7 @@ AuthRequest map_auth_request(const RequestHeaders& headers, const OriginalTarget
     KeySelection selection = select_request_key(headers, query_key);
     request.key = std::move(selection.key);
     request.conflicting_keys = selection.conflicting;
+    request.key_in_query = query_key && request.key && *request.key == *query_key;
     apply_original_uri(request, std::move(uri));
     request.header_dataset = header_dataset(headers);
     if (!body.empty()) {
