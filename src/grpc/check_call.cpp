@@ -1,14 +1,13 @@
 // CheckRequest -> decision -> CheckResponse.
 #include "grpc/check_call.hpp"
 
-#include "grpc/check_mapping.hpp"
-
 namespace keygate {
 
-grpc::Status answer_check(HttpApi& api, const envoy::service::auth::v3::CheckRequest& request,
-                          envoy::service::auth::v3::CheckResponse& response) {
+grpc::Status answer_check(HttpApi& api, std::string_view request, CheckQuestion& question,
+                          std::string& response) {
     try {
-        const CheckQuestion question = read_check_request(request);
+        if (!read_check_request(request, question))
+            return {grpc::StatusCode::INVALID_ARGUMENT, "malformed CheckRequest"};
         http::Response answer;
         const AuthSummary summary = api.answer_question(question.question(), answer);
         if (!summary.decided) {

@@ -1,54 +1,277 @@
-// CheckRequest -> AuthQuestion, HTTP answer -> CheckResponse.
+// CheckRequest bytes -> AuthQuestion, HTTP answer -> CheckResponse bytes. The field numbers
+// are those of proto/ (Envoy's v3 API): each reader below says which message it reads.
 #include "grpc/check_mapping.hpp"
 
+#include "grpc/proto_wire.hpp"
 #include "http/ascii.hpp"
 
 #include <algorithm>
-#include <string>
 
 namespace keygate {
 namespace {
 
-using envoy::config::core::v3::HeaderValueOption;
+using wire::Field;
+using wire::WireType;
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out)
-        c = ascii_lower(c);
-    return out;
+bool is_bytes(const Field& field) {
+    return field.type == WireType::length_delimited;
+}
+
+/// The parts of a CheckRequest that are read besides the headers, as protobuf would hold
+/// them after merging every occurrence of each message.
+struct Parts {
+    std::string_view method;
+    std::string_view path;
+    std::string_view body;
+    std::string_view raw_body;
+    bool socket_address = false; ///< the Address oneof holds a socket_address
+    std::string_view address;    ///< its address
+};
+
+/// envoy.config.core.v3.SocketAddress: address = 2.
+bool read_socket_address(std::string_view message, Parts& parts) {
+    wire::Reader reader(message);
+    Field field;
+    while (reader.next(field)) {
+        if (field.number == 2 && is_bytes(field))
+            parts.address = field.bytes;
+    }
+    return !reader.failed();
+}
+
+/// envoy.config.core.v3.Address: oneof socket_address = 1, pipe = 2 (and
+/// envoy_internal_address = 3 in Envoy's API): the last member present wins.
+bool read_address(std::string_view message, Parts& parts) {
+    wire::Reader reader(message);
+    Field field;
+    while (reader.next(field)) {
+        if (!is_bytes(field))
+            continue;
+        if (field.number == 1) {
+            if (!parts.socket_address)
+                parts.address = {}; // another member was set: this one starts empty
+            parts.socket_address = true;
+            if (!read_socket_address(field.bytes, parts))
+                return false;
+        } else if (field.number == 2 || field.number == 3) {
+            parts.socket_address = false;
+            parts.address = {};
+        }
+    }
+    return !reader.failed();
+}
+
+/// AttributeContext.Peer: address = 1.
+bool read_peer(std::string_view message, Parts& parts) {
+    wire::Reader reader(message);
+    Field field;
+    while (reader.next(field)) {
+        if (field.number == 1 && is_bytes(field) && !read_address(field.bytes, parts))
+            return false;
+    }
+    return !reader.failed();
+}
+
+/// A map<string, string> entry (key = 1, value = 2) or a HeaderValue (key = 1, value = 2,
+/// raw_value = 3: raw_value wins when not empty).
+bool read_pair(std::string_view message, HeadField& out) {
+    wire::Reader reader(message);
+    Field field;
+    std::string_view raw_value;
+    while (reader.next(field)) {
+        if (!is_bytes(field))
+            continue;
+        if (field.number == 1)
+            out.name = field.bytes;
+        else if (field.number == 2)
+            out.value = field.bytes;
+        else if (field.number == 3)
+            raw_value = field.bytes;
+    }
+    if (!raw_value.empty())
+        out.value = raw_value;
+    return !reader.failed();
+}
+
+/// envoy.config.core.v3.HeaderMap: headers = 1, in order.
+bool read_header_map(std::string_view message, std::vector<HeadField>& out) {
+    wire::Reader reader(message);
+    Field field;
+    while (reader.next(field)) {
+        if (field.number != 1 || !is_bytes(field))
+            continue;
+        HeadField& header = out.emplace_back();
+        if (!read_pair(field.bytes, header))
+            return false;
+    }
+    return !reader.failed();
+}
+
+/// AttributeContext.HttpRequest: method = 2, headers = 3 (map), path = 4, body = 11,
+/// raw_body = 12, header_map = 13.
+bool read_http(std::string_view message, Parts& parts, CheckQuestion& out) {
+    wire::Reader reader(message);
+    Field field;
+    while (reader.next(field)) {
+        if (!is_bytes(field))
+            continue;
+        switch (field.number) {
+        case 2:
+            parts.method = field.bytes;
+            break;
+        case 3:
+            if (!read_pair(field.bytes, out.fields.emplace_back()))
+                return false;
+            break;
+        case 4:
+            parts.path = field.bytes;
+            break;
+        case 11:
+            parts.body = field.bytes;
+            break;
+        case 12:
+            parts.raw_body = field.bytes;
+            break;
+        case 13:
+            if (!read_header_map(field.bytes, out.raw_fields))
+                return false;
+            break;
+        default:
+            break;
+        }
+    }
+    return !reader.failed();
+}
+
+/// AttributeContext.Request: http = 2.
+bool read_request(std::string_view message, Parts& parts, CheckQuestion& out) {
+    wire::Reader reader(message);
+    Field field;
+    while (reader.next(field)) {
+        if (field.number == 2 && is_bytes(field) && !read_http(field.bytes, parts, out))
+            return false;
+    }
+    return !reader.failed();
+}
+
+/// AttributeContext: source = 1, request = 4.
+bool read_attributes(std::string_view message, Parts& parts, CheckQuestion& out) {
+    wire::Reader reader(message);
+    Field field;
+    while (reader.next(field)) {
+        if (!is_bytes(field))
+            continue;
+        if (field.number == 1 && !read_peer(field.bytes, parts))
+            return false;
+        if (field.number == 4 && !read_request(field.bytes, parts, out))
+            return false;
+    }
+    return !reader.failed();
+}
+
+/// A map's entries sorted by name, one per name: the last one read, as protobuf keeps it.
+void settle_map_entries(std::vector<HeadField>& entries) {
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const HeadField& a, const HeadField& b) { return a.name < b.name; });
+    auto kept = entries.begin();
+    for (auto it = entries.begin(); it != entries.end(); ++it) {
+        auto next = std::next(it);
+        if (next != entries.end() && next->name == it->name)
+            continue; // a later entry of the same name replaces this one
+        *kept++ = *it;
+    }
+    entries.erase(kept, entries.end());
 }
 
 bool starts_with_lower(std::string_view text, std::string_view lower_prefix) {
-    if (text.size() < lower_prefix.size())
-        return false;
-    for (std::size_t i = 0; i < lower_prefix.size(); ++i) {
-        if (ascii_lower(text[i]) != lower_prefix[i])
-            return false;
+    return text.size() >= lower_prefix.size() &&
+           ascii_iequals(text.substr(0, lower_prefix.size()), lower_prefix);
+}
+
+/// Writes a string field and lower-cases what it wrote.
+void write_lower(wire::Writer& writer, std::string& out, std::uint32_t number,
+                 std::string_view text) {
+    writer.bytes(number, text);
+    for (std::size_t i = out.size() - text.size(); i < out.size(); ++i)
+        out[i] = ascii_lower(out[i]);
+}
+
+/// A HeaderValueOption (header = 1: HeaderValue {key = 1, value = 2}; append = 2:
+/// BoolValue false, which is an empty message): set the header, never append (a client's
+/// own X-Auth-Tenant must not survive beside ours). Every Envoy version reads `append` first
+/// when it is present; append_action stays at its default, as Envoy requires then.
+void write_set_header(wire::Writer& writer, std::string& out, std::uint32_t number,
+                      const http::ResponseField& field) {
+    const std::size_t option = writer.open(number);
+    const std::size_t header = writer.open(1);
+    write_lower(writer, out, 1, field.name);
+    if (!field.value.empty())
+        writer.bytes(2, field.value);
+    writer.close(header);
+    writer.close(writer.open(2));
+    writer.close(option);
+}
+
+/// A google.protobuf.Struct entry of `fields` (= 1): key = 1, value = 2 as a Value whose
+/// string_value (= 3) is `value`.
+void write_metadata(wire::Writer& writer, std::string_view name, std::string_view value) {
+    const std::size_t entry = writer.open(1);
+    writer.bytes(1, name);
+    const std::size_t value_mark = writer.open(2);
+    writer.bytes(3, value); // a oneof member: present even when empty
+    writer.close(value_mark);
+    writer.close(entry);
+}
+
+/// OkHttpResponse: headers = 2, headers_to_remove = 5, response_headers_to_add = 6,
+/// query_parameters_to_remove = 8.
+void write_ok_response(wire::Writer& writer, std::string& out, const http::Response& answer,
+                       const AuthSummary& summary, const CheckQuestion& question) {
+    for (const http::ResponseField& field : answer.headers) {
+        if (starts_with_lower(field.name, "x-auth-"))
+            write_set_header(writer, out, 2, field);
     }
-    return true;
+    // The key never reaches the upstream, nor an X-Auth-* header keygate did not vouch for.
+    // Each name once, lower case.
+    std::vector<std::string_view> removed;
+    auto remove = [&](std::string_view name) {
+        for (std::string_view done : removed) {
+            if (ascii_iequals(done, name))
+                return;
+        }
+        removed.push_back(name);
+        write_lower(writer, out, 5, name);
+    };
+    remove(summary.key_header);
+    if (summary.bearer_holds_key)
+        remove("authorization");
+    for (const HeadField& field : question.fields) {
+        if (!starts_with_lower(field.name, "x-auth-"))
+            continue;
+        const bool set_by_us = std::any_of(
+            answer.headers.begin(), answer.headers.end(),
+            [&](const http::ResponseField& ours) { return ascii_iequals(ours.name, field.name); });
+        if (!set_by_us)
+            remove(field.name);
+    }
+    for (const http::ResponseField& field : answer.headers) {
+        if (!starts_with_lower(field.name, "x-auth-"))
+            write_set_header(writer, out, 6, field);
+    }
+    if (summary.query_holds_key)
+        writer.bytes(8, "api_key");
 }
 
-/// A header to set (never append: a client's own X-Auth-Tenant must not survive beside ours).
-void add_set_header(google::protobuf::RepeatedPtrField<HeaderValueOption>& to,
-                    std::string_view name, std::string_view value) {
-    HeaderValueOption* option = to.Add();
-    std::string& key = *option->mutable_header()->mutable_key();
-    key.assign(name); // lower-cased in place: no temporary string per header
-    for (char& c : key)
-        c = ascii_lower(c);
-    option->mutable_header()->set_value(value.data(), value.size());
-    // Every Envoy version reads `append` first when it is set: false is "set"; append_action
-    // stays at its default, as Envoy requires when `append` is given.
-    option->mutable_append()->set_value(false);
-}
-
-void add_removal(google::protobuf::RepeatedPtrField<std::string>& removals, std::string name) {
-    if (std::find(removals.begin(), removals.end(), name) == removals.end())
-        *removals.Add() = std::move(name);
-}
-
-void set_string(google::protobuf::Struct& metadata, const char* name, const std::string& value) {
-    (*metadata.mutable_fields())[name].set_string_value(value);
+/// DeniedHttpResponse: status = 1 (HttpStatus {code = 1}), headers = 2, body = 3.
+void write_denied_response(wire::Writer& writer, std::string& out, const http::Response& answer,
+                           int status) {
+    const std::size_t status_mark = writer.open(1);
+    writer.varint(1, static_cast<std::uint64_t>(status));
+    writer.close(status_mark);
+    for (const http::ResponseField& field : answer.headers)
+        write_set_header(writer, out, 2, field);
+    if (!answer.body.empty())
+        writer.bytes(3, answer.body);
 }
 
 } // namespace
@@ -57,34 +280,29 @@ AuthQuestion CheckQuestion::question() const {
     return AuthQuestion{fields, target, peer, body, DecisionEndpoint::grpc};
 }
 
-CheckQuestion read_check_request(const envoy::service::auth::v3::CheckRequest& request) {
-    CheckQuestion out;
-    const auto& attributes = request.attributes();
-    const auto& http = attributes.request().http();
-    if (http.has_header_map() && http.header_map().headers_size() > 0) {
-        out.fields.reserve(static_cast<std::size_t>(http.header_map().headers_size()));
-        for (const auto& header : http.header_map().headers()) {
-            const std::string& value =
-                header.raw_value().empty() ? header.value() : header.raw_value();
-            out.fields.push_back({header.key(), value});
-        }
+bool read_check_request(std::string_view wire, CheckQuestion& out) {
+    out.fields.clear();
+    out.raw_fields.clear();
+    Parts parts;
+    // CheckRequest: attributes = 1.
+    wire::Reader reader(wire);
+    Field field;
+    while (reader.next(field)) {
+        if (field.number == 1 && is_bytes(field) && !read_attributes(field.bytes, parts, out))
+            return false;
+    }
+    if (reader.failed())
+        return false;
+    if (!out.raw_fields.empty()) {
+        out.fields.swap(out.raw_fields); // raw headers, in order, win over the merged map
+        out.raw_fields.clear();
     } else {
-        out.fields.reserve(http.headers().size());
-        for (const auto& [name, value] : http.headers())
-            out.fields.push_back({name, value});
-        // A protobuf map has no order; the decision reads no header whose order matters
-        // once Envoy merged the repeated ones, but sort for one reproducible reading.
-        std::sort(out.fields.begin(), out.fields.end(),
-                  [](const HeadField& a, const HeadField& b) { return a.name < b.name; });
+        settle_map_entries(out.fields);
     }
-    out.target = original_from_check(http.method(), http.path());
-    const auto& source = attributes.source().address();
-    if (source.has_socket_address()) {
-        out.peer = parse_ip(source.socket_address().address()).value_or(IpAddress{});
-    }
-    out.body =
-        http.body().empty() ? std::string_view(http.raw_body()) : std::string_view(http.body());
-    return out;
+    out.target = original_from_check(parts.method, parts.path);
+    out.peer = parts.socket_address ? parse_ip(parts.address).value_or(IpAddress{}) : IpAddress{};
+    out.body = parts.body.empty() ? parts.raw_body : parts.body;
+    return true;
 }
 
 RpcCode rpc_code_for_status(int http_status) {
@@ -96,53 +314,37 @@ RpcCode rpc_code_for_status(int http_status) {
 }
 
 void write_check_response(const http::Response& answer, const AuthSummary& summary,
-                          const CheckQuestion& question,
-                          envoy::service::auth::v3::CheckResponse& out) {
+                          const CheckQuestion& question, std::string& out) {
     const int status = answer.status == -1 ? 200 : answer.status;
     const RpcCode code = rpc_code_for_status(status);
-    out.mutable_status()->set_code(static_cast<int>(code));
-    if (code == RpcCode::ok) {
-        auto& ok = *out.mutable_ok_response();
-        // The lower-case names of the headers set, views of the keys in `ok` (which keeps
-        // its elements in place as it grows).
-        std::vector<std::string_view> set_names;
-        set_names.reserve(answer.headers.size());
-        for (const http::ResponseField& field : answer.headers) {
-            if (starts_with_lower(field.name, "x-auth-")) {
-                add_set_header(*ok.mutable_headers(), field.name, field.value);
-                set_names.push_back(ok.headers(ok.headers_size() - 1).header().key());
-            } else {
-                add_set_header(*ok.mutable_response_headers_to_add(), field.name, field.value);
-            }
-        }
-        // The key never reaches the upstream, nor an X-Auth-* header keygate did not vouch for.
-        add_removal(*ok.mutable_headers_to_remove(), lower(summary.key_header));
-        if (summary.bearer_holds_key)
-            add_removal(*ok.mutable_headers_to_remove(), "authorization");
-        for (const HeadField& field : question.fields) {
-            if (!starts_with_lower(field.name, "x-auth-"))
-                continue; // most headers: no lower-cased copy
-            std::string name = lower(field.name);
-            if (std::find(set_names.begin(), set_names.end(), name) == set_names.end())
-                add_removal(*ok.mutable_headers_to_remove(), std::move(name));
-        }
-    } else {
-        out.mutable_status()->set_message(answer.get_header_value("X-Auth-Error-Code"));
-        auto& denied = *out.mutable_denied_response();
-        denied.mutable_status()->set_code(static_cast<envoy::type::v3::StatusCode>(status));
-        for (const http::ResponseField& field : answer.headers)
-            add_set_header(*denied.mutable_headers(), field.name, field.value);
-        denied.set_body(answer.body);
+    wire::Writer writer(out);
+    // CheckResponse: status = 1 (google.rpc.Status {code = 1, message = 2}),
+    // denied_response = 2, ok_response = 3, dynamic_metadata = 4.
+    const std::size_t status_mark = writer.open(1);
+    if (code != RpcCode::ok) {
+        writer.varint(1, static_cast<std::uint64_t>(code));
+        const std::string error_code = answer.get_header_value("X-Auth-Error-Code");
+        if (!error_code.empty())
+            writer.bytes(2, error_code);
     }
+    writer.close(status_mark);
+    const std::size_t response_mark = writer.open(code == RpcCode::ok ? 3 : 2);
+    if (code == RpcCode::ok)
+        write_ok_response(writer, out, answer, summary, question);
+    else
+        write_denied_response(writer, out, answer, status);
+    writer.close(response_mark);
     if (summary.decided) {
-        auto& metadata = *out.mutable_dynamic_metadata();
-        set_string(metadata, "code", code_name(summary.code));
+        // Struct: fields = 1, a map written in key order, as protobuf's deterministic output.
+        const std::size_t metadata = writer.open(4);
+        write_metadata(writer, "code", code_name(summary.code));
         if (!summary.key_id.empty()) {
-            set_string(metadata, "key_id", summary.key_id);
-            set_string(metadata, "role", summary.role);
+            write_metadata(writer, "key_id", summary.key_id);
+            write_metadata(writer, "role", summary.role);
             if (!summary.tenant.empty())
-                set_string(metadata, "tenant", summary.tenant);
+                write_metadata(writer, "tenant", summary.tenant);
         }
+        writer.close(metadata);
     }
 }
 

@@ -4,38 +4,22 @@
 #include "grpc/check_call.hpp"
 
 #include <algorithm>
-#include <cstddef>
-#include <google/protobuf/arena.h>
+#include <optional>
 #include <sched.h>
+#include <string>
 
 namespace keygate {
 
-using envoy::service::auth::v3::CheckRequest;
-using envoy::service::auth::v3::CheckResponse;
-
-/// One call slot: waits for a Check, answers it, then waits for the next. Its request and
-/// response live on an arena whose first block is the slot's own: a call's messages (the
-/// parsed headers, the response's header options) cost no malloc() unless they outgrow it,
-/// and the arena is reset, not freed, for the next call.
+/// One call slot: waits for a Check, answers it, then waits for the next. The context and
+/// the writer are made in place for each call (gRPC forbids reusing them); the question's
+/// vectors and the response's buffer keep their storage from call to call.
 struct CheckWorkers::Call {
-    static constexpr std::size_t k_arena_block = 16 * 1024;
-
-    Call() : arena(arena_options(block)) {}
-
-    static google::protobuf::ArenaOptions arena_options(char* initial) {
-        google::protobuf::ArenaOptions options;
-        options.initial_block = initial;
-        options.initial_block_size = k_arena_block;
-        return options;
-    }
-
-    alignas(std::max_align_t) char block[k_arena_block];
-    google::protobuf::Arena arena;
-    std::unique_ptr<grpc::ServerContext> context; ///< one per call (gRPC forbids reuse)
-    std::unique_ptr<grpc::ServerAsyncResponseWriter<CheckResponse>> writer;
-    CheckRequest* request = nullptr;   ///< on `arena`
-    CheckResponse* response = nullptr; ///< on `arena`
-    bool finishing = false;            ///< the next event is the end of Finish(), not a new call
+    std::optional<grpc::ServerContext> context;
+    std::optional<grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>> writer;
+    grpc::ByteBuffer request;
+    CheckQuestion question;
+    std::string response;
+    bool finishing = false; ///< the next event is the end of Finish(), not a new call
 };
 
 struct CheckWorkers::Worker {
@@ -62,15 +46,22 @@ void CheckWorkers::add_to(grpc::ServerBuilder& builder) {
 }
 
 void CheckWorkers::request(Worker& worker, Call& call) {
-    call.context = std::make_unique<grpc::ServerContext>();
-    call.writer =
-        std::make_unique<grpc::ServerAsyncResponseWriter<CheckResponse>>(call.context.get());
-    call.arena.Reset(); // the last call's messages: gone, the first block kept
-    call.request = google::protobuf::Arena::CreateMessage<CheckRequest>(&call.arena);
-    call.response = google::protobuf::Arena::CreateMessage<CheckResponse>(&call.arena);
+    call.writer.reset(); // before the context it refers to
+    call.context.emplace();
+    call.writer.emplace(&*call.context);
+    call.request.Clear();
     call.finishing = false;
-    service_.RequestCheck(call.context.get(), call.request, call.writer.get(), worker.queue.get(),
+    service_.RequestCheck(&*call.context, &call.request, &*call.writer, worker.queue.get(),
                           worker.queue.get(), &call);
+}
+
+grpc::Status CheckWorkers::decide(Call& call) {
+    // The message as one slice: as received when it is one, else copied into one.
+    grpc::Slice slice;
+    if (!call.request.TrySingleSlice(&slice).ok() && !call.request.DumpToSingleSlice(&slice).ok())
+        return {grpc::StatusCode::INTERNAL, "cannot read the request"};
+    const std::string_view bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    return answer_check(api_, bytes, call.question, call.response);
 }
 
 void CheckWorkers::start() {
@@ -92,9 +83,11 @@ void CheckWorkers::run(Worker& worker) {
         if (!call.finishing) {
             if (!ok)
                 continue; // the server shuts down: this slot got no call and gets none
-            const grpc::Status status = answer_check(api_, *call.request, *call.response);
             call.finishing = true;
-            call.writer->Finish(*call.response, status, &call);
+            call.response.clear();
+            const grpc::Status status = decide(call);
+            grpc::Slice bytes(call.response.data(), call.response.size()); // a copy
+            call.writer->Finish(grpc::ByteBuffer(&bytes, 1), status, &call);
         } else if (!stopping_.load(std::memory_order_acquire)) {
             request(worker, call); // sent (ok) or cancelled by the client (!ok): next call
         }

@@ -2,7 +2,9 @@
 // CheckRequest as Envoy fills it, the CheckResponse Envoy reads, and the very same decision
 // and headers as an HTTP request to /auth/envoy for every row of CONTRACT §5.
 #include "core/config_loader.hpp"
+#include "envoy/service/auth/v3/external_auth.pb.h"
 #include "grpc/check_mapping.hpp"
+#include "grpc/proto_wire.hpp"
 #include "infra/audit_sink.hpp"
 #include "infra/key_set_holder.hpp"
 #include "infra/usage_tracker.hpp"
@@ -109,12 +111,29 @@ struct GrpcAnswer {
     AuthSummary summary;
 };
 
+/// A CheckRequest's wire bytes and the question read from them (views into the bytes).
+struct ReadQuestion {
+    std::string wire;
+    CheckQuestion question;
+};
+
+/// Reads `request` as keygate's gRPC server reads it: from protobuf's own serialisation.
+std::unique_ptr<ReadQuestion> read_request(const CheckRequest& request) {
+    auto out = std::make_unique<ReadQuestion>();
+    out->wire = request.SerializeAsString();
+    REQUIRE(read_check_request(out->wire, out->question));
+    return out;
+}
+
+/// Decides `request` as the gRPC server does; the response parsed by protobuf's own parser.
 GrpcAnswer grpc_check(Fixture& f, const CheckRequest& request) {
-    const CheckQuestion question = read_check_request(request);
+    const auto read = read_request(request);
     http::Response answer;
     GrpcAnswer out;
-    out.summary = f.api->answer_question(question.question(), answer);
-    write_check_response(answer, out.summary, question, out.response);
+    out.summary = f.api->answer_question(read->question.question(), answer);
+    std::string bytes;
+    write_check_response(answer, out.summary, read->question, bytes);
+    REQUIRE(out.response.ParseFromString(bytes));
     return out;
 }
 
@@ -170,7 +189,8 @@ TEST_CASE("grpc check: a CheckRequest reads as the question of /auth/envoy", "[g
     CheckRequest request = check_request("post", "/v1/datasets/orders/rows?limit=1",
                                          {{"x-api-key", "k"}, {"x-dataset", "orders"}});
     request.mutable_attributes()->mutable_request()->mutable_http()->set_body(R"({"a":1})");
-    const CheckQuestion question = read_check_request(request);
+    const auto read = read_request(request);
+    const CheckQuestion& question = read->question;
     CHECK(question.target.method == "POST");
     CHECK(question.target.uri == "/v1/datasets/orders/rows?limit=1");
     CHECK_FALSE(question.target.ambiguous);
@@ -191,7 +211,8 @@ TEST_CASE("grpc check: a CheckRequest reads as the question of /auth/envoy", "[g
         auto* second = http.mutable_header_map()->add_headers();
         second->set_key("x-api-key");
         second->set_value("two");
-        const CheckQuestion raw = read_check_request(request);
+        const auto read_raw = read_request(request);
+        const CheckQuestion& raw = read_raw->question;
         REQUIRE(raw.fields.size() == 2);
         CHECK(raw.fields[0].value == "one");
         CHECK(raw.fields[1].value == "two");
@@ -200,12 +221,14 @@ TEST_CASE("grpc check: a CheckRequest reads as the question of /auth/envoy", "[g
         request.mutable_attributes()->mutable_source()->mutable_address()->mutable_pipe()->set_path(
             "/run/envoy.sock");
         request.mutable_attributes()->mutable_request()->mutable_http()->set_method("GE T");
-        const CheckQuestion odd = read_check_request(request);
+        const auto read_odd = read_request(request);
+        const CheckQuestion& odd = read_odd->question;
         CHECK(to_string(odd.peer) == "::");
         CHECK(odd.target.ambiguous);
     }
     SECTION("an empty request asks about GET /") {
-        const CheckQuestion empty = read_check_request(CheckRequest{});
+        const auto read_empty = read_request(CheckRequest{});
+        const CheckQuestion& empty = read_empty->question;
         CHECK(empty.target.method == "GET");
         CHECK(empty.target.uri == "/");
         CHECK(empty.fields.empty());
@@ -427,7 +450,8 @@ TEST_CASE("grpc check: no key set loaded is no decision", "[grpc]") {
     MemoryAuditSink audit;
     HttpApi api(HttpApiDeps{holder, audit}, HttpApiLimits{});
     const CheckRequest request = check_request("GET", "/", {});
-    const CheckQuestion question = read_check_request(request);
+    const auto read = read_request(request);
+    const CheckQuestion& question = read->question;
     http::Response answer;
     const AuthSummary summary = api.answer_question(question.question(), answer);
     CHECK_FALSE(summary.decided);
@@ -715,5 +739,189 @@ TEST_CASE("grpc attack: ?api_key= counts only with allow_query_key, as over HTTP
         const BothAnswers nul = both(f, "GET", "/v1/x?api_key=" + f.keys.viewer + "%00", {});
         CHECK(nul.grpc_status == 400); // an api_key holding NUL is ambiguous, read or not
         CHECK(nul.http_status == nul.grpc_status);
+    }
+}
+
+TEST_CASE("grpc check: a key in ?api_key= is removed from the upstream's URI", "[grpc]") {
+    Fixture f(", allow_query_key: true");
+    const std::string path = "/v1/datasets/orders/rows?limit=1&api_key=" + f.keys.viewer;
+    const GrpcAnswer query = grpc_check(f, check_request("GET", path, {}));
+    REQUIRE(query.response.status().code() == 0);
+    REQUIRE(query.response.ok_response().query_parameters_to_remove_size() == 1);
+    CHECK(query.response.ok_response().query_parameters_to_remove(0) == "api_key");
+    // The same key in the header and the query: both are removed.
+    const GrpcAnswer both_places =
+        grpc_check(f, check_request("GET", path, {{"x-api-key", f.keys.viewer}}));
+    CHECK(both_places.response.ok_response().query_parameters_to_remove_size() == 1);
+    // A header key leaves the query alone.
+    const GrpcAnswer header = grpc_check(
+        f, check_request("GET", "/v1/datasets/orders/rows", {{"x-api-key", f.keys.viewer}}));
+    CHECK(header.response.ok_response().query_parameters_to_remove_size() == 0);
+}
+
+// ---- the wire bytes: read as protobuf reads them --------------------------------------
+
+namespace {
+
+/// What keygate reads from `wire`, as text, or "malformed".
+std::string reading(const std::string& wire) {
+    CheckQuestion question;
+    if (!read_check_request(wire, question))
+        return "malformed";
+    std::string out = question.target.method + " " + question.target.uri +
+                      (question.target.ambiguous ? " ambiguous" : "") + " from " +
+                      to_string(question.peer) + " body=" + std::string(question.body);
+    for (const HeadField& field : question.fields)
+        out += " [" + std::string(field.name) + "=" + std::string(field.value) + "]";
+    return out;
+}
+
+/// The same bytes as protobuf reads them, written out again by protobuf.
+std::string through_protobuf(const std::string& wire) {
+    CheckRequest message;
+    REQUIRE(message.ParseFromString(wire));
+    return message.SerializeAsString();
+}
+
+} // namespace
+
+TEST_CASE("grpc wire: repeated and merged fields read as protobuf merges them", "[grpc]") {
+    // Concatenated messages are one message merged (the protobuf encoding guide): each case
+    // must read the same as protobuf's own merge of the very bytes.
+    CheckRequest first = check_request("GET", "/v1/a", {{"x-api-key", "one"}, {"x-a", "1"}});
+    CheckRequest second;
+    auto& http = *second.mutable_attributes()->mutable_request()->mutable_http();
+    http.set_path("/v1/b");
+    (*http.mutable_headers())["x-api-key"] = "two"; // the map's last value per key wins
+    CheckRequest pipe;
+    pipe.mutable_attributes()->mutable_source()->mutable_address()->mutable_pipe()->set_path("/p");
+    CheckRequest socket = check_request("PUT", "/v1/c", {}, "198.51.100.7");
+    CheckRequest raw = check_request("GET", "/v1/d", {});
+    auto* header = raw.mutable_attributes()
+                       ->mutable_request()
+                       ->mutable_http()
+                       ->mutable_header_map()
+                       ->add_headers();
+    header->set_key("x-api-key");
+    header->set_value("three");
+    const std::vector<std::string> cases{
+        first.SerializeAsString() + second.SerializeAsString(),
+        second.SerializeAsString() + first.SerializeAsString(),
+        first.SerializeAsString() + pipe.SerializeAsString(), // the oneof: pipe last
+        first.SerializeAsString() + pipe.SerializeAsString() + socket.SerializeAsString(),
+        raw.SerializeAsString() + first.SerializeAsString(), // header_map wins
+        first.SerializeAsString() + first.SerializeAsString(),
+    };
+    for (const std::string& wire : cases) {
+        const std::string merged = through_protobuf(wire);
+        INFO(reading(merged));
+        CHECK(reading(wire) == reading(merged));
+        CHECK(reading(wire) != "malformed");
+    }
+    CHECK(reading(cases[0]).find("[x-api-key=two]") != std::string::npos);
+    CHECK(reading(cases[0]).find("/v1/b") != std::string::npos);
+    CHECK(reading(cases[2]).find(" from ::") != std::string::npos);
+    CHECK(reading(cases[3]).find("from 198.51.100.7") != std::string::npos);
+    CHECK(reading(cases[4]).find("[x-api-key=three]") != std::string::npos);
+}
+
+TEST_CASE("grpc wire: unknown fields of every wire type are skipped", "[grpc]") {
+    const std::string good =
+        check_request("GET", "/v1/x", {{"x-api-key", "k"}}).SerializeAsString();
+    const std::string expected = reading(good);
+    // Field 99 as a varint, fixed64, string, group with contents, and fixed32; and a field
+    // keygate reads (1: attributes) with the wrong wire type, which protobuf keeps as unknown.
+    const std::string unknown = std::string("\x98\x06\x96\x01", 4) +               // 99 varint
+                                std::string("\x99\x06", 2) + std::string(8, 'x') + // 99 fixed64
+                                std::string("\x9a\x06\x03"
+                                            "abc",
+                                            6) +                             // 99 string
+                                std::string("\x9b\x06\x08\x01\x9c\x06", 6) + // 99 group
+                                std::string("\x9d\x06", 2) +
+                                std::string(4, 'y') +       // 99 fixed32
+                                std::string("\x08\x05", 2); // 1 as varint
+    for (const std::string& wire : {unknown + good, good + unknown}) {
+        CHECK(reading(wire) == expected);
+        CHECK(reading(wire) == reading(through_protobuf(wire)));
+    }
+}
+
+TEST_CASE("grpc wire: malformed bytes are refused, as protobuf refuses them", "[grpc]") {
+    const std::string good =
+        check_request("GET", "/v1/x", {{"x-api-key", "k"}}).SerializeAsString();
+    const auto groups = [](int depth) {
+        std::string out;
+        for (int i = 0; i < depth; ++i)
+            out += "\xc3\x3e"; // field 1000, start group
+        for (int i = 0; i < depth; ++i)
+            out += "\xc4\x3e"; // its end
+        return out;
+    };
+    CHECK(reading(good + groups(wire::k_max_group_depth)) == reading(good));
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"truncated", good.substr(0, good.size() - 3)},
+        {"a length beyond the end", std::string("\x0a\x7f", 2)},
+        {"a varint cut short", std::string("\x08\xff", 2)},
+        {"an 11-byte varint", std::string("\x08") + std::string(10, '\xff') + "\x01"},
+        {"field number 0", std::string("\x02\x00", 2)},
+        {"wire type 6", std::string("\x0e")},
+        {"wire type 7", std::string("\x0f")},
+        {"an end group with no group", std::string("\x0c")},
+        {"a group closed by another number", std::string("\xc3\x3e\xcc\x3e")},
+        {"a group never closed", std::string("\xc3\x3e")},
+        {"groups nested too deep", groups(wire::k_max_group_depth + 1)},
+        {"malformed inside a header entry",
+         good + std::string("\x0a\x08\x22\x06\x12\x04\x1a\x02\x0a\x7f", 10)},
+    };
+    for (const auto& [what, wire] : cases) {
+        INFO(what);
+        CHECK(reading(wire) == "malformed");
+        CheckRequest message;
+        CHECK_FALSE(message.ParseFromString(wire)); // protobuf refuses it too
+    }
+}
+
+TEST_CASE("grpc wire: strings are read as bytes, not refused when not UTF-8", "[grpc]") {
+    Fixture f;
+    // protobuf refuses a proto3 string that is not UTF-8; keygate decides it as /auth/envoy
+    // decides the same bytes (obs-text in a header value, an ambiguous path).
+    std::string wire = check_request("GET", "/v1/datasets/orders/rows",
+                                     {{"x-api-key", f.keys.viewer}, {"x-note", "~~"}})
+                           .SerializeAsString();
+    wire.replace(wire.find("~~"), 2, "\xc0\xae");
+    CheckQuestion question;
+    REQUIRE(read_check_request(wire, question));
+    http::Response answer;
+    const AuthSummary summary = f.api->answer_question(question.question(), answer);
+    CHECK(summary.code == DecisionCode::ok);
+    std::string path_wire =
+        check_request("GET", "/v1/datasets/~~/rows", {{"x-api-key", f.keys.viewer}})
+            .SerializeAsString();
+    for (auto at = path_wire.find("~~"); at != std::string::npos; at = path_wire.find("~~"))
+        path_wire.replace(at, 2, "\xc0\xae"); // http.path and the :path header
+    REQUIRE(read_check_request(path_wire, question));
+    http::Response path_answer;
+    CHECK(f.api->answer_question(question.question(), path_answer).code ==
+          DecisionCode::invalid_request);
+}
+
+TEST_CASE("grpc wire: nested lengths of one, two and three bytes", "[grpc]") {
+    for (const std::size_t size : {0UL, 127UL, 128UL, 16383UL, 16384UL, 70000UL}) {
+        INFO("body of " << size);
+        std::string out;
+        wire::Writer writer(out);
+        const std::size_t denied = writer.open(2);
+        const std::size_t status = writer.open(1);
+        writer.varint(1, 403);
+        writer.close(status);
+        if (size > 0)
+            writer.bytes(3, std::string(size, 'b')); // proto3 leaves an empty string out
+        writer.close(denied);
+        writer.bytes(99, "after"); // an unknown field after it: the lengths must be exact
+        CheckResponse response;
+        REQUIRE(response.ParseFromString(out));
+        CHECK(response.denied_response().status().code() == 403);
+        CHECK(response.denied_response().body().size() == size);
+        CHECK(response.ByteSizeLong() == out.size()); // canonical: no padded length
     }
 }
