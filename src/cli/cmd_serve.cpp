@@ -6,6 +6,7 @@
 #include "cli/cli_args.hpp"
 #include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
+#include "cli/grpc_support.hpp"
 #include "cli/serve_runtime.hpp"
 #include "core/diagnostics.hpp"
 #include "infra/audit_sink.hpp"
@@ -83,8 +84,8 @@ constexpr EnvironmentSpec k_environment[] = {
 };
 constexpr ExitCodeSpec k_exit_codes[] = {
     {0, "stopped by SIGTERM or SIGINT, after draining"},
-    {1, "the key file is missing or invalid at start, the address cannot be bound, or "
-        "accepting failed"},
+    {1, "the key file is missing or invalid at start, the address cannot be bound, "
+        "accepting failed, or --grpc-listen is set in a build without gRPC"},
     {2, "usage error (also a bad value in a KEYGATE_* variable)"},
 };
 
@@ -145,6 +146,10 @@ int run_serve(const Args& args) {
     const auto settings = resolve_serve_settings(flags, env);
     if (!settings)
         return usage_error(std::cerr, k_command, settings.error().message);
+    // Before the key set is read or any port bound: this binary cannot serve what it was
+    // asked to (ServeRuntime::start refuses it too, for in-process runtimes).
+    if (settings->grpc_listen && !k_grpc_built_in)
+        return operation_failed(std::cerr, "serve", k_grpc_not_built_in);
     configure_logging(settings->log);
 
     auto environment_keys = read_environment_keys(env);

@@ -2,6 +2,7 @@
 #include "cli/cli_args.hpp"
 #include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
+#include "cli/grpc_support.hpp"
 
 #include <ostream>
 
@@ -20,7 +21,9 @@ constexpr ExitCodeSpec k_exit_codes[] = {
 constexpr CommandSpec k_command{
     .name = "version",
     .synopsis = "keygate version",
-    .summary = "Prints \"keygate VERSION\" (the project version from CMake) on stdout.",
+    .summary = "Prints \"keygate VERSION\" (the project version from CMake) on stdout, then\n"
+               "\"grpc: on\" or \"grpc: off (...)\": whether this build serves --grpc-listen\n"
+               "(CMake's KEYGATE_WITH_GRPC).",
     .options = {},
     .exit_codes = k_exit_codes,
 };
@@ -41,7 +44,7 @@ int run_version(const Args& args, std::ostream& out, std::ostream& err) {
     }
     if (!parsed->positionals.empty())
         return usage_error(err, k_command, "takes no arguments");
-    out << "keygate " << KEYGATE_VERSION << '\n';
+    out << "keygate " << KEYGATE_VERSION << '\n' << k_grpc_build_line << '\n';
     return k_exit_ok;
 }
 

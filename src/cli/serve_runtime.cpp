@@ -1,6 +1,7 @@
 // Wiring of the serve runtime.
 #include "cli/serve_runtime.hpp"
 
+#include "cli/grpc_support.hpp"
 #include "infra/logging.hpp"
 #include "infra/usage_json.hpp"
 
@@ -226,8 +227,7 @@ bool ServeRuntime::start_grpc(std::string& error) {
     grpc_port_ = *port;
     return true;
 #else
-    error = "KEYGATE_GRPC_LISTEN / --grpc-listen: this keygate was built without gRPC "
-            "(-DKEYGATE_WITH_GRPC=OFF)";
+    error = k_grpc_not_built_in;
     return false;
 #endif
 }

@@ -36,7 +36,7 @@ mapfile -t debs < <(find "$E2E_TMP/pkg" -maxdepth 1 -name '*.deb')
 e2e_expect_eq "one .deb" 1 "${#debs[@]}"
 DEB=${debs[0]}
 ARCH=$(dpkg --print-architecture)
-VERSION=$("$KEYGATE_BIN" version | sed 's/^keygate //')
+VERSION=$("$KEYGATE_BIN" version | sed -n '1s/^keygate //p') # line 2 is "grpc: on|off"
 e2e_expect_eq "the file name is Debian's (name_version_arch.deb)" "keygate_${VERSION}_${ARCH}.deb" "$(basename "$DEB")"
 
 # --- control fields ---------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 #   - every shared library the keygate binary links comes from a runtime package the final
 #     stage installs (or one of their dependencies, or Debian's base system), and every
 #     package it installs owns a library the binary links (nothing else: no
-#     ca-certificates, curl or shell tools); documentation is excluded from dpkg;
+#     ca-certificates, curl or shell tools; a -DKEYGATE_WITH_GRPC=OFF binary leaves out gRPC's
+#     packages, and only those); documentation is excluded from dpkg;
 #   - the HEALTHCHECK is exec form without a shell (`keygate probe`), passes against a
 #     running keygate, and fails when it is not ready or nothing listens;
 #   - .dockerignore keeps build trees, .git and key files out, and the build inputs in.
@@ -119,7 +120,28 @@ unneeded=()
 for package in "${runtime_packages[@]}"; do
     e2e_in_list "$package" "${linked_owners[@]}" || unneeded+=("$package")
 done
-e2e_expect_eq "every runtime package owns a library the binary links (the smallest image)" "" "${unneeded[*]}"
+if [[ $("$KEYGATE_BIN" version | sed -n 2p) == "grpc: off"* ]]; then
+    # A build with -DKEYGATE_WITH_GRPC=OFF (scripts/no_grpc_build.sh) links no gRPC: the
+    # image's binary is the default build's (checked there); here the packages it does not
+    # use must be gRPC's alone: those of libgrpc++ and libprotobuf and of what they link.
+    grpc_packages=()
+    for dev_lib in libgrpc++.so libprotobuf.so; do
+        lib=$(realpath "$(g++ -print-file-name="$dev_lib")")
+        for file in "$lib" $(ldd "$lib" | sed -nE 's/.*=> (\/[^ ]+) .*/\1/p'); do
+            grpc_packages+=("$(dpkg-query -S "$(realpath "$file")" 2>/dev/null | head -n 1 | cut -d: -f1)")
+        done
+    done
+    not_grpc=()
+    for package in "${unneeded[@]}"; do
+        e2e_in_list "$package" "${grpc_packages[@]}" || not_grpc+=("$package")
+    done
+    e2e_check "without gRPC, the binary leaves out some runtime packages (${unneeded[*]})" \
+        test "${#unneeded[@]}" -ge 1
+    e2e_expect_eq "  ...only those of libgrpc++ and libprotobuf (the smallest image otherwise)" "" \
+        "${not_grpc[*]}"
+else
+    e2e_expect_eq "every runtime package owns a library the binary links (the smallest image)" "" "${unneeded[*]}"
+fi
 
 e2e_check "runs as uid/gid 65532" grep -qx 'USER 65532:65532' "$FINAL"
 e2e_check "creates that user without a home or a shell" grep -qE 'useradd .*--uid 65532 .*--shell /usr/sbin/nologin' "$FINAL"

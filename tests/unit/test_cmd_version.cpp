@@ -1,6 +1,7 @@
 // `keygate version` and the top-level usage text.
 #include "cli/cli_help.hpp"
 #include "cli/commands.hpp"
+#include "cli/grpc_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <regex>
@@ -8,10 +9,16 @@
 
 using namespace keygate::cli;
 
-TEST_CASE("version prints keygate and the project version", "[cmd_version]") {
+TEST_CASE("version prints keygate, the project version and whether gRPC is built in",
+          "[cmd_version]") {
     std::ostringstream out, err;
     CHECK(run_version({}, out, err) == k_exit_ok);
-    CHECK(std::regex_match(out.str(), std::regex("keygate [0-9]+\\.[0-9]+\\.[0-9]+\n")));
+    // The second line follows CMake's KEYGATE_WITH_GRPC; tests/e2e/grpc_build.sh and
+    // no_grpc_build.sh check it against what the binary links, in each build.
+    CHECK(std::regex_match(
+        out.str(), std::regex("keygate [0-9]+\\.[0-9]+\\.[0-9]+\n"
+                              "grpc: (on|off \\(built with -DKEYGATE_WITH_GRPC=OFF\\))\n")));
+    CHECK(out.str().ends_with(std::string(k_grpc_build_line) + '\n'));
     CHECK(err.str().empty());
 }
 
