@@ -2,6 +2,7 @@
 // are those of proto/ (Envoy's v3 API): each reader below says which message it reads.
 #include "grpc/check_mapping.hpp"
 
+#include "core/uri_reader.hpp"
 #include "grpc/proto_wire.hpp"
 #include "http/ascii.hpp"
 
@@ -72,9 +73,10 @@ bool read_peer(std::string_view message, Parts& parts) {
     return !reader.failed();
 }
 
-/// A map<string, string> entry (key = 1, value = 2) or a HeaderValue (key = 1, value = 2,
-/// raw_value = 3: raw_value wins when not empty).
-bool read_pair(std::string_view message, HeadField& out) {
+/// A map<string, string> entry (key = 1, value = 2) or, with `raw_value_field`, a HeaderValue
+/// (key = 1, value = 2, raw_value = 3: raw_value wins when not empty). A map entry has no
+/// field 3: protobuf drops one, and so does this.
+bool read_pair(std::string_view message, HeadField& out, bool raw_value_field) {
     wire::Reader reader(message);
     Field field;
     std::string_view raw_value;
@@ -85,7 +87,7 @@ bool read_pair(std::string_view message, HeadField& out) {
             out.name = field.bytes;
         else if (field.number == 2)
             out.value = field.bytes;
-        else if (field.number == 3)
+        else if (field.number == 3 && raw_value_field)
             raw_value = field.bytes;
     }
     if (!raw_value.empty())
@@ -101,7 +103,7 @@ bool read_header_map(std::string_view message, std::vector<HeadField>& out) {
         if (field.number != 1 || !is_bytes(field))
             continue;
         HeadField& header = out.emplace_back();
-        if (!read_pair(field.bytes, header))
+        if (!read_pair(field.bytes, header, /*raw_value_field=*/true))
             return false;
     }
     return !reader.failed();
@@ -120,7 +122,7 @@ bool read_http(std::string_view message, Parts& parts, CheckQuestion& out) {
             parts.method = field.bytes;
             break;
         case 3:
-            if (!read_pair(field.bytes, out.fields.emplace_back()))
+            if (!read_pair(field.bytes, out.fields.emplace_back(), /*raw_value_field=*/false))
                 return false;
             break;
         case 4:
@@ -223,6 +225,41 @@ void write_metadata(wire::Writer& writer, std::string_view name, std::string_vie
     writer.close(entry);
 }
 
+/// query_parameters_to_remove (= 8) for a key keygate took from the query of `uri`. Envoy
+/// removes parameters by their raw name, splitting the query at '&' only and decoding
+/// nothing, while keygate's URI reader also splits at ';' and decodes names (api%5Fkey is
+/// api_key). So every '&'-parameter holding a part keygate reads as api_key is removed by its
+/// own raw name: `api%5Fkey=K` by "api%5Fkey", `a=1;api_key=K` by "a" (the key is in its
+/// value). Each name once.
+void write_query_key_removals(wire::Writer& writer, std::string_view uri) {
+    const auto question_mark = uri.find('?');
+    if (question_mark == std::string_view::npos)
+        return;
+    std::string_view query = uri.substr(question_mark + 1);
+    query = query.substr(0, query.find('#'));
+    std::vector<std::string_view> removed;
+    std::string name;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view parameter = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        bool holds_key = false;
+        for (std::string_view rest = parameter; !rest.empty() && !holds_key;) {
+            const auto semicolon = rest.find(';');
+            const std::string_view part = rest.substr(0, semicolon);
+            rest = semicolon == std::string_view::npos ? std::string_view{}
+                                                       : rest.substr(semicolon + 1);
+            holds_key = percent_decode_strict(part.substr(0, part.find('=')), true, name) &&
+                        name == "api_key";
+        }
+        const std::string_view raw_name = parameter.substr(0, parameter.find('='));
+        if (holds_key && std::find(removed.begin(), removed.end(), raw_name) == removed.end()) {
+            removed.push_back(raw_name);
+            writer.bytes(8, raw_name);
+        }
+    }
+}
+
 /// OkHttpResponse: headers = 2, headers_to_remove = 5, response_headers_to_add = 6,
 /// query_parameters_to_remove = 8.
 void write_ok_response(wire::Writer& writer, std::string& out, const http::Response& answer,
@@ -259,7 +296,7 @@ void write_ok_response(wire::Writer& writer, std::string& out, const http::Respo
             write_set_header(writer, out, 6, field);
     }
     if (summary.query_holds_key)
-        writer.bytes(8, "api_key");
+        write_query_key_removals(writer, question.target.uri);
 }
 
 /// DeniedHttpResponse: status = 1 (HttpStatus {code = 1}), headers = 2, body = 3.
