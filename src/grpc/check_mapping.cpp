@@ -171,10 +171,25 @@ bool read_attributes(std::string_view message, Parts& parts, CheckQuestion& out)
     return !reader.failed();
 }
 
+/// Up to this many map entries are sorted in place; more (20 000 headers are possible) by
+/// std::stable_sort, whose time grows as n log n.
+constexpr std::size_t k_few_entries = 32;
+
 /// A map's entries sorted by name, one per name: the last one read, as protobuf keeps it.
 void settle_map_entries(std::vector<HeadField>& entries) {
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const HeadField& a, const HeadField& b) { return a.name < b.name; });
+    const auto by_name = [](const HeadField& a, const HeadField& b) { return a.name < b.name; };
+    if (entries.size() <= k_few_entries) {
+        // Insertion sort, stable: a request's dozen headers without stable_sort's buffer.
+        for (std::size_t i = 1; i < entries.size(); ++i) {
+            const HeadField entry = entries[i];
+            std::size_t j = i;
+            for (; j > 0 && by_name(entry, entries[j - 1]); --j)
+                entries[j] = entries[j - 1];
+            entries[j] = entry;
+        }
+    } else {
+        std::stable_sort(entries.begin(), entries.end(), by_name);
+    }
     auto kept = entries.begin();
     for (auto it = entries.begin(); it != entries.end(); ++it) {
         auto next = std::next(it);
@@ -201,17 +216,35 @@ void write_lower(wire::Writer& writer, std::string& out, std::uint32_t number,
 /// A HeaderValueOption (header = 1: HeaderValue {key = 1, value = 2}; append = 2:
 /// BoolValue false, which is an empty message): set the header, never append (a client's
 /// own X-Auth-Tenant must not survive beside ours). Every Envoy version reads `append` first
-/// when it is present; append_action stays at its default, as Envoy requires then.
-void write_set_header(wire::Writer& writer, std::string& out, std::uint32_t number,
+/// when it is present; append_action stays at its default, as Envoy requires then. The name
+/// lower case. Written in one step, its sizes computed first: a response has a dozen of these.
+void write_set_header(wire::Writer& writer, std::uint32_t number,
                       const http::ResponseField& field) {
-    const std::size_t option = writer.open(number);
-    const std::size_t header = writer.open(1);
-    write_lower(writer, out, 1, field.name);
-    if (!field.value.empty())
-        writer.bytes(2, field.value);
-    writer.close(header);
-    writer.close(writer.open(2));
-    writer.close(option);
+    using W = wire::Writer;
+    constexpr char key_tag = W::tag_of(1, WireType::length_delimited);   // header, key
+    constexpr char value_tag = W::tag_of(2, WireType::length_delimited); // value, append
+    const std::size_t name = field.name.size();
+    const std::size_t value = field.value.size();
+    const std::size_t header = 1 + W::varint_size(name) + name +
+                               (value == 0 ? 0 : 1 + W::varint_size(value) + value);
+    const std::size_t option = 1 + W::varint_size(header) + header + 2;
+    const std::uint64_t tag = W::tag_of(number, WireType::length_delimited);
+    char* at = writer.extend(W::varint_size(tag) + W::varint_size(option) + option);
+    at += W::put_varint(at, tag);
+    at += W::put_varint(at, option);
+    *at++ = key_tag; // header
+    at += W::put_varint(at, header);
+    *at++ = key_tag; // key
+    at += W::put_varint(at, name);
+    for (const char c : field.name)
+        *at++ = ascii_lower(c);
+    if (value != 0) {
+        *at++ = value_tag;
+        at += W::put_varint(at, value);
+        at = std::copy(field.value.begin(), field.value.end(), at);
+    }
+    *at++ = value_tag; // append: an empty BoolValue
+    *at = '\0';
 }
 
 /// A google.protobuf.Struct entry of `fields` (= 1): key = 1, value = 2 as a Value whose
@@ -264,10 +297,10 @@ void write_query_key_removals(wire::Writer& writer, std::string_view uri) {
 /// query_parameters_to_remove = 8.
 void write_ok_response(wire::Writer& writer, std::string& out, const http::Response& answer,
                        const AuthSummary& summary, const CheckQuestion& question) {
-    for (const http::ResponseField& field : answer.headers) {
-        if (starts_with_lower(field.name, "x-auth-"))
-            write_set_header(writer, out, 2, field);
-    }
+    // One walk over the answer's headers: `headers` and `response_headers_to_add` come
+    // interleaved, which protobuf reads as two lists, each in its order.
+    for (const http::ResponseField& field : answer.headers)
+        write_set_header(writer, starts_with_lower(field.name, "x-auth-") ? 2 : 6, field);
     // The key never reaches the upstream, nor an X-Auth-* header keygate did not vouch for.
     // Each name once, lower case.
     std::vector<std::string_view> removed;
@@ -291,22 +324,17 @@ void write_ok_response(wire::Writer& writer, std::string& out, const http::Respo
         if (!set_by_us)
             remove(field.name);
     }
-    for (const http::ResponseField& field : answer.headers) {
-        if (!starts_with_lower(field.name, "x-auth-"))
-            write_set_header(writer, out, 6, field);
-    }
     if (summary.query_holds_key)
         write_query_key_removals(writer, question.target.uri);
 }
 
 /// DeniedHttpResponse: status = 1 (HttpStatus {code = 1}), headers = 2, body = 3.
-void write_denied_response(wire::Writer& writer, std::string& out, const http::Response& answer,
-                           int status) {
+void write_denied_response(wire::Writer& writer, const http::Response& answer, int status) {
     const std::size_t status_mark = writer.open(1);
     writer.varint(1, static_cast<std::uint64_t>(status));
     writer.close(status_mark);
     for (const http::ResponseField& field : answer.headers)
-        write_set_header(writer, out, 2, field);
+        write_set_header(writer, 2, field);
     if (!answer.body.empty())
         writer.bytes(3, answer.body);
 }
@@ -369,7 +397,7 @@ void write_check_response(const http::Response& answer, const AuthSummary& summa
     if (code == RpcCode::ok)
         write_ok_response(writer, out, answer, summary, question);
     else
-        write_denied_response(writer, out, answer, status);
+        write_denied_response(writer, answer, status);
     writer.close(response_mark);
     if (summary.decided) {
         // Struct: fields = 1, a map written in key order, as protobuf's deterministic output.

@@ -41,7 +41,7 @@ bool Reader::read_tag(std::uint32_t& number, WireType& type) {
     return true;
 }
 
-bool Reader::next(Field& field) {
+bool Reader::next_field(Field& field) {
     while (at_ != end_) {
         if (!read_tag(field.number, field.type))
             return false;

@@ -955,3 +955,52 @@ TEST_CASE("grpc wire: nested lengths of one, two and three bytes", "[grpc]") {
         CHECK(response.ByteSizeLong() == out.size()); // canonical: no padded length
     }
 }
+
+TEST_CASE("grpc wire: response headers of every length are written canonically", "[grpc]") {
+    // write_set_header() computes each HeaderValueOption's sizes before writing it: names
+    // and values around the one-, two- and three-byte length boundaries must come out as
+    // protobuf reads and sizes them.
+    for (const std::size_t size : {0, 1, 100, 117, 118, 127, 128, 300, 16'371, 16'384, 70'000}) {
+        INFO("value of " << size);
+        http::Response answer;
+        const std::string value(size, 'v');
+        const std::string name = "X-Auth-" + std::string(size % 200, 'N');
+        answer.set_header(name, value);
+        answer.set_header("X-RateLimit-Limit", value);
+        answer.set_header("X-Auth-Tenant", "acme");
+        AuthSummary summary;
+        summary.decided = true;
+        summary.code = DecisionCode::ok;
+        summary.key_header = "X-API-Key";
+        const CheckQuestion question;
+        std::string out;
+        write_check_response(answer, summary, question, out);
+        CheckResponse response;
+        REQUIRE(response.ParseFromString(out));
+        CHECK(response.ByteSizeLong() == out.size()); // canonical: exact lengths
+        std::string lower_name = name;
+        for (char& c : lower_name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const auto& ok = response.ok_response();
+        REQUIRE(ok.headers_size() == 2); // X-Auth-*, in the order set
+        CHECK(ok.headers(0).header().key() == lower_name);
+        CHECK(ok.headers(0).header().value() == value);
+        CHECK(ok.headers(1).header().key() == "x-auth-tenant");
+        CHECK(header_map(ok.headers()).size() == 2); // each with append false
+        REQUIRE(ok.response_headers_to_add_size() == 1);
+        CHECK(ok.response_headers_to_add(0).header().key() == "x-ratelimit-limit");
+        CHECK(ok.response_headers_to_add(0).header().value() == value);
+        CHECK_FALSE(ok.response_headers_to_add(0).append().value());
+
+        // Denied: every header of the answer in the DeniedHttpResponse.
+        answer.status = 403;
+        summary.code = DecisionCode::dataset_forbidden;
+        out.clear();
+        write_check_response(answer, summary, question, out);
+        REQUIRE(response.ParseFromString(out));
+        CHECK(response.ByteSizeLong() == out.size());
+        REQUIRE(response.denied_response().headers_size() == 3);
+        CHECK(response.denied_response().headers(0).header().value() == value);
+        CHECK(response.denied_response().headers(1).header().key() == "x-ratelimit-limit");
+    }
+}
