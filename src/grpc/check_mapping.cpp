@@ -225,8 +225,8 @@ void write_set_header(wire::Writer& writer, std::uint32_t number,
     constexpr char value_tag = W::tag_of(2, WireType::length_delimited); // value, append
     const std::size_t name = field.name.size();
     const std::size_t value = field.value.size();
-    const std::size_t header = 1 + W::varint_size(name) + name +
-                               (value == 0 ? 0 : 1 + W::varint_size(value) + value);
+    const std::size_t header =
+        1 + W::varint_size(name) + name + (value == 0 ? 0 : 1 + W::varint_size(value) + value);
     const std::size_t option = 1 + W::varint_size(header) + header + 2;
     const std::uint64_t tag = W::tag_of(number, WireType::length_delimited);
     char* at = writer.extend(W::varint_size(tag) + W::varint_size(option) + option);
