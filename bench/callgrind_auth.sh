@@ -32,68 +32,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A key file: one key of the benchmark's shape, 1 000 fillers nobody holds.
-mkdir -p "$work/keys"
-allowed=$("$binary" generate --tenant acme_corp | sed -n 2p)
-denied=$("$binary" generate --tenant acme_corp | sed -n 2p)
-hash=$(printf '%s' "$allowed" | sha256sum | cut -d' ' -f1)
-{
-    printf 'version: 1\napi_keys:\n'
-    printf '  - key_hash: "sha256:%s"\n    id: bench-client\n    tenant: acme_corp\n' "$hash"
-    printf '    role: analyst\n    description: "benchmark key"\n'
-    printf '    allowed_datasets: [orders, "cust*"]\n    denied_datasets: [orders_raw]\n'
-    printf '    permissions: [read]\n    enabled: true\n'
-    printf '    not_before: 2025-01-01T00:00:00Z\n    expires_at: 2099-12-31T23:59:59Z\n'
-    printf '    rate_limit: 60000000\n    daily_limit: 100000000000\n'
-    printf '    ip_allowlist: [127.0.0.0/8, 10.0.0.0/8]\n'
-    for i in $(seq 1 1000); do
-        printf '  - key_hash: "sha256:%s"\n    id: filler-%d\n    tenant: acme_corp\n    role: analyst\n' \
-            "$(printf 'filler-%d' "$i" | sha256sum | cut -d' ' -f1)" "$i"
-    done
-} >"$work/keys/keys.yaml"
+# shellcheck source=bench/callgrind_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/callgrind_lib.sh"
+cg_key_file "$binary" "$work" # sets allowed, denied
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(cg_free_port)
 env -u KEYGATE_LISTEN KEYGATE_AUDIT_LOG="$work/audit.log" KEYGATE_LOG_LEVEL=warn \
     valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/callgrind.out.%p" \
     "$binary" serve --config "$work/keys/keys.yaml" --listen "127.0.0.1:$port" \
     2>"$work/keygate.log" &
 pid=$!
 
-# The client: N keep-alive requests on one connection, each answer read whole.
+# The client: N keep-alive requests on one connection, as wrk sends them.
 client() { # KEY COUNT
-    python3 - "$port" "$1" "$2" <<'PY'
-import socket, sys
-port, key, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-request = (f"GET /auth/nginx HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {key}\r\n"
-           "X-Original-URI: /v1/datasets/orders/rows?limit=10\r\nX-Original-Method: GET\r\n"
-           "X-Real-IP: 127.0.0.1\r\n\r\n").encode()
-statuses = {}
-with socket.create_connection(("127.0.0.1", port)) as s:
-    buf = b""
-    for _ in range(count):
-        s.sendall(request)
-        while b"\r\n\r\n" not in buf:
-            buf += s.recv(65536)
-        head, _, buf = buf.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(buf) < length:
-            buf += s.recv(65536)
-        buf = buf[length:]
-        status = int(head.split(b" ")[1])
-        statuses[status] = statuses.get(status, 0) + 1
-print(" ".join(f"{k}x{v}" for k, v in sorted(statuses.items())))
-PY
+    CG_KEY=$1 cg_client "$port" "$2" "GET /auth/nginx HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nX-API-Key: {key}\r\nX-Original-URI: /v1/datasets/orders/rows?limit=10\r\nX-Original-Method: GET\r\nX-Real-IP: 127.0.0.1"
 }
 
-for _ in $(seq 1 600); do
-    if curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
-    kill -0 "$pid" 2>/dev/null || { cat "$work/keygate.log" >&2; exit 1; }
-    sleep 0.1
-done
+cg_wait_ready "$port" "$pid" "$work/keygate.log"
 client "$allowed" 200 >/dev/null # warm up: first-use allocations, the rate limiter's state
 
 dumps=0

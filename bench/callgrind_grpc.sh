@@ -27,65 +27,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$work/keys"
-allowed=$("$binary" generate --tenant acme_corp | sed -n 2p)
-printf '%s\n' "$allowed" >"$work/key"
-hash=$(printf '%s' "$allowed" | sha256sum | cut -d' ' -f1)
-{
-    printf 'version: 1\napi_keys:\n'
-    printf '  - key_hash: "sha256:%s"\n    id: bench-client\n    tenant: acme_corp\n' "$hash"
-    printf '    role: analyst\n    description: "benchmark key"\n'
-    printf '    allowed_datasets: [orders, "cust*"]\n    denied_datasets: [orders_raw]\n'
-    printf '    permissions: [read]\n    enabled: true\n'
-    printf '    not_before: 2025-01-01T00:00:00Z\n    expires_at: 2099-12-31T23:59:59Z\n'
-    printf '    rate_limit: 60000000\n    daily_limit: 100000000000\n'
-    printf '    ip_allowlist: [127.0.0.0/8, 10.0.0.0/8]\n'
-} >"$work/keys/keys.yaml"
+# shellcheck source=bench/callgrind_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/callgrind_lib.sh"
+cg_key_file "$binary" "$work" # sets allowed (and denied)
+(umask 077 && printf '%s\n' "$allowed" >"$work/key")
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-grpc_port=$(free_port)
+port=$(cg_free_port)
+grpc_port=$(cg_free_port)
 env -u KEYGATE_LISTEN KEYGATE_AUDIT_LOG="$work/audit.log" KEYGATE_LOG_LEVEL=warn \
     KEYGATE_GRPC_LISTEN="127.0.0.1:$grpc_port" \
     valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
     "$binary" serve --config "$work/keys/keys.yaml" --listen "127.0.0.1:$port" \
     2>"$work/keygate.log" &
 pid=$!
-for _ in $(seq 1 600); do
-    if curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
-    kill -0 "$pid" 2>/dev/null || { cat "$work/keygate.log" >&2; exit 1; }
-    sleep 0.1
-done
+cg_wait_ready "$port" "$pid" "$work/keygate.log"
 
 checks() { # COUNT: prints grpc_check_load's JSON
     "$load" --target "127.0.0.1:$grpc_port" --key-file "$work/key" --requests "$1" --seconds 600
 }
 http_requests() { # COUNT: the same request over /auth/envoy, one keep-alive connection
-    python3 - "$port" "$allowed" "$1" <<'PY'
-import socket, sys
-port, key, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-request = (f"GET /auth/envoy/v1/datasets/orders/rows?limit=10 HTTP/1.1\r\n"
-           f"Host: api.example.com\r\nX-API-Key: {key}\r\nAccept: */*\r\n"
-           "User-Agent: PowerBI/2.0\r\nX-Real-IP: 127.0.0.1\r\n\r\n").encode()
-ok = 0
-with socket.create_connection(("127.0.0.1", port)) as s:
-    buf = b""
-    for _ in range(count):
-        s.sendall(request)
-        while b"\r\n\r\n" not in buf:
-            buf += s.recv(65536)
-        head, _, buf = buf.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(buf) < length:
-            buf += s.recv(65536)
-        buf = buf[length:]
-        ok += head.split(b" ")[1] == b"200"
-print(f"{ok} of {count} allowed")
-PY
+    CG_KEY=$allowed cg_client "$port" "$1" "GET /auth/envoy/v1/datasets/orders/rows?limit=10 HTTP/1.1\r\nHost: api.example.com\r\nX-API-Key: {key}\r\nAccept: */*\r\nUser-Agent: PowerBI/2.0\r\nX-Real-IP: 127.0.0.1"
 }
 checks 500 >/dev/null # warm up: the channel, first-use allocations
 http_requests 200 >/dev/null
