@@ -7,6 +7,7 @@
 #include "http/ascii.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace keygate {
 namespace {
@@ -270,7 +271,7 @@ void write_query_key_removals(wire::Writer& writer, std::string_view uri) {
         return;
     std::string_view query = uri.substr(question_mark + 1);
     query = query.substr(0, query.find('#'));
-    std::vector<std::string_view> removed;
+    std::unordered_set<std::string_view> removed; // a long query may name many
     std::string name;
     while (!query.empty()) {
         const auto amp = query.find('&');
@@ -286,10 +287,8 @@ void write_query_key_removals(wire::Writer& writer, std::string_view uri) {
                         name == "api_key";
         }
         const std::string_view raw_name = parameter.substr(0, parameter.find('='));
-        if (holds_key && std::find(removed.begin(), removed.end(), raw_name) == removed.end()) {
-            removed.push_back(raw_name);
+        if (holds_key && removed.insert(raw_name).second)
             writer.bytes(8, raw_name);
-        }
     }
 }
 
@@ -303,7 +302,7 @@ void write_ok_response(wire::Writer& writer, std::string& out, const http::Respo
         write_set_header(writer, starts_with_lower(field.name, "x-auth-") ? 2 : 6, field);
     // The key never reaches the upstream, nor an X-Auth-* header keygate did not vouch for.
     // Each name once, lower case.
-    std::vector<std::string_view> removed;
+    std::vector<std::string_view> removed; // the key header and authorization
     auto remove = [&](std::string_view name) {
         for (std::string_view done : removed) {
             if (ascii_iequals(done, name))
@@ -315,14 +314,28 @@ void write_ok_response(wire::Writer& writer, std::string& out, const http::Respo
     remove(summary.key_header);
     if (summary.bearer_holds_key)
         remove("authorization");
+    // A client may send thousands of x-auth-* names (header_map keeps repeats): a set of
+    // the names written, and the answer's own names read once, keep this linear.
+    std::vector<std::string_view> ours;
+    std::unordered_set<std::string> unvouched;
     for (const HeadField& field : question.fields) {
         if (!starts_with_lower(field.name, "x-auth-"))
             continue;
-        const bool set_by_us = std::any_of(
-            answer.headers.begin(), answer.headers.end(),
-            [&](const http::ResponseField& ours) { return ascii_iequals(ours.name, field.name); });
-        if (!set_by_us)
-            remove(field.name);
+        if (ours.empty()) {
+            for (const http::ResponseField& set : answer.headers)
+                ours.push_back(set.name);
+        }
+        const auto same_name = [&](std::string_view name) {
+            return ascii_iequals(name, field.name);
+        };
+        if (std::any_of(ours.begin(), ours.end(), same_name) ||
+            std::any_of(removed.begin(), removed.end(), same_name))
+            continue;
+        std::string lower(field.name);
+        for (char& c : lower)
+            c = ascii_lower(c);
+        if (unvouched.insert(lower).second)
+            writer.bytes(5, lower);
     }
     if (summary.query_holds_key)
         write_query_key_removals(writer, question.target.uri);

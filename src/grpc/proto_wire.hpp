@@ -80,9 +80,11 @@ class Reader {
     bool failed_ = false;
 };
 
-/// Appends fields to `out` in the order they are written (write them in field-number order,
-/// as protobuf does, for canonical bytes). Scalars and strings are written as given: leaving
-/// out proto3 defaults (0, "") is the caller's choice. Inline: a CheckResponse is a few
+/// Appends fields to `out` in the order they are written, with exact (shortest) lengths.
+/// Any order of fields is valid protobuf; protobuf's own serializer writes them in
+/// field-number order, and the CheckResponse writer interleaves two repeated fields.
+/// Scalars and strings are written as given: leaving out proto3 defaults (0, "") is the
+/// caller's choice. Inline: a CheckResponse is a few
 /// dozen small fields, and a call per byte would cost more than the bytes.
 class Writer {
   public:

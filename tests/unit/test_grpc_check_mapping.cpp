@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <random>
+#include <set>
 
 using namespace keygate;
 using envoy::service::auth::v3::CheckRequest;
@@ -956,7 +957,7 @@ TEST_CASE("grpc wire: nested lengths of one, two and three bytes", "[grpc]") {
     }
 }
 
-TEST_CASE("grpc wire: response headers of every length are written canonically", "[grpc]") {
+TEST_CASE("grpc wire: response headers of every length are written with exact lengths", "[grpc]") {
     // write_set_header() computes each HeaderValueOption's sizes before writing it: names
     // and values around the one-, two- and three-byte length boundaries must come out as
     // protobuf reads and sizes them.
@@ -977,7 +978,7 @@ TEST_CASE("grpc wire: response headers of every length are written canonically",
         write_check_response(answer, summary, question, out);
         CheckResponse response;
         REQUIRE(response.ParseFromString(out));
-        CHECK(response.ByteSizeLong() == out.size()); // canonical: exact lengths
+        CHECK(response.ByteSizeLong() == out.size()); // exact lengths, none padded
         std::string lower_name = name;
         for (char& c : lower_name)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -1003,4 +1004,39 @@ TEST_CASE("grpc wire: response headers of every length are written canonically",
         CHECK(response.denied_response().headers(0).header().value() == value);
         CHECK(response.denied_response().headers(1).header().key() == "x-ratelimit-limit");
     }
+}
+
+TEST_CASE("grpc check: thousands of client X-Auth-* names are each removed once", "[grpc]") {
+    // header_map keeps repeats, so a client may send many x-auth-* names, in any case and
+    // repeated: each unvouched name once in headers_to_remove, lower case; keygate's own
+    // and the key header never. (The removal keeps a set: the list grows linearly.)
+    CheckQuestion question;
+    std::vector<std::string> names;
+    for (int i = 0; i < 5'000; ++i) {
+        names.push_back("X-Auth-Forged-" + std::to_string(i));
+        names.push_back("x-auth-forged-" + std::to_string(i)); // the same name again
+    }
+    names.emplace_back("X-AUTH-TENANT"); // keygate sets it: not removed
+    names.emplace_back("x-api-key");
+    for (const std::string& name : names)
+        question.fields.push_back(HeadField{name, "v"});
+    http::Response answer;
+    answer.set_header("X-Auth-Tenant", "acme");
+    AuthSummary summary;
+    summary.decided = true;
+    summary.code = DecisionCode::ok;
+    summary.key_header = "X-API-Key";
+    std::string out;
+    write_check_response(answer, summary, question, out);
+    CheckResponse response;
+    REQUIRE(response.ParseFromString(out));
+    const auto& removed = response.ok_response().headers_to_remove();
+    REQUIRE(removed.size() == 5'001); // the key header and each forged name once
+    CHECK(removed[0] == "x-api-key");
+    std::set<std::string> unique(removed.begin(), removed.end());
+    CHECK(unique.size() == 5'001);
+    CHECK(unique.count("x-auth-forged-0") == 1);
+    CHECK(unique.count("x-auth-forged-4999") == 1);
+    CHECK(unique.count("x-auth-tenant") == 0);
+    CHECK(unique.count("X-Auth-Forged-0") == 0); // lower case only
 }
