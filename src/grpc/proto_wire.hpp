@@ -84,8 +84,8 @@ class Reader {
 /// Any order of fields is valid protobuf; protobuf's own serializer writes them in
 /// field-number order, and the CheckResponse writer interleaves two repeated fields.
 /// Scalars and strings are written as given: leaving out proto3 defaults (0, "") is the
-/// caller's choice. Inline: a CheckResponse is a few
-/// dozen small fields, and a call per byte would cost more than the bytes.
+/// caller's choice. Inline: a CheckResponse is a few dozen small fields, and a call per byte
+/// would cost more than the bytes.
 class Writer {
   public:
     /// A writer appending to `out`.
