@@ -13,7 +13,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${KEYGATE_FUZZ_BUILD:-$root/build-fuzz}
-all_targets=(fuzz_config_loader fuzz_request_mapping fuzz_audit_body fuzz_uri_reader fuzz_yaml_reader)
+all_targets=(fuzz_config_loader fuzz_request_mapping fuzz_audit_body fuzz_uri_reader fuzz_yaml_reader fuzz_check_request)
 
 # The longest input worth trying: a key file of a few dozen entries, one subrequest with its
 # headers and body, a batch whose fields overflow the 8000-byte audit line.
@@ -24,6 +24,7 @@ max_len_of() {
     fuzz_audit_body) echo 24576 ;;
     fuzz_uri_reader) echo 1024 ;;
     fuzz_yaml_reader) echo 16384 ;;
+    fuzz_check_request) echo 8192 ;;
     *) echo "unknown target: $1 (one of: ${all_targets[*]})" >&2; exit 2 ;;
     esac
 }

@@ -41,8 +41,8 @@ bool read_socket_address(std::string_view message, Parts& parts) {
     return !reader.failed();
 }
 
-/// envoy.config.core.v3.Address: oneof socket_address = 1, pipe = 2 (and
-/// envoy_internal_address = 3 in Envoy's API): the last member present wins.
+/// envoy.config.core.v3.Address: oneof socket_address = 1, pipe = 2,
+/// envoy_internal_address = 3: the last member present wins.
 bool read_address(std::string_view message, Parts& parts) {
     wire::Reader reader(message);
     Field field;

@@ -2,12 +2,6 @@
 #include "grpc/proto_wire.hpp"
 
 namespace keygate::wire {
-namespace {
-
-/// Field numbers are 1 to 2^29 - 1.
-constexpr std::uint64_t k_max_field_number = (std::uint64_t{1} << 29) - 1;
-
-} // namespace
 
 bool Reader::fail() {
     failed_ = true;
@@ -29,14 +23,22 @@ bool Reader::read_varint(std::uint64_t& value) {
 }
 
 bool Reader::read_tag(std::uint32_t& number, WireType& type) {
-    std::uint64_t tag = 0;
-    if (!read_varint(tag))
-        return false;
-    const std::uint64_t field_number = tag >> 3;
+    // As protobuf reads a tag: a varint of at most five bytes kept to 32 bits, so a fifth
+    // byte's high bits are dropped (c8 c7 c7 ce 38 is field 289029241, not a refusal).
+    std::uint32_t tag = 0;
+    for (int shift = 0;; shift += 7) {
+        if (shift == 35 || at_ == end_)
+            return fail(); // a sixth byte, or the message ends inside the tag
+        const auto byte = static_cast<std::uint8_t>(*at_++);
+        tag |= static_cast<std::uint32_t>(byte & 0x7f) << shift;
+        if ((byte & 0x80) == 0)
+            break;
+    }
+    const std::uint32_t field_number = tag >> 3;
     const auto wire_type = static_cast<std::uint8_t>(tag & 7);
-    if (field_number == 0 || field_number > k_max_field_number || wire_type > 5)
+    if (field_number == 0 || wire_type > 5)
         return fail();
-    number = static_cast<std::uint32_t>(field_number);
+    number = field_number;
     type = static_cast<WireType>(wire_type);
     return true;
 }

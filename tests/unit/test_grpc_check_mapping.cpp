@@ -688,6 +688,25 @@ TEST_CASE("grpc attack: the client address comes from attributes.source only", "
         pipe.mutable_attributes()->mutable_source()->mutable_address()->mutable_pipe()->set_path(
             "/run/envoy.sock");
         requests.push_back(pipe);
+        CheckRequest internal = none;
+        internal.mutable_attributes()
+            ->mutable_source()
+            ->mutable_address()
+            ->mutable_envoy_internal_address()
+            ->set_server_listener_name("10.1.2.3");
+        requests.push_back(internal);
+        // An allowed socket address, then an internal address in a second `attributes`:
+        // protobuf merges them, the oneof's last member wins, and it is no IP address.
+        const std::string merged =
+            check_request("GET", "/v1/x", {{"x-api-key", office}}, "10.1.2.3").SerializeAsString() +
+            internal.SerializeAsString();
+        CheckRequest merged_request;
+        REQUIRE(merged_request.ParseFromString(merged));
+        REQUIRE(merged_request.attributes().source().address().has_envoy_internal_address());
+        requests.push_back(merged_request);
+        CheckQuestion question;
+        REQUIRE(read_check_request(merged, question)); // the bytes as sent, not re-serialized
+        CHECK(question.peer == IpAddress{});
         for (const char* odd : {"localhost", "10.1.2.3 ", "10.1.2.3:80", "10.1.2.3%eth0", ""})
             requests.push_back(check_request("GET", "/v1/x", {{"x-api-key", office}}, odd));
         for (const CheckRequest& request : requests) {
@@ -895,6 +914,9 @@ TEST_CASE("grpc wire: malformed bytes are refused, as protobuf refuses them", "[
         {"a varint cut short", std::string("\x08\xff", 2)},
         {"an 11-byte varint", std::string("\x08") + std::string(10, '\xff') + "\x01"},
         {"field number 0", std::string("\x02\x00", 2)},
+        {"a tag of six bytes", std::string("\x88\x80\x80\x80\x80\x00\x05", 7)},
+        {"field number 0 after a five-byte tag kept to 32 bits",
+         std::string("\x80\x80\x80\x80\x10\x05", 6)},
         {"wire type 6", std::string("\x0e")},
         {"wire type 7", std::string("\x0f")},
         {"an end group with no group", std::string("\x0c")},
@@ -909,6 +931,20 @@ TEST_CASE("grpc wire: malformed bytes are refused, as protobuf refuses them", "[
         CHECK(reading(wire) == "malformed");
         CheckRequest message;
         CHECK_FALSE(message.ParseFromString(wire)); // protobuf refuses it too
+    }
+}
+
+TEST_CASE("grpc wire: a five-byte tag is kept to 32 bits, as protobuf keeps it", "[grpc]") {
+    // Found by fuzz_check_request: c8 c7 c7 ce 38 is a varint above 2^32; protobuf keeps its
+    // low 32 bits (unknown field 289029241, a varint) where keygate refused the request.
+    const std::string good =
+        check_request("GET", "/v1/x", {{"x-api-key", "k"}}).SerializeAsString();
+    for (const std::string& unknown :
+         {std::string("\xc8\xc7\xc7\xce\x38\x2d", 6), std::string("\xf8\xff\xff\xff\x7f\x01", 6)}) {
+        CheckRequest message;
+        REQUIRE(message.ParseFromString(unknown + good));
+        CHECK(reading(unknown + good) == reading(good));
+        CHECK(reading(good + unknown) == reading(good));
     }
 }
 
