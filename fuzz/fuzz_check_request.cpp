@@ -23,7 +23,6 @@
 #include "http/ascii.hpp"
 #include "server/request_mapping.hpp"
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -82,7 +81,7 @@ void check_reading(const CheckRequest& reference, const CheckQuestion& question)
 std::string printable(std::string_view text, bool name) {
     std::string out;
     for (const char c : text) {
-        const bool ok = c > ' ' - (name ? 0 : 1) && c < 0x7f && !(name && c == ':');
+        const bool ok = name ? (c > ' ' && c < 0x7f && c != ':') : (c >= ' ' && c < 0x7f);
         out += ok ? c : 'x';
     }
     if (name && out.empty())
